@@ -1,0 +1,414 @@
+import { ErofsError, corrupt, unsupported } from './errors.js';
+import { DirBlock, type DirEntry } from './dirent.js';
+import {
+  COMPACT_INODE_SIZE,
+  DataLayout,
+  EXTENDED_INODE_SIZE,
+  decodeInode,
+  isDir,
+  isSymlink,
+  type Inode,
+} from './inode.js';
+import { mapChunk } from './map/chunk.js';
+import { ExtentKind, type Extent } from './map/extent.js';
+import { mapFlat } from './map/flat.js';
+import { formatNid, isMetaboxNid, nidIndex } from './nid.js';
+import type { ByteSource } from './source.js';
+import { COMPAT, INCOMPAT, readSuperblock, type Superblock, type SuperblockOptions } from './superblock.js';
+import { getXattr, listXattrs, parsePrefixTable, type LongPrefix, type Xattr, type XattrContext } from './xattr.js';
+
+export interface ImageOptions extends SuperblockOptions {
+  /**
+   * Sources for the extra devices of a multi-device image, in device-table order
+   * (device id 1 is index 0). A read that needs a device not given fails with EIO.
+   */
+  devices?: (ByteSource | undefined)[];
+}
+
+/** Symlink targets longer than this are refused, like Linux's PATH_MAX - 1. */
+export const SYMLINK_MAX = 4095;
+const MAX_SYMLINK_FOLLOWS = 40;
+
+const encoder = new TextEncoder();
+
+/**
+ * An opened EROFS image: turns NIDs into inodes, inodes into bytes, directory data into
+ * entries. It holds no per-inode caches (the layers above own those); everything it
+ * returns is a fresh value.
+ */
+export class Image {
+  readonly sb: Superblock;
+  readonly blockSize: number;
+  readonly blkszbits: number;
+  private readonly devices: (ByteSource | undefined)[];
+  private metaboxInode: Inode | undefined;
+  private prefixes: LongPrefix[] | undefined;
+  private xctx: XattrContext | undefined;
+
+  constructor(readonly source: ByteSource, options: ImageOptions = {}) {
+    this.sb = readSuperblock(source, options);
+    this.blockSize = this.sb.blockSize;
+    this.blkszbits = this.sb.blkszbits;
+    this.devices = options.devices ?? [];
+    if (this.sb.featureIncompat & INCOMPAT.METABOX) {
+      const mb = this.inode(this.sb.metaboxNid);
+      if (isDir(mb)) throw corrupt('superblock', 1024 + 0x80, `metabox inode ${formatNid(mb.nid)} is a directory`);
+      this.metaboxInode = mb;
+    }
+    const root = this.inode(this.sb.rootNid);
+    if (!isDir(root)) throw corrupt('superblock', 1024 + 0x0e, `root inode ${formatNid(root.nid)} is not a directory`);
+  }
+
+  static open(source: ByteSource, options?: ImageOptions): Image {
+    return new Image(source, options);
+  }
+
+  get rootNid(): number {
+    return this.sb.rootNid;
+  }
+
+  root(): Inode {
+    return this.inode(this.sb.rootNid);
+  }
+
+  /** Size of a meta space: the primary image, or the metabox inode's data. */
+  metaSpaceSize(inMetabox: boolean): number {
+    if (!inMetabox) return this.source.size;
+    if (!this.metaboxInode) throw corrupt('metabox', undefined, 'inode in the metabox, but the image has no metabox');
+    return this.metaboxInode.size;
+  }
+
+  /**
+   * Bytes of a meta space. Primary-image bytes come back as a transient view (valid until
+   * the next read of the source); metabox bytes as a fresh copy.
+   */
+  metaView(inMetabox: boolean, pos: number, length: number): Uint8Array {
+    const limit = this.metaSpaceSize(inMetabox);
+    if (!(pos >= 0 && pos + length <= limit)) {
+      throw corrupt(inMetabox ? 'metabox data' : 'metadata', pos, `${length} bytes run past the end (${limit} bytes)`);
+    }
+    if (!inMetabox) return this.source.view(pos, length);
+    const out = new Uint8Array(length);
+    this.read(this.metaboxInode!, pos, out);
+    return out;
+  }
+
+  /** Position of an inode in its meta space. */
+  inodePos(nid: number): number {
+    if (isMetaboxNid(nid)) return nidIndex(nid) * 32;
+    return this.sb.metaBlkaddr * this.blockSize + nid * 32;
+  }
+
+  inode(nid: number): Inode {
+    const inMetabox = isMetaboxNid(nid);
+    const pos = this.inodePos(nid);
+    const limit = this.metaSpaceSize(inMetabox);
+    if (pos + COMPACT_INODE_SIZE > limit) {
+      throw corrupt(`inode ${formatNid(nid)}`, pos, `nid points past the end of the ${inMetabox ? 'metabox' : 'image'} (${limit} bytes)`);
+    }
+    let bytes = this.metaView(inMetabox, pos, COMPACT_INODE_SIZE);
+    if (bytes[0] & 1) {
+      if (pos + EXTENDED_INODE_SIZE > limit) {
+        throw corrupt(`inode ${formatNid(nid)}`, pos, `extended inode runs past the end of the ${inMetabox ? 'metabox' : 'image'}`);
+      }
+      bytes = this.metaView(inMetabox, pos, EXTENDED_INODE_SIZE);
+    }
+    return decodeInode(this.sb, nid, pos, inMetabox, bytes);
+  }
+
+  /** The extent holding byte `offset` (< i_size) of the inode. */
+  map(inode: Inode, offset: number): Extent {
+    switch (inode.layout) {
+      case DataLayout.FlatPlain:
+      case DataLayout.FlatInline:
+        return mapFlat(inode, offset, this.blkszbits);
+      case DataLayout.ChunkBased:
+        if (!(this.sb.featureIncompat & INCOMPAT.CHUNKED_FILE)) {
+          throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, 'chunk-based inode in an image without the chunked_file feature');
+        }
+        return mapChunk(inode, offset, this.blkszbits, this.sb.extraDevices, (m, p, l) => this.metaView(m, p, l));
+      default:
+        throw unsupported(`inode ${formatNid(inode.nid)}`, inode.pos, 'compressed data layouts are not supported yet');
+    }
+  }
+
+  /** The source and byte offset holding `length` bytes at a data address. */
+  private resolve(inode: Inode, deviceId: number, physical: number, length: number): { src: ByteSource; off: number } {
+    let src: ByteSource | undefined = this.source;
+    let off = physical;
+    let dev = 0;
+    if (deviceId !== 0) {
+      dev = deviceId;
+      src = this.devices[deviceId - 1];
+    } else {
+      const bs = this.blockSize;
+      const slots = this.sb.devices;
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i];
+        if (s.uniaddr === 0) continue;
+        const start = s.uniaddr * bs;
+        if (physical >= start && physical < start + s.blocks * bs) {
+          dev = i + 1;
+          src = this.devices[i];
+          off = physical - start;
+          break;
+        }
+      }
+    }
+    if (!src) throw new ErofsError('EIO', `data of inode ${formatNid(inode.nid)}`, physical, `extra device ${dev} was not supplied`);
+    if (!(off >= 0 && off + length <= src.size)) {
+      throw corrupt(`data of inode ${formatNid(inode.nid)}`, off, `${length} bytes run past the end of device ${dev} (${src.size} bytes)`);
+    }
+    return { src, off };
+  }
+
+  /**
+   * Reads up to `length` bytes at file offset `offset` into `dest[destOffset..]`.
+   * Returns the number of bytes read: less than asked only at end of file.
+   */
+  read(inode: Inode, offset: number, dest: Uint8Array, destOffset = 0, length = dest.length - destOffset): number {
+    const end = Math.min(inode.size, offset + length);
+    let pos = offset;
+    while (pos < end) {
+      const ext = this.map(inode, pos);
+      const n = Math.min(ext.logical + ext.length, end) - pos;
+      if (!(n > 0) || ext.logical !== pos) {
+        throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, `mapping of offset ${pos} made no progress`);
+      }
+      const d = destOffset + (pos - offset);
+      if (ext.kind === ExtentKind.Hole) {
+        dest.fill(0, d, d + n);
+      } else if (ext.kind === ExtentKind.Inline) {
+        dest.set(this.metaView(inode.inMetabox, ext.physical, n), d);
+      } else {
+        const { src, off } = this.resolve(inode, ext.deviceId, ext.physical, n);
+        src.readInto(dest, d, off, n);
+      }
+      pos += n;
+    }
+    return Math.max(0, end - offset);
+  }
+
+  /**
+   * `length` bytes of a file at `offset` that lie in one extent, as a view of the source
+   * when it can (zero-copy for in-memory images), else a copy. Valid until the next read.
+   */
+  private span(inode: Inode, offset: number, length: number): Uint8Array {
+    const ext = this.map(inode, offset);
+    if (ext.logical + ext.length >= offset + length) {
+      if (ext.kind === ExtentKind.Inline) return this.metaView(inode.inMetabox, ext.physical, length);
+      if (ext.kind === ExtentKind.Data) {
+        const { src, off } = this.resolve(inode, ext.deviceId, ext.physical, length);
+        return src.view(off, length);
+      }
+    }
+    const out = new Uint8Array(length);
+    this.read(inode, offset, out);
+    return out;
+  }
+
+  /** The whole content of a file. Refuses sizes above `limit` (default 1 GiB) with EFBIG. */
+  readFile(inode: Inode, limit = 2 ** 30): Uint8Array {
+    if (inode.size > limit) {
+      throw new ErofsError('EFBIG', `inode ${formatNid(inode.nid)}`, inode.pos, `file of ${inode.size} bytes is larger than the ${limit}-byte limit`);
+    }
+    const out = new Uint8Array(inode.size);
+    this.read(inode, 0, out);
+    return out;
+  }
+
+  readlink(inode: Inode): Uint8Array {
+    const where = `inode ${formatNid(inode.nid)}`;
+    if (!isSymlink(inode)) throw new ErofsError('EINVAL', where, inode.pos, 'not a symlink');
+    if (inode.size === 0 || inode.size > SYMLINK_MAX) {
+      throw corrupt(where, inode.pos, `symlink target of ${inode.size} bytes is not 1..${SYMLINK_MAX}`);
+    }
+    return this.readFile(inode);
+  }
+
+  private dirBlock(dir: Inode, start: number): DirBlock {
+    const maxsize = Math.min(this.blockSize, dir.size - start);
+    const where = `dirent of directory ${formatNid(dir.nid)}`;
+    return new DirBlock(this.span(dir, start, maxsize), start, maxsize, where);
+  }
+
+  private checkDir(dir: Inode): void {
+    if (!isDir(dir)) throw new ErofsError('ENOTDIR', `inode ${formatNid(dir.nid)}`, dir.pos, 'not a directory');
+  }
+
+  /**
+   * Directory entries in on-disk order ("." and ".." included), starting at the entry at
+   * or after position `from` (a position between entries rounds up to the next one).
+   * Each block is decoded whole before its entries are yielded, so callers may read
+   * other parts of the image between steps.
+   */
+  *readdir(dir: Inode, from = 0): Generator<DirEntry> {
+    this.checkDir(dir);
+    const bs = this.blockSize;
+    let start = Math.floor(from / bs) * bs;
+    let first = Math.ceil((from - start) / 12);
+    while (start < dir.size) {
+      const block = this.dirBlock(dir, start);
+      const entries: DirEntry[] = [];
+      for (let i = first; i < block.count; i++) entries.push(block.entry(i));
+      yield* entries;
+      start += bs;
+      first = 0;
+    }
+  }
+
+  /**
+   * Finds `name` in a directory by the kernel's two-level binary search: first over the
+   * blocks by their first names, then inside the chosen block.
+   */
+  lookup(dir: Inode, name: string | Uint8Array): DirEntry | undefined {
+    this.checkDir(dir);
+    const target = typeof name === 'string' ? encoder.encode(name) : name;
+    if (target.length === 0 || target.length > 255) return undefined;
+    const bs = this.blockSize;
+    let lo = 0;
+    let hi = Math.ceil(dir.size / bs) - 1;
+    let candidate = -1;
+    while (lo <= hi) {
+      const mid = lo + ((hi - lo) >> 1);
+      const block = this.dirBlock(dir, mid * bs);
+      const c = block.compare(target, 0);
+      if (c === 0) return block.entry(0);
+      if (c < 0) hi = mid - 1;
+      else {
+        candidate = mid;
+        lo = mid + 1;
+      }
+    }
+    if (candidate < 0) return undefined;
+    const block = this.dirBlock(dir, candidate * bs);
+    let l = 1;
+    let h = block.count - 1;
+    while (l <= h) {
+      const mid = l + ((h - l) >> 1);
+      const c = block.compare(target, mid);
+      if (c === 0) return block.entry(mid);
+      if (c < 0) h = mid - 1;
+      else l = mid + 1;
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves an absolute path from the root. Intermediate symlinks are followed (absolute
+   * targets from the image root, at most 40 in all); the last component is followed only
+   * with `follow`. Meant for tools; the VFS does its own resolution with credentials.
+   */
+  resolvePath(path: string | Uint8Array, follow = false): Inode {
+    const bytes = typeof path === 'string' ? encoder.encode(path) : path;
+    if (bytes.length > 4095) throw new ErofsError('ENAMETOOLONG', 'path', undefined, 'path longer than 4095 bytes');
+    let follows = 0;
+    // A stack of pending components, consumed from the end.
+    const pending: Uint8Array[] = splitPath(bytes).reverse();
+    const stack: Inode[] = [this.root()];
+    while (pending.length) {
+      const comp = pending.pop()!;
+      const cur = stack[stack.length - 1];
+      if (comp.length > 255) throw new ErofsError('ENAMETOOLONG', 'path', undefined, 'component longer than 255 bytes');
+      if (!isDir(cur)) throw new ErofsError('ENOTDIR', 'path', undefined, `${decodeName(comp)}: parent is not a directory`);
+      if (comp.length === 1 && comp[0] === 0x2e) continue;
+      if (comp.length === 2 && comp[0] === 0x2e && comp[1] === 0x2e) {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const ent = this.lookup(cur, comp);
+      if (!ent) throw new ErofsError('ENOENT', 'path', undefined, `${decodeName(comp)}: no such file or directory`);
+      const child = this.inode(ent.nid);
+      if (isSymlink(child) && (pending.length > 0 || follow)) {
+        if (++follows > MAX_SYMLINK_FOLLOWS) throw new ErofsError('ELOOP', 'path', undefined, 'too many levels of symbolic links');
+        const target = this.readlink(child);
+        if (target[0] === 0x2f) stack.length = 1;
+        const parts = splitPath(target);
+        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
+        continue;
+      }
+      stack.push(child);
+    }
+    return stack[stack.length - 1];
+  }
+
+  private xattrContext(): XattrContext {
+    if (this.xctx) return this.xctx;
+    const sb = this.sb;
+    this.xctx = {
+      blockSize: this.blockSize,
+      xattrBlkaddr: sb.xattrBlkaddr,
+      useFilter: (sb.featureCompat & COMPAT.XATTR_FILTER) !== 0 && sb.xattrFilterReserved === 0,
+      sharedInMetabox: (sb.featureCompat & COMPAT.SHARED_EA_IN_METABOX) !== 0,
+      prefixes: this.longPrefixes(),
+      meta: (m, p, l) => this.metaView(m, p, l),
+    };
+    return this.xctx;
+  }
+
+  /** The long xattr name prefix table, loaded on first use from wherever the flags put it. */
+  longPrefixes(): LongPrefix[] {
+    if (this.prefixes) return this.prefixes;
+    const sb = this.sb;
+    if (!(sb.featureIncompat & INCOMPAT.XATTR_PREFIXES) || sb.xattrPrefixCount === 0) return (this.prefixes = []);
+    const start = sb.xattrPrefixStart * 4;
+    let read: (pos: number, len: number) => Uint8Array;
+    let where = 'xattr prefix table';
+    let limit: number;
+    if (sb.featureCompat & COMPAT.PLAIN_XATTR_PFX || (!(sb.featureIncompat & INCOMPAT.METABOX) && !(sb.featureIncompat & INCOMPAT.FRAGMENTS && sb.packedNid))) {
+      limit = this.source.size;
+      read = (p, l) => this.metaView(false, p, l);
+    } else if (sb.featureIncompat & INCOMPAT.METABOX) {
+      limit = this.metaSpaceSize(true);
+      read = (p, l) => this.metaView(true, p, l);
+      where += ' (metabox)';
+    } else {
+      const packed = this.inode(sb.packedNid);
+      limit = packed.size;
+      where += ' (packed inode)';
+      read = (p, l) => {
+        const out = new Uint8Array(l);
+        if (p + l > packed.size) throw corrupt(where, p, `${l} bytes run past the packed inode's ${packed.size} bytes`);
+        this.read(packed, p, out);
+        return out;
+      };
+    }
+    const guarded = (p: number, l: number) => {
+      if (p + l > limit) throw corrupt(where, p, `${l} bytes run past the end (${limit} bytes)`);
+      return read(p, l);
+    };
+    this.prefixes = parsePrefixTable(guarded, start, sb.xattrPrefixCount, where);
+    return this.prefixes;
+  }
+
+  private sharedXattrLimit(): number {
+    return this.metaSpaceSize((this.sb.featureCompat & COMPAT.SHARED_EA_IN_METABOX) !== 0);
+  }
+
+  listXattrs(inode: Inode): Xattr[] {
+    if (inode.xattrIcount === 0) return [];
+    return listXattrs(this.xattrContext(), inode, this.sharedXattrLimit());
+  }
+
+  getXattr(inode: Inode, name: string | Uint8Array): Uint8Array | undefined {
+    if (inode.xattrIcount === 0) return undefined;
+    return getXattr(this.xattrContext(), inode, name, this.sharedXattrLimit());
+  }
+}
+
+function splitPath(bytes: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    while (i < bytes.length && bytes[i] === 0x2f) i++;
+    const s = i;
+    while (i < bytes.length && bytes[i] !== 0x2f) i++;
+    if (i > s) parts.push(bytes.subarray(s, i));
+  }
+  return parts;
+}
+
+const nameDecoder = new TextDecoder('utf-8');
+export function decodeName(name: Uint8Array): string {
+  return nameDecoder.decode(name);
+}

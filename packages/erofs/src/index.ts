@@ -1,0 +1,44 @@
+export { ErofsError, ERRNO, corrupt, unsupported, isErofsError, type ErofsErrorCode } from './errors.js';
+export { MemorySource, CountingSource, type ByteSource } from './source.js';
+export {
+  readSuperblock,
+  featureNames,
+  superblockChecksum,
+  COMPAT,
+  INCOMPAT,
+  INCOMPAT_KNOWN,
+  EROFS_MAGIC,
+  SUPERBLOCK_OFFSET,
+  type Superblock,
+  type DeviceSlot,
+  type SuperblockOptions,
+} from './superblock.js';
+export {
+  decodeInode,
+  decodeRdev,
+  makedev,
+  fileTypeOfMode,
+  isDir,
+  isReg,
+  isSymlink,
+  isCompressed,
+  DataLayout,
+  LAYOUT_NAMES,
+  S_IFMT,
+  S_IFSOCK,
+  S_IFLNK,
+  S_IFREG,
+  S_IFBLK,
+  S_IFDIR,
+  S_IFCHR,
+  S_IFIFO,
+  type Inode,
+} from './inode.js';
+export { DirBlock, FT, fileTypeToDtype, NAME_MAX, DIRENT_SIZE, type DirEntry } from './dirent.js';
+export { XATTR_INDEX_PREFIXES, filterSaysAbsent, type Xattr, type LongPrefix } from './xattr.js';
+export { ExtentKind, type Extent } from './map/extent.js';
+export { Image, SYMLINK_MAX, decodeName, type ImageOptions } from './image.js';
+export { walk, type WalkEntry } from './walk.js';
+export { METABOX_NID_FLAG, isMetaboxNid, nidToBigInt, nidToIno, formatNid } from './nid.js';
+export { crc32c } from './crc32c.js';
+export { xxh32 } from './xxhash.js';

@@ -1,0 +1,119 @@
+/**
+ * Node-only sources. Kept apart from index.ts so that the decoder itself runs in a browser.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ErofsError } from './errors.js';
+import { checkRange, type ByteSource } from './source.js';
+
+export interface FileSourceOptions {
+  /** Cache block size in bytes (power of two, default 64 KiB). */
+  blockSize?: number;
+  /** Number of cached blocks (default 64, i.e. 4 MiB with the default block size). */
+  cacheBlocks?: number;
+}
+
+/**
+ * An image file read with fs.readSync on one descriptor, through a small LRU cache of
+ * aligned blocks. Large reads bypass the cache.
+ */
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private fd: number;
+  private readonly bsz: number;
+  private readonly cap: number;
+  /** block index -> block bytes; Map order is LRU order (oldest first). */
+  private readonly cache = new Map<number, Uint8Array>();
+  private scratch = new Uint8Array(0);
+  reads = 0;
+
+  constructor(readonly path: string, options: FileSourceOptions = {}) {
+    this.bsz = options.blockSize ?? 65536;
+    this.cap = Math.max(1, options.cacheBlocks ?? 64);
+    if (this.bsz & (this.bsz - 1) || this.bsz < 512) throw new RangeError('FileSource: blockSize must be a power of two >= 512');
+    try {
+      this.fd = openSync(path, 'r');
+      this.size = fstatSync(this.fd).size;
+    } catch (e) {
+      throw new ErofsError('EIO', 'image file', undefined, `${path}: ${(e as Error).message}`);
+    }
+  }
+
+  private pread(dest: Uint8Array, destOffset: number, offset: number, length: number): void {
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = readSync(this.fd, dest, destOffset + done, length - done, offset + done);
+      } catch (e) {
+        throw new ErofsError('EIO', 'image file', offset + done, `${this.path}: ${(e as Error).message}`);
+      }
+      this.reads++;
+      if (n <= 0) throw new ErofsError('EIO', 'image file', offset + done, `${this.path}: unexpected end of file`);
+      done += n;
+    }
+  }
+
+  private block(index: number): Uint8Array {
+    const hit = this.cache.get(index);
+    if (hit) {
+      this.cache.delete(index);
+      this.cache.set(index, hit);
+      return hit;
+    }
+    const start = index * this.bsz;
+    const len = Math.min(this.bsz, this.size - start);
+    let buf: Uint8Array;
+    if (this.cache.size >= this.cap) {
+      const oldest = this.cache.keys().next().value as number;
+      buf = this.cache.get(oldest)!;
+      this.cache.delete(oldest);
+      if (buf.length !== len) buf = new Uint8Array(len);
+    } else {
+      buf = new Uint8Array(len);
+    }
+    this.pread(buf, 0, start, len);
+    this.cache.set(index, buf);
+    return buf;
+  }
+
+  readInto(dest: Uint8Array, destOffset: number, offset: number, length: number): void {
+    checkRange(this, offset, length, this.path);
+    if (length >= this.bsz) {
+      this.pread(dest, destOffset, offset, length);
+      return;
+    }
+    let done = 0;
+    while (done < length) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / this.bsz);
+      const b = this.block(idx);
+      const inBlock = pos - idx * this.bsz;
+      const n = Math.min(length - done, b.length - inBlock);
+      dest.set(b.subarray(inBlock, inBlock + n), destOffset + done);
+      done += n;
+    }
+  }
+
+  view(offset: number, length: number): Uint8Array {
+    checkRange(this, offset, length, this.path);
+    const idx = Math.floor(offset / this.bsz);
+    const inBlock = offset - idx * this.bsz;
+    if (inBlock + length <= this.bsz && length < this.bsz) {
+      const b = this.block(idx);
+      return b.subarray(inBlock, inBlock + length);
+    }
+    if (this.scratch.length < length) this.scratch = new Uint8Array(length);
+    const out = this.scratch.subarray(0, length);
+    this.readInto(out, 0, offset, length);
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+export { ErofsError };

@@ -1,0 +1,69 @@
+import { corrupt } from './errors.js';
+import type { DirEntry } from './dirent.js';
+import type { Image } from './image.js';
+import { isDir, type Inode } from './inode.js';
+import { formatNid } from './nid.js';
+
+export interface WalkEntry {
+  /** Path bytes from the root: "/" for the root, "/a/b" below it. */
+  path: Uint8Array;
+  inode: Inode;
+  /** The dirent that led here (undefined for the root). */
+  dirent: DirEntry | undefined;
+  /** The parent directory (undefined for the root). */
+  parent: Inode | undefined;
+  depth: number;
+}
+
+const SLASH = 0x2f;
+
+function isDotOrDotDot(name: Uint8Array): boolean {
+  return name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
+}
+
+function join(parent: Uint8Array, name: Uint8Array): Uint8Array {
+  const base = parent.length === 1 ? 0 : parent.length;
+  const out = new Uint8Array(base + 1 + name.length);
+  out.set(parent.subarray(0, base));
+  out[base] = SLASH;
+  out.set(name, base + 1);
+  return out;
+}
+
+/**
+ * Visits every inode reachable from the root, depth first, each directory's children in
+ * on-disk order. "." and ".." are not descended into. A directory met a second time (a
+ * cycle, or a directory hard link, which EROFS cannot hold) is corruption: the walk
+ * always terminates. Uses an explicit stack, so depth is bounded only by memory.
+ * `visit` may return false to skip a directory's children.
+ */
+export function walk(image: Image, visit: (e: WalkEntry) => boolean | void): void {
+  const seenDirs = new Set<number>();
+  const root = image.root();
+  type Frame = { entry: WalkEntry; it: Iterator<DirEntry> | undefined };
+  const rootEntry: WalkEntry = { path: new Uint8Array([SLASH]), inode: root, dirent: undefined, parent: undefined, depth: 0 };
+  seenDirs.add(root.nid);
+  const stack: Frame[] = [];
+  if (visit(rootEntry) !== false) stack.push({ entry: rootEntry, it: image.readdir(root)[Symbol.iterator]() });
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const r = top.it!.next();
+    if (r.done) {
+      stack.pop();
+      continue;
+    }
+    const d = r.value;
+    if (isDotOrDotDot(d.name)) continue;
+    const inode = image.inode(d.nid);
+    const entry: WalkEntry = { path: join(top.entry.path, d.name), inode, dirent: d, parent: top.entry.inode, depth: top.entry.depth + 1 };
+    if (isDir(inode)) {
+      if (seenDirs.has(inode.nid)) {
+        throw corrupt(`dirent of directory ${formatNid(top.entry.inode.nid)}`, d.offset, `directory ${formatNid(inode.nid)} is reachable twice (a cycle or a directory hard link)`);
+      }
+      seenDirs.add(inode.nid);
+      if (visit(entry) !== false) stack.push({ entry, it: image.readdir(inode)[Symbol.iterator]() });
+    } else {
+      visit(entry);
+    }
+  }
+}

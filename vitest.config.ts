@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+// Tests run against the TypeScript sources, not dist/, so a stale build cannot hide a bug.
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@erofs-js\/erofs\/node$/, replacement: src('./packages/erofs/src/node.ts') },
+      { find: /^@erofs-js\/erofs$/, replacement: src('./packages/erofs/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+});
