@@ -17,6 +17,7 @@ export {
   decodeInode,
   decodeRdev,
   makedev,
+  splitDev,
   fileTypeOfMode,
   isDir,
   isReg,

@@ -104,6 +104,16 @@ export function makedev(major: number, minor: number): number {
   return lo + mid + hi;
 }
 
+/** The major and minor numbers of a glibc-encoded st_rdev. */
+export function splitDev(rdev: number): { major: number; minor: number } {
+  const lo = rdev % 2 ** 32;
+  const hi = Math.floor(rdev / 2 ** 32);
+  return {
+    major: ((hi & 0xfffff000) >>> 0) + ((lo >>> 8) & 0xfff),
+    minor: (lo & 0xff) + ((Math.floor(rdev / 2 ** 12) & 0xffffff00) >>> 0),
+  };
+}
+
 /**
  * Decodes the inode whose 32 or 64 bytes start at `bytes[0]`; `bytes` must hold 64 bytes
  * when bit 0 of i_format says the inode is extended (the caller reads the first 32 and

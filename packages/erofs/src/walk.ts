@@ -54,6 +54,9 @@ export function walk(image: Image, visit: (e: WalkEntry) => boolean | void): voi
     }
     const d = r.value;
     if (isDotOrDotDot(d.name)) continue;
+    if (d.name.includes(SLASH) || d.name.includes(0)) {
+      throw corrupt(`dirent of directory ${formatNid(top.entry.inode.nid)}`, d.offset, 'name contains "/" or NUL');
+    }
     const inode = image.inode(d.nid);
     const entry: WalkEntry = { path: join(top.entry.path, d.name), inode, dirent: d, parent: top.entry.inode, depth: top.entry.depth + 1 };
     if (isDir(inode)) {

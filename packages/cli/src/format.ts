@@ -1,0 +1,45 @@
+import { S_IFMT, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '@erofs-js/erofs';
+
+/** ls-style mode string, e.g. "drwxr-xr-x" or "-rwsr-sr-t". */
+export function modeString(mode: number): string {
+  const t = mode & S_IFMT;
+  const c = t === S_IFDIR ? 'd' : t === S_IFLNK ? 'l' : t === S_IFCHR ? 'c' : t === S_IFBLK ? 'b' : t === S_IFIFO ? 'p' : t === S_IFSOCK ? 's' : '-';
+  const rwx = (bits: number, special: boolean, ch: string) =>
+    (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-');
+  return (
+    c +
+    rwx((mode >> 6) & 7, (mode & 0o4000) !== 0, 's') +
+    rwx((mode >> 3) & 7, (mode & 0o2000) !== 0, 's') +
+    rwx(mode & 7, (mode & 0o1000) !== 0, 't')
+  );
+}
+
+/** UTC "YYYY-MM-DD HH:MM:SS" for a seconds value (any sign). */
+export function timeString(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  if (Number.isNaN(d.getTime())) return String(seconds);
+  return d.toISOString().replace('T', ' ').slice(0, 19);
+}
+
+export function uuidString(u: Uint8Array): string {
+  const h = Buffer.from(u).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A one-line progress bar for a TTY. */
+export class Progress {
+  private last = 0;
+  constructor(private readonly out: NodeJS.WriteStream, private readonly label: string) {}
+  update(done: number, total: number): void {
+    const now = Date.now();
+    if (now - this.last < 100 && done < total) return;
+    this.last = now;
+    const width = 30;
+    const frac = total > 0 ? Math.min(1, done / total) : 1;
+    const fill = Math.round(frac * width);
+    this.out.write(`\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total}`);
+  }
+  end(): void {
+    this.out.write('\n');
+  }
+}

@@ -1,0 +1,261 @@
+import { writeSync } from 'node:fs';
+import {
+  ErofsError, LAYOUT_NAMES, S_IFMT, S_IFLNK, S_IFDIR, S_IFCHR, S_IFBLK,
+  decodeName, featureNames, formatNid, isErofsError, splitDev, type Image, type Inode,
+} from '@erofs-js/erofs';
+import { openImage } from './open.js';
+import { modeString, timeString, uuidString, Progress } from './format.js';
+import { manifest, readdirRecords, typeName } from './manifest.js';
+import { fsck } from './fsck.js';
+import { extract } from './extract.js';
+
+const USAGE = `usage: erofs <command> [options] IMAGE [args]
+
+commands:
+  info IMAGE                 superblock summary
+  ls [-l] IMAGE [PATH]       list a directory in on-disk order (default /)
+  cat IMAGE PATH             write a file's content to stdout (symlinks followed)
+  stat IMAGE PATH            every inode field as JSON
+  xattr IMAGE PATH           extended attributes, one name=value per line
+  extract IMAGE DIR          write the tree to DIR
+  fsck IMAGE                 decode and check everything; exit 1 if corrupt
+  manifest [--readdir] IMAGE one JSON object per path (or per directory with --readdir)
+
+options:
+  --device=FILE              an extra device of a multi-device image (repeat in table order)
+  --no-checksum              do not verify the superblock checksum
+  -h, --help                 this help
+`;
+
+class UsageError extends Error {}
+
+/** Writes synchronously so output is complete and ordered even when main() is followed by exit. */
+function out(data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(1, bytes, off, bytes.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') continue;
+      throw e;
+    }
+  }
+}
+
+interface Parsed {
+  command: string;
+  args: string[];
+  flags: Set<string>;
+  devices: string[];
+}
+
+function parse(argv: string[]): Parsed {
+  const args: string[] = [];
+  const flags = new Set<string>();
+  const devices: string[] = [];
+  let command = '';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--device=')) devices.push(a.slice('--device='.length));
+    else if (a === '--device') {
+      if (i + 1 >= argv.length) throw new UsageError('--device needs a FILE');
+      devices.push(argv[++i]);
+    } else if (a === '-h' || a === '--help') flags.add('help');
+    else if (a === '-l') flags.add('long');
+    else if (a === '--readdir') flags.add('readdir');
+    else if (a === '--no-checksum') flags.add('no-checksum');
+    else if (a.startsWith('-') && a.length > 1) throw new UsageError(`unknown option ${a}`);
+    else if (!command) command = a;
+    else args.push(a);
+  }
+  return { command, args, flags, devices };
+}
+
+function need(p: Parsed, min: number, max: number): void {
+  if (p.args.length < min || p.args.length > max) throw new UsageError(`wrong number of arguments for ${p.command}`);
+}
+
+function lsLine(image: Image, name: string, inode: Inode): string {
+  const t = inode.mode & S_IFMT;
+  let size = String(inode.size);
+  if (t === S_IFCHR || t === S_IFBLK) {
+    const { major, minor } = splitDev(inode.rdev);
+    size = `${major}, ${minor}`;
+  }
+  let line = `${modeString(inode.mode)} ${String(inode.nlink).padStart(3)} ${String(inode.uid).padStart(5)} ${String(inode.gid).padStart(5)} ${size.padStart(9)} ${timeString(inode.mtime)} ${name}`;
+  if (t === S_IFLNK) line += ' -> ' + decodeName(image.readlink(inode));
+  return line;
+}
+
+function printableValue(v: Uint8Array): string {
+  const text = Buffer.from(v).toString('utf8');
+  if (Buffer.from(text, 'utf8').equals(Buffer.from(v)) && !/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) return JSON.stringify(text);
+  return '0s' + Buffer.from(v).toString('base64');
+}
+
+function run(p: Parsed, image: Image, onTTY: boolean): number {
+  switch (p.command) {
+    case 'info': {
+      const sb = image.sb;
+      const lines = [
+        `block size:      ${sb.blockSize}`,
+        `blocks:          ${sb.blocks}`,
+        `inodes:          ${sb.inos}`,
+        `root nid:        ${formatNid(sb.rootNid)}`,
+        `meta blkaddr:    ${sb.metaBlkaddr}`,
+        `xattr blkaddr:   ${sb.xattrBlkaddr}`,
+        `features:        ${featureNames(sb).join(' ') || '(none)'}`,
+        `uuid:            ${uuidString(sb.uuid)}`,
+        `label:           ${sb.volumeName}`,
+        `build time:      ${timeString(sb.epoch + sb.buildTime)} (epoch ${sb.epoch}, ${sb.fixedNsec} ns)`,
+        `checksum:        0x${sb.checksum.toString(16).padStart(8, '0')}`,
+      ];
+      if (sb.extraDevices) {
+        lines.push(`extra devices:   ${sb.extraDevices}`);
+        sb.devices.forEach((d, i) => lines.push(`  device ${i + 1}: ${d.blocks} blocks at ${d.uniaddr}, tag ${JSON.stringify(decodeName(d.tag))}`));
+      }
+      if (sb.packedNid) lines.push(`packed nid:      ${formatNid(sb.packedNid)}`);
+      if (sb.metaboxNid) lines.push(`metabox nid:     ${formatNid(sb.metaboxNid)}`);
+      if (sb.xattrPrefixCount) lines.push(`xattr prefixes:  ${image.longPrefixes().map((x) => decodeName(x.prefix)).join(' ')}`);
+      out(lines.join('\n') + '\n');
+      return 0;
+    }
+    case 'ls': {
+      need(p, 1, 2);
+      const inode = image.resolvePath(p.args[1] ?? '/', true);
+      const lines: string[] = [];
+      if ((inode.mode & S_IFMT) !== S_IFDIR) {
+        const name = p.args[1] ?? '/';
+        lines.push(p.flags.has('long') ? lsLine(image, name, inode) : name);
+      } else {
+        for (const d of image.readdir(inode)) {
+          if (d.name[0] === 0x2e && (d.name.length === 1 || (d.name.length === 2 && d.name[1] === 0x2e))) continue;
+          const name = decodeName(d.name);
+          lines.push(p.flags.has('long') ? lsLine(image, name, image.inode(d.nid)) : name);
+        }
+      }
+      out(lines.length ? lines.join('\n') + '\n' : '');
+      return 0;
+    }
+    case 'cat': {
+      need(p, 2, 2);
+      const inode = image.resolvePath(p.args[1], true);
+      if ((inode.mode & S_IFMT) === S_IFDIR) throw new ErofsError('EISDIR', 'path', undefined, `${p.args[1]}: is a directory`);
+      const buf = new Uint8Array(1 << 20);
+      for (let off = 0; off < inode.size; ) {
+        const n = image.read(inode, off, buf);
+        if (n === 0) break;
+        out(buf.subarray(0, n));
+        off += n;
+      }
+      return 0;
+    }
+    case 'stat': {
+      need(p, 2, 2);
+      const inode = image.resolvePath(p.args[1], false);
+      const obj: Record<string, unknown> = { path: p.args[1], type: typeName(inode.mode), ...inode, nid: formatNid(inode.nid), layoutName: LAYOUT_NAMES[inode.layout], modeString: modeString(inode.mode) };
+      const t = inode.mode & S_IFMT;
+      if (t === S_IFCHR || t === S_IFBLK) Object.assign(obj, splitDev(inode.rdev));
+      if (t === S_IFLNK) obj.target = decodeName(image.readlink(inode));
+      obj.xattrs = image.listXattrs(inode).length;
+      out(JSON.stringify(obj, null, 2) + '\n');
+      return 0;
+    }
+    case 'xattr': {
+      need(p, 2, 2);
+      const inode = image.resolvePath(p.args[1], false);
+      const xs = image.listXattrs(inode);
+      out(xs.map((x) => `${x.name}=${printableValue(x.value)}\n`).join(''));
+      return 0;
+    }
+    case 'manifest': {
+      need(p, 1, 1);
+      const recs = p.flags.has('readdir') ? readdirRecords(image) : manifest(image);
+      out(recs.map((r) => JSON.stringify(r) + '\n').join(''));
+      return 0;
+    }
+    case 'fsck': {
+      need(p, 1, 1);
+      const total = Number(image.sb.inos) || 1;
+      const bar = onTTY ? new Progress(process.stderr, 'fsck') : undefined;
+      const r = fsck(image, { onProgress: bar ? (n) => bar.update(n, total) : undefined });
+      bar?.end();
+      out(`${r.inodes} inodes (${r.directories} directories, ${r.files} files, ${r.symlinks} symlinks, ${r.special} special), ${r.dataBytes} data bytes, ${r.xattrs} xattrs\n`);
+      if (r.errors.length) {
+        out(`${r.errors.length}${r.truncated ? '+' : ''} errors:\n` + r.errors.map((e) => `  ${e}\n`).join(''));
+        process.stderr.write(`erofs: ${p.args[0]}: ${r.errors[0]}\n`);
+        return 1;
+      }
+      out('clean\n');
+      return 0;
+    }
+    case 'extract': {
+      need(p, 2, 2);
+      const total = Number(image.sb.inos) || 1;
+      const bar = onTTY ? new Progress(process.stderr, 'extract') : undefined;
+      const r = extract(image, p.args[1], bar ? (n) => bar.update(n, total) : undefined);
+      bar?.end();
+      if (onTTY) {
+        process.stderr.write(`${r.dirs} dirs, ${r.files} files, ${r.hardlinks} hard links, ${r.symlinks} symlinks, ${r.special} special; ${r.xattrsSet} xattrs set` +
+          (r.xattrsSkipped ? `, ${r.xattrsSkipped} xattrs skipped` : '') + (r.skipped.length ? `, ${r.skipped.length} nodes skipped` : '') + '\n');
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${p.command}`);
+  }
+}
+
+const COMMANDS = new Set(['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest']);
+
+export function main(argv: string[]): number {
+  let p: Parsed;
+  try {
+    p = parse(argv);
+    if (p.flags.has('help') || !p.command) {
+      out(USAGE);
+      return p.command || p.flags.has('help') ? 0 : 2;
+    }
+    if (!COMMANDS.has(p.command)) throw new UsageError(`unknown command ${p.command}`);
+    if (p.args.length < 1) throw new UsageError(`${p.command} needs an IMAGE`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`erofs: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const imagePath = p.args[0];
+  let close = () => {};
+  try {
+    const opened = openImage(imagePath, { devices: p.devices, verifyChecksum: !p.flags.has('no-checksum') });
+    close = opened.close;
+    return run(p, opened.image, process.stderr.isTTY === true);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`erofs: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    if (isErofsError(e)) {
+      process.stderr.write(`erofs: ${imagePath}: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') return 0;
+    if (typeof code === 'string') {
+      // Host filesystem errors (extract target exists, permission denied, ...).
+      process.stderr.write(`erofs: ${(e as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`erofs: ${imagePath}: internal error: ${(e as Error).stack ?? e}\n`);
+    return 70;
+  } finally {
+    close();
+  }
+}
