@@ -123,9 +123,8 @@ export class Image {
       case DataLayout.FlatInline:
         return mapFlat(inode, offset, this.blkszbits);
       case DataLayout.ChunkBased:
-        if (!(this.sb.featureIncompat & INCOMPAT.CHUNKED_FILE)) {
-          throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, 'chunk-based inode in an image without the chunked_file feature');
-        }
+        // No feature check: mkfs --tar=i writes chunk-based inodes without setting
+        // CHUNKED_FILE, and the kernel reads them.
         return mapChunk(inode, offset, this.blkszbits, this.sb.extraDevices, (m, p, l) => this.metaView(m, p, l));
       default:
         throw unsupported(`inode ${formatNid(inode.nid)}`, inode.pos, 'compressed data layouts are not supported yet');

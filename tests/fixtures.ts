@@ -1,0 +1,41 @@
+/** Shared access to the committed fixtures for the test files. */
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Image, MemorySource, type ImageOptions } from '@erofs-js/erofs';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+export interface FixtureInfo {
+  image: string;
+  tool: string;
+  options: string[];
+  truth: 'kernel' | 'source';
+  blksz: number;
+  devices: string[];
+  notes?: string;
+}
+
+export function fixtureIndex(): FixtureInfo[] {
+  return JSON.parse(readFileSync(FIXTURES + 'index.json', 'utf8'));
+}
+
+export function fixtureNames(): string[] {
+  return readdirSync(FIXTURES).filter((f) => f.endsWith('.erofs')).sort();
+}
+
+export function fixtureBytes(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(FIXTURES + name));
+}
+
+export function deviceSources(name: string): MemorySource[] {
+  const info = fixtureIndex().find((f) => f.image === name);
+  return (info?.devices ?? []).map((d) => new MemorySource(fixtureBytes(d)));
+}
+
+export function openFixture(name: string, options: ImageOptions = {}): Image {
+  return new Image(new MemorySource(fixtureBytes(name)), { devices: deviceSources(name), ...options });
+}
+
+export function readJsonl<T = Record<string, unknown>>(path: string): T[] {
+  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+}
