@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { FileSource } from './node.js';
+import { fixtureBytes, FIXTURES, openFixture } from '../../../tests/fixtures.js';
+import { Image } from './image.js';
+import { DataLayout, isReg } from './inode.js';
+import { ExtentKind } from './map/extent.js';
+import { walk } from './walk.js';
+import { MemorySource } from './source.js';
+import { ErofsError } from './errors.js';
+
+const dec = new TextDecoder();
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ErofsError);
+    return (e as ErofsError).code;
+  }
+  return 'ok';
+};
+
+describe('Image.read', () => {
+  for (const name of ['basic-18.erofs', 'basic-18-b512.erofs', 'basic-18-chunk.erofs', 'basic-18-noinline.erofs']) {
+    it(`${name}: any (offset, length) equals the same slice of the whole file`, () => {
+      const image = openFixture(name);
+      let x = 99;
+      const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % Math.max(1, n));
+      walk(image, (e) => {
+        if (!isReg(e.inode) || e.inode.size === 0) return;
+        const whole = image.readFile(e.inode);
+        for (let k = 0; k < 5; k++) {
+          const off = rnd(e.inode.size + 10);
+          const len = rnd(e.inode.size + 10);
+          const dest = new Uint8Array(len + 3).fill(0xaa);
+          const n = image.read(e.inode, off, dest, 3, len);
+          expect(n).toBe(Math.max(0, Math.min(len, e.inode.size - off)));
+          expect(Buffer.compare(dest.subarray(3, 3 + n), whole.subarray(off, off + n))).toBe(0);
+          expect(dest[3 + n] ?? 0xaa).toBe(0xaa); // nothing written past what was read
+        }
+      });
+    });
+  }
+
+  it('reads chunk holes as zeros and maps them as holes', () => {
+    const image = openFixture('basic-18-chunk.erofs');
+    const sparse = image.resolvePath('/files/sparse');
+    expect(sparse.layout).toBe(DataLayout.ChunkBased);
+    const kinds = new Set<ExtentKind>();
+    for (let off = 0; off < sparse.size; ) {
+      const ext = image.map(sparse, off);
+      kinds.add(ext.kind);
+      if (ext.kind === ExtentKind.Hole) {
+        const z = new Uint8Array(ext.length);
+        image.read(sparse, off, z);
+        expect(z.every((b) => b === 0)).toBe(true);
+      }
+      off = ext.logical + ext.length;
+    }
+    expect(kinds.has(ExtentKind.Hole)).toBe(true);
+    expect(kinds.has(ExtentKind.Data)).toBe(true);
+  });
+
+  it('refuses files larger than the readFile limit with EFBIG', () => {
+    const image = openFixture('basic-18.erofs');
+    expect(codeOf(() => image.readFile(image.resolvePath('/files/size-4097'), 4096))).toBe('EFBIG');
+  });
+
+  it('gives the same bytes through a FileSource with a tiny cache', () => {
+    const mem = openFixture('basic-18-b512.erofs');
+    const src = new FileSource(FIXTURES + 'basic-18-b512.erofs', { blockSize: 512, cacheBlocks: 2 });
+    const file = new Image(src);
+    const paths: string[] = [];
+    walk(mem, (e) => {
+      if (isReg(e.inode)) paths.push(dec.decode(e.path));
+    });
+    for (const p of paths.slice(0, 200)) {
+      expect(Buffer.compare(file.readFile(file.resolvePath(p)), mem.readFile(mem.resolvePath(p))), p).toBe(0);
+    }
+    src.close();
+  });
+});
+
+describe('Image.readdir', () => {
+  it('resumes from any entry position and rounds positions between entries up', () => {
+    const image = openFixture('basic-18.erofs');
+    const dir = image.resolvePath('/bigdir');
+    const all = [...image.readdir(dir)];
+    expect(all.length).toBeGreaterThan(2000);
+    expect(all[all.length - 1].next).toBe(dir.size);
+    for (const i of [0, 1, 17, 500, all.length - 1]) {
+      const rest = [...image.readdir(dir, all[i].offset)];
+      expect(rest.map((d) => d.nid)).toEqual(all.slice(i).map((d) => d.nid));
+      // One byte past an entry's start resumes at the next entry.
+      const after = [...image.readdir(dir, all[i].offset + 1)];
+      expect(after[0]?.offset).toBe(all[i + 1]?.offset);
+    }
+    expect([...image.readdir(dir, dir.size)]).toEqual([]);
+  });
+
+  it('includes "." and ".." sorted among the names', () => {
+    const image = openFixture('basic-18.erofs');
+    const names = [...image.readdir(image.root())].map((d) => dec.decode(d.name));
+    expect(names.indexOf('!bang')).toBeLessThan(names.indexOf('.'));
+    expect(names.indexOf('.')).toBeLessThan(names.indexOf('..'));
+    expect(image.lookup(image.root(), '..')?.nid).toBe(image.rootNid);
+  });
+
+  it('refuses to list or search a non-directory with ENOTDIR', () => {
+    const image = openFixture('basic-18.erofs');
+    const f = image.resolvePath('/files/size-1');
+    expect(codeOf(() => image.lookup(f, 'x'))).toBe('ENOTDIR');
+    expect(codeOf(() => [...image.readdir(f)])).toBe('ENOTDIR');
+  });
+});
+
+describe('Image.resolvePath', () => {
+  const image = openFixture('basic-18.erofs');
+  it('follows intermediate symlinks and the last one only when asked', () => {
+    expect(image.resolvePath('/links/todir').mode & 0o170000).toBe(0o120000);
+    const viaLink = image.resolvePath('/links/todir', true);
+    expect(viaLink.mode & 0o170000).toBe(0o040000);
+    expect(image.resolvePath('/links/todir/.', false).nid).toBe(viaLink.nid);
+  });
+  it('answers ENOENT, ENOTDIR, ELOOP and ENAMETOOLONG like Linux', () => {
+    expect(codeOf(() => image.resolvePath('/no/such'))).toBe('ENOENT');
+    expect(codeOf(() => image.resolvePath('/files/size-1/x'))).toBe('ENOTDIR');
+    expect(codeOf(() => image.resolvePath('/links/loop', true))).toBe('ELOOP');
+    expect(codeOf(() => image.resolvePath('/' + 'a'.repeat(256)))).toBe('ENAMETOOLONG');
+    expect(codeOf(() => image.resolvePath('/a'.repeat(2048)))).toBe('ENAMETOOLONG');
+  });
+  it('keeps ".." at the root', () => {
+    expect(image.resolvePath('/../../files/..').nid).toBe(image.rootNid);
+  });
+});
+
+describe('Image bounds', () => {
+  it('refuses nids past the end of the image with EUCLEAN naming the inode', () => {
+    const image = openFixture('rootfs-18.erofs');
+    try {
+      image.inode(image.source.size);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ErofsError).code).toBe('EUCLEAN');
+      expect((e as ErofsError).message).toMatch(/^inode \d+ at byte \d+: nid points past the end/);
+    }
+  });
+
+  it('refuses data and metadata past the end of a truncated image with EUCLEAN', () => {
+    const bytes = fixtureBytes('basic-18.erofs');
+    let dataFailures = 0;
+    for (const cut of [4096, 65536, 200000]) {
+      const image = new Image(new MemorySource(bytes.subarray(0, bytes.length - cut)));
+      expect(
+        codeOf(() =>
+          walk(image, (e) => {
+            if (!isReg(e.inode)) return;
+            try {
+              image.readFile(e.inode);
+            } catch (err) {
+              expect((err as ErofsError).code).toBe('EUCLEAN');
+              expect((err as ErofsError).message).toMatch(/past the end/);
+              dataFailures++;
+            }
+          }),
+        ),
+      ).toMatch(/ok|EUCLEAN/);
+    }
+    expect(dataFailures).toBeGreaterThan(0);
+  });
+});
