@@ -60,7 +60,8 @@ export function sha256Of(image: Image, inode: Inode): string {
   return h.digest('hex');
 }
 
-export function manifestRecord(image: Image, path: Uint8Array, inode: Inode): ManifestRecord {
+/** The record of one path; `content: false` leaves out the sha256 of a regular file. */
+export function manifestRecord(image: Image, path: Uint8Array, inode: Inode, content = true): ManifestRecord {
   const rec = {} as ManifestRecord;
   textOrB64(rec as unknown as Record<string, unknown>, 'path', path);
   Object.assign(rec, {
@@ -77,7 +78,7 @@ export function manifestRecord(image: Image, path: Uint8Array, inode: Inode): Ma
   const t = inode.mode & S_IFMT;
   if (t === S_IFCHR || t === S_IFBLK) rec.rdev = inode.rdev;
   if (t === S_IFLNK) textOrB64(rec as unknown as Record<string, unknown>, 'target', image.readlink(inode));
-  if (t === S_IFREG) rec.sha256 = sha256Of(image, inode);
+  if (t === S_IFREG && content) rec.sha256 = sha256Of(image, inode);
   const xattrs = image.listXattrs(inode);
   if (xattrs.length) {
     xattrs.sort((a, b) => Buffer.compare(a.nameBytes, b.nameBytes));
