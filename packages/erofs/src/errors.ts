@@ -53,3 +53,8 @@ export function unsupported(structure: string, offset: number | undefined, detai
 export function isErofsError(e: unknown): e is ErofsError {
   return e instanceof ErofsError;
 }
+
+/** A malformed compressed stream. `where` names the codec (and, when known, the pcluster). */
+export function codecError(where: string, offset: number | undefined, detail: string): ErofsError {
+  return new ErofsError('EUCLEAN', where, offset, detail);
+}
