@@ -10,7 +10,11 @@ import {
   type Inode,
 } from './inode.js';
 import { mapChunk } from './map/chunk.js';
-import { ExtentKind, type Extent } from './map/extent.js';
+import { CompressedMapper } from './map/compressed.js';
+import { ExtentKind, FORMAT_INTERLACED, FORMAT_SHIFTED, type Extent } from './map/extent.js';
+import { ExtentCache, readCompressionConfig, type CompressionConfig } from './compression.js';
+import { ALGORITHM_NAMES, type Codec } from './codecs/codec.js';
+import { defaultCodecs } from './codecs/index.js';
 import { mapFlat } from './map/flat.js';
 import { formatNid, isMetaboxNid, nidIndex } from './nid.js';
 import type { ByteSource } from './source.js';
@@ -23,6 +27,13 @@ export interface ImageOptions extends SuperblockOptions {
    * (device id 1 is index 0). A read that needs a device not given fails with EIO.
    */
   devices?: (ByteSource | undefined)[];
+  /**
+   * Decompressors by algorithm id (0 lz4, 1 lzma, 2 deflate, 3 zstd), replacing the
+   * built-in ones: a Node build can pass native zlib, a browser a wasm Zstandard.
+   */
+  codecs?: Partial<Record<number, Codec>>;
+  /** Byte budget of the decoded-extent cache (default 16 MiB; 0 disables it). */
+  cacheBytes?: number;
 }
 
 /** Symlink targets longer than this are refused, like Linux's PATH_MAX - 1. */
@@ -44,12 +55,22 @@ export class Image {
   private metaboxInode: Inode | undefined;
   private prefixes: LongPrefix[] | undefined;
   private xctx: XattrContext | undefined;
+  readonly compression: CompressionConfig;
+  private readonly codecs: Partial<Record<number, Codec>>;
+  /** Decoded extents of compressed files: a file read in small pieces decodes each pcluster once. */
+  readonly extentCache: ExtentCache;
+  private packed: Inode | undefined;
+  /** Nesting of reads through other inodes (fragments, metabox), bounded against hostile images. */
+  private depth = 0;
 
   constructor(readonly source: ByteSource, options: ImageOptions = {}) {
     this.sb = readSuperblock(source, options);
     this.blockSize = this.sb.blockSize;
     this.blkszbits = this.sb.blkszbits;
     this.devices = options.devices ?? [];
+    this.compression = readCompressionConfig(source, this.sb);
+    this.codecs = { ...defaultCodecs(this.compression), ...options.codecs };
+    this.extentCache = new ExtentCache(options.cacheBytes ?? 16 << 20);
     if (this.sb.featureIncompat & INCOMPAT.METABOX) {
       const mb = this.inode(this.sb.metaboxNid);
       if (isDir(mb)) throw corrupt('superblock', 1024 + 0x80, `metabox inode ${formatNid(mb.nid)} is a directory`);
@@ -89,7 +110,8 @@ export class Image {
     }
     if (!inMetabox) return this.source.view(pos, length);
     const out = new Uint8Array(length);
-    this.read(this.metaboxInode!, pos, out);
+    const mb = this.metaboxInode!;
+    this.nested(mb, () => this.read(mb, pos, out));
     return out;
   }
 
@@ -127,8 +149,83 @@ export class Image {
         // CHUNKED_FILE, and the kernel reads them.
         return mapChunk(inode, offset, this.blkszbits, this.sb.extraDevices, (m, p, l) => this.metaView(m, p, l));
       default:
-        throw unsupported(`inode ${formatNid(inode.nid)}`, inode.pos, 'compressed data layouts are not supported yet');
+        return new CompressedMapper(
+          {
+            blkszbits: this.blkszbits,
+            bigPcluster: (this.sb.featureIncompat & INCOMPAT.COMPR_CFGS) !== 0,
+            availableAlgs: this.compression.availableAlgs,
+            meta: (m, p, l) => this.metaView(m, p, l),
+          },
+          inode,
+        ).map(offset);
     }
+  }
+
+  /** The packed inode that holds fragments. */
+  private packedInode(inode: Inode): Inode {
+    const sb = this.sb;
+    if (!(sb.featureIncompat & INCOMPAT.FRAGMENTS) || sb.packedNid === 0) {
+      throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, 'fragment extent in an image without a packed inode');
+    }
+    this.packed ??= this.inode(sb.packedNid);
+    if (inode.nid === this.packed.nid) throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, 'the packed inode refers to fragments of itself');
+    return this.packed;
+  }
+
+  /** Reads through another inode (packed, metabox) with a bound on nesting. */
+  private nested<T>(inode: Inode, fn: () => T): T {
+    if (this.depth >= 4) throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, 'reads nest too deeply (packed or metabox inode loop)');
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** The decoded bytes of an encoded extent, from the cache or by decoding its pcluster. */
+  private extentBytes(inode: Inode, ext: Extent): Uint8Array {
+    const key = `${inode.nid}@${ext.logical}`;
+    const hit = this.extentCache.get(key);
+    if (hit && hit.length === ext.length) return hit;
+    const W = `pcluster of inode ${formatNid(inode.nid)}`;
+    const plen = ext.plen!;
+    const raw = ext.inMeta
+      ? this.metaView(inode.inMetabox, ext.physical, plen)
+      : (() => {
+          const { src, off } = this.resolve(inode, 0, ext.physical, plen);
+          return src.view(off, plen);
+        })();
+    const out = new Uint8Array(ext.length);
+    const format = ext.format!;
+    if (format === FORMAT_SHIFTED) {
+      out.set(raw.subarray(0, ext.length));
+    } else if (format === FORMAT_INTERLACED) {
+      // The block is rotated so that each byte sits at its offset within the block.
+      const rot = (ext.logical % this.blockSize) % plen;
+      const first = Math.min(ext.length, plen - rot);
+      out.set(raw.subarray(rot, rot + first));
+      if (first < ext.length) out.set(raw.subarray(0, ext.length - first), first);
+    } else {
+      const codec = this.codecs[format];
+      if (!codec) throw unsupported(W, ext.physical, `no decoder for ${ALGORITHM_NAMES[format] ?? 'algorithm ' + format}`);
+      let input = raw;
+      let partial = ext.partial === true;
+      if (this.sb.featureIncompat & INCOMPAT.ZERO_PADDING) {
+        // Streams are right-aligned: skip the zero padding, which ends within the first block.
+        const limit = Math.min(plen, this.blockSize);
+        let k = 0;
+        while (k < limit && raw[k] === 0) k++;
+        if (k === limit) throw corrupt(W, ext.physical, 'pcluster starts with a whole block of zero padding');
+        input = raw.subarray(k);
+      } else {
+        // Pre-0padding LZ4 images: the stream starts at the pcluster and may be followed by garbage.
+        partial = true;
+      }
+      codec.decode(input, out, partial);
+    }
+    this.extentCache.set(key, out);
+    return out;
   }
 
   /** The source and byte offset holding `length` bytes at a data address. */
@@ -171,11 +268,20 @@ export class Image {
     while (pos < end) {
       const ext = this.map(inode, pos);
       const n = Math.min(ext.logical + ext.length, end) - pos;
-      if (!(n > 0) || ext.logical !== pos) {
+      const encoded = ext.kind === ExtentKind.Encoded || ext.kind === ExtentKind.Fragment;
+      if (!(n > 0) || (encoded ? ext.logical > pos : ext.logical !== pos)) {
         throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, `mapping of offset ${pos} made no progress`);
       }
       const d = destOffset + (pos - offset);
-      if (ext.kind === ExtentKind.Hole) {
+      if (ext.kind === ExtentKind.Encoded) {
+        const skip = pos - ext.logical;
+        dest.set(this.extentBytes(inode, ext).subarray(skip, skip + n), d);
+      } else if (ext.kind === ExtentKind.Fragment) {
+        const packed = this.packedInode(inode);
+        const at = ext.physical + (pos - ext.logical);
+        if (at + n > packed.size) throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, `fragment at ${at} runs past the packed inode's ${packed.size} bytes`);
+        this.nested(inode, () => this.read(packed, at, dest, d, n));
+      } else if (ext.kind === ExtentKind.Hole) {
         dest.fill(0, d, d + n);
       } else if (ext.kind === ExtentKind.Inline) {
         dest.set(this.metaView(inode.inMetabox, ext.physical, n), d);
