@@ -21,6 +21,18 @@ export interface ExtractReport {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/**
+ * A timestamp for fs.utimes/futimes/lutimes. Node replaces a negative number of seconds
+ * with the current time (a Date it passes through), which put "now" on every pre-1970
+ * file (found by packages/cli/src/main.test.ts). Before 1970 the time goes in as a Date,
+ * floored to the millisecond so the whole second survives libuv's rounding; later times
+ * stay plain seconds (libuv keeps microseconds).
+ */
+function fsTime(sec: number, nsec: number): number | Date {
+  if (sec >= 0) return sec + nsec / 1e9;
+  return new Date(Math.max(-8.64e15, sec * 1000 + Math.floor(nsec / 1e6))); // clamped to the Date range
+}
+
 function joinPath(base: Buffer, rel: Uint8Array): Buffer {
   return rel.length === 1 ? base : Buffer.concat([base, rel]);
 }
@@ -98,7 +110,7 @@ export function extract(image: Image, dest: string, onProgress?: (n: number) => 
         ftruncateSync(fd, inode.size); // holes at the end
         if (isRoot) fchownSync(fd, inode.uid, inode.gid);
         fchmodSync(fd, inode.mode & 0o7777);
-        futimesSync(fd, inode.mtime + inode.mtimeNsec / 1e9, inode.mtime + inode.mtimeNsec / 1e9);
+        futimesSync(fd, fsTime(inode.mtime, inode.mtimeNsec), fsTime(inode.mtime, inode.mtimeNsec));
       } finally {
         closeSync(fd);
       }
@@ -109,7 +121,7 @@ export function extract(image: Image, dest: string, onProgress?: (n: number) => 
     if (t === S_IFLNK) {
       symlinkSync(Buffer.from(image.readlink(inode)), p);
       if (isRoot) lchownSync(p, inode.uid, inode.gid);
-      lutimesSync(p, inode.mtime + inode.mtimeNsec / 1e9, inode.mtime + inode.mtimeNsec / 1e9);
+      lutimesSync(p, fsTime(inode.mtime, inode.mtimeNsec), fsTime(inode.mtime, inode.mtimeNsec));
       setXattrs(image, inode, p, report);
       report.symlinks++;
       return;
@@ -133,7 +145,7 @@ export function extract(image: Image, dest: string, onProgress?: (n: number) => 
     }
     if (isRoot) lchownSync(p, inode.uid, inode.gid);
     chmodSync(p, inode.mode & 0o7777);
-    utimesSync(p, inode.mtime + inode.mtimeNsec / 1e9, inode.mtime + inode.mtimeNsec / 1e9);
+    utimesSync(p, fsTime(inode.mtime, inode.mtimeNsec), fsTime(inode.mtime, inode.mtimeNsec));
     setXattrs(image, inode, p, report);
     report.special++;
   });
@@ -144,7 +156,7 @@ export function extract(image: Image, dest: string, onProgress?: (n: number) => 
     if (isRoot) chownSync(p, inode.uid, inode.gid);
     chmodSync(p, inode.mode & 0o7777);
     setXattrs(image, inode, p, report);
-    utimesSync(p, inode.mtime + inode.mtimeNsec / 1e9, inode.mtime + inode.mtimeNsec / 1e9);
+    utimesSync(p, fsTime(inode.mtime, inode.mtimeNsec), fsTime(inode.mtime, inode.mtimeNsec));
   }
   return report;
 }

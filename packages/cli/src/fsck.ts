@@ -20,6 +20,11 @@ const DOT = 0x2e;
 const isDot = (n: Uint8Array) => n.length === 1 && n[0] === DOT;
 const isDotDot = (n: Uint8Array) => n.length === 2 && n[0] === DOT && n[1] === DOT;
 
+/** Escapes control characters (C0, DEL) as \xHH so that an error line cannot be split or rewritten by a file name. */
+function oneLine(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
@@ -37,12 +42,16 @@ export function fsck(image: Image, options: { maxErrors?: number; onProgress?: (
   const maxErrors = options.maxErrors ?? 20;
   const r: FsckReport = { inodes: 0, directories: 0, files: 0, symlinks: 0, special: 0, dataBytes: 0, xattrs: 0, errors: [], truncated: false };
   const fail = (path: string, e: unknown) => {
+    // Anything but an ErofsError is a bug (or a failing source): rethrow it before the
+    // error cap, which used to swallow it once maxErrors was reached (packages/cli/src/fsck.test.ts).
+    if (!isErofsError(e)) throw e;
     if (r.errors.length >= maxErrors) {
       r.truncated = true;
       return;
     }
-    if (isErofsError(e)) r.errors.push(`${path}: ${e.code}: ${e.message}`);
-    else throw e;
+    // oneLine: a name may hold a newline (basic fixtures have "/names/new\nline"), and an
+    // error must stay one line (fix found by tests/mutation.test.ts).
+    r.errors.push(oneLine(`${path}: ${e.code}: ${e.message}`));
   };
   const seenDirs = new Set<number>();
   const checkedNids = new Set<number>();
