@@ -9,10 +9,13 @@ export default defineConfig({
     alias: [
       { find: /^@erofs-js\/erofs\/node$/, replacement: src('./packages/erofs/src/node.ts') },
       { find: /^@erofs-js\/erofs$/, replacement: src('./packages/erofs/src/index.ts') },
+      { find: /^@erofs-js\/vfs$/, replacement: src('./packages/vfs/src/index.ts') },
     ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 60_000,
+    // Compiles the WebAssembly Zstandard decoder once per test file.
+    setupFiles: ['tests/setup.ts'],
   },
 });

@@ -3,7 +3,7 @@ import {
   ErofsError, LAYOUT_NAMES, S_IFMT, S_IFLNK, S_IFDIR, S_IFCHR, S_IFBLK,
   decodeName, featureNames, formatNid, isErofsError, splitDev, type Image, type Inode,
 } from '@erofs-js/erofs';
-import { openImage } from './open.js';
+import { openImage, prepareCodecs } from './open.js';
 import { modeString, timeString, uuidString, Progress } from './format.js';
 import { manifest, readdirRecords, typeName } from './manifest.js';
 import { fsck } from './fsck.js';
@@ -214,7 +214,7 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
 
 const COMMANDS = new Set(['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest']);
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   let p: Parsed;
   try {
     p = parse(argv);
@@ -234,6 +234,7 @@ export function main(argv: string[]): number {
   const imagePath = p.args[0];
   let close = () => {};
   try {
+    await prepareCodecs();
     const opened = openImage(imagePath, { devices: p.devices, verifyChecksum: !p.flags.has('no-checksum') });
     close = opened.close;
     return run(p, opened.image, process.stderr.isTTY === true);

@@ -1,5 +1,10 @@
-import { Image, type ByteSource } from '@erofs-js/erofs';
-import { FileSource } from '@erofs-js/erofs/node';
+import { Image, loadCodecs, type ByteSource } from '@erofs-js/erofs';
+import { FileSource, createNodeDeflate } from '@erofs-js/erofs/node';
+
+/** Compiles the WebAssembly Zstandard decoder; call once before openImage. */
+export async function prepareCodecs(): Promise<void> {
+  await loadCodecs();
+}
 
 export interface OpenOptions {
   devices: string[];
@@ -20,7 +25,8 @@ export function openImage(path: string, opts: OpenOptions): { image: Image; clos
       sources.push(s);
       return s;
     });
-    const image = new Image(src, { devices, verifyChecksum: opts.verifyChecksum });
+    // Node's zlib (native) decodes DEFLATE about twice as fast as the portable decoder.
+    const image = new Image(src, { devices, verifyChecksum: opts.verifyChecksum, codecs: { 2: createNodeDeflate() } });
     return { image, close };
   } catch (e) {
     close();

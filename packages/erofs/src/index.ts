@@ -43,3 +43,23 @@ export { walk, type WalkEntry } from './walk.js';
 export { METABOX_NID_FLAG, isMetaboxNid, nidToBigInt, nidToIno, formatNid } from './nid.js';
 export { crc32c } from './crc32c.js';
 export { xxh32 } from './xxhash.js';
+export {
+  loadCodecs,
+  defaultCodecs,
+  lz4,
+  lz4Decode,
+  createLzma,
+  microLzmaDecode,
+  deflate,
+  inflateRawInto,
+  zstd,
+  createZstd,
+  zstdWasmReady,
+  readZstdFrame,
+  ZSTD_MAX_FRAME_OUTPUT,
+  type ZstdFrame,
+} from './codecs/index.js';
+export { Algorithm, ALGORITHM_NAMES, type Codec } from './codecs/codec.js';
+export { ExtentCache, readCompressionConfig, type CompressionConfig } from './compression.js';
+export { CompressedMapper, PCLUSTER_MAX_SIZE, PCLUSTER_MAX_DSIZE, type ZInfo } from './map/compressed.js';
+export { FORMAT_SHIFTED, FORMAT_INTERLACED } from './map/extent.js';

@@ -117,3 +117,4 @@ export class FileSource implements ByteSource {
 }
 
 export { ErofsError };
+export { createNodeDeflate, type NodeDeflateOptions } from './codecs/deflate-node.js';
