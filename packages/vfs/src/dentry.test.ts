@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { Dentry, DentryCache, keyBytes, nameKey } from './dentry.js';
+import type { Inode } from './inode.js';
+
+/** A cache whose "inodes" are counters, to watch evictions release them. */
+function setup(capacity: number) {
+  const released: string[] = [];
+  const cache = new DentryCache(capacity, (d) => released.push(d.key));
+  const inode = {} as Inode;
+  const root = cache.attach(null, '', inode).incRef();
+  const child = (parent: Dentry, key: string) => cache.attach(parent, key, inode).incRef();
+  return { cache, root, child, released };
+}
+
+describe('dentry cache', () => {
+  it('maps names to exact keys and back', () => {
+    const bytes = new Uint8Array([0x61, 0xff, 0x00, 0x80, 0xe6]);
+    expect(keyBytes(nameKey(bytes))).toEqual(bytes);
+    expect(nameKey(new TextEncoder().encode('abc'))).toBe('abc');
+  });
+
+  it('keeps at most N unreferenced dentries and evicts the least recently used', () => {
+    const { cache, root, child, released } = setup(2);
+    const a = child(root, 'a');
+    const b = child(root, 'b');
+    const c = child(root, 'c');
+    expect(cache.size).toBe(0);
+    a.decRef();
+    b.decRef();
+    expect(cache.size).toBe(2);
+    c.decRef();
+    expect(cache.size).toBe(2);
+    expect(released).toEqual(['a']);
+    expect(a.dead).toBe(true);
+    expect(root.child('a')).toBeUndefined();
+    expect(root.child('b')).toBe(b);
+    // Re-referencing takes a dentry off the list; it is then safe from eviction.
+    b.incRef();
+    expect(cache.size).toBe(1);
+    child(root, 'd').decRef();
+    child(root, 'e').decRef();
+    expect(released).toEqual(['a', 'c']);
+    expect(b.dead).toBe(false);
+    expect([...cache.lru()].map((d) => d.key)).toEqual(['e', 'd']);
+    expect(root.refs).toBe(1 + 3);
+  });
+
+  it('pins a parent while a child is attached, and parks it when the last child goes', () => {
+    const { cache, root, child, released } = setup(0);
+    const dir = child(root, 'dir');
+    const f = child(dir, 'f');
+    dir.decRef();
+    expect(dir.refs).toBe(1);
+    expect(dir.parked).toBe(false);
+    f.decRef();
+    // With N = 0 the child goes at once, then its parent, up to the pinned root.
+    expect(released).toEqual(['f', 'dir']);
+    expect(cache.live).toBe(1);
+    expect(root.refs).toBe(1);
+    expect(root.children).toBeNull();
+  });
+
+  it('cascades evictions without recursion through deep chains', () => {
+    const { cache, root, child } = setup(0);
+    let d = root;
+    const chain: Dentry[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const next = child(d, 'x');
+      if (d !== root) d.decRef();
+      chain.push(next);
+      d = next;
+    }
+    expect(cache.live).toBe(50_001);
+    d.decRef();
+    expect(cache.live).toBe(1);
+    expect(chain.every((x) => x.dead)).toBe(true);
+  });
+
+  it('throws on a double release and on use after eviction', () => {
+    const { root, child } = setup(0);
+    const a = child(root, 'a');
+    a.decRef();
+    expect(() => a.decRef()).toThrow(/released more times/);
+    expect(() => a.incRef()).toThrow(/after eviction/);
+    const b = child(root, 'b');
+    b.decRef();
+    expect(() => b.decRef()).toThrow();
+    expect(() => new DentryCache(-1, () => {})).toThrow(RangeError);
+  });
+
+  it('gives each dentry its path from the root', () => {
+    const { root, child } = setup(4);
+    const a = child(root, 'a');
+    const b = child(a, 'b\xff');
+    expect(Array.from(b.path())).toEqual([0x2f, 0x61, 0x2f, 0x62, 0xff]);
+    expect(Array.from(root.path())).toEqual([0x2f]);
+    expect(Array.from(b.name)).toEqual([0x62, 0xff]);
+  });
+});

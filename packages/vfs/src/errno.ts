@@ -1,0 +1,81 @@
+/**
+ * Linux error numbers and the error the VFS throws. Every failure a guest can cause or
+ * meet is a SysError carrying the errno a Linux kernel would return for the same call.
+ */
+import { isErofsError } from '@erofs-js/erofs';
+
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EIO: 5,
+  ENXIO: 6,
+  E2BIG: 7,
+  EBADF: 9,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  EXDEV: 18,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  EFBIG: 27,
+  ESPIPE: 29,
+  EROFS: 30,
+  ERANGE: 34,
+  ENAMETOOLONG: 36,
+  ENOTEMPTY: 39,
+  ELOOP: 40,
+  ENODATA: 61,
+  EOPNOTSUPP: 95,
+  EUCLEAN: 117,
+} as const;
+
+export type Errno = keyof typeof ERRNO;
+
+export class SysError extends Error {
+  override readonly name = 'SysError';
+  /** errno name, e.g. "ENOENT". */
+  readonly code: Errno;
+  /** Linux errno number, e.g. 2. */
+  readonly errno: number;
+
+  constructor(code: Errno, message: string = code, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.code = code;
+    this.errno = ERRNO[code];
+  }
+}
+
+export function isSysError(e: unknown): e is SysError {
+  return e instanceof SysError;
+}
+
+/** Shorthand used throughout the package. */
+export function sysError(code: Errno, message?: string): SysError {
+  return new SysError(code, message);
+}
+
+/**
+ * The SysError for an error raised while decoding. The decoder's codes are Linux errno
+ * names already (EUCLEAN for a corrupt image, EIO for a failing source, EOPNOTSUPP for a
+ * feature it cannot decode, EFBIG, ...); they pass through with the decoder's message,
+ * which names the structure and byte offset. SysErrors pass through unchanged. Anything
+ * else is a bug, not a property of the image, and is rethrown as is.
+ */
+export function toSysError(e: unknown): SysError {
+  if (e instanceof SysError) return e;
+  if (isErofsError(e)) {
+    const code = (e.code in ERRNO ? e.code : 'EIO') as Errno;
+    return new SysError(code, e.message, { cause: e });
+  }
+  throw e;
+}
+
+/** Runs a decoder call, turning an ErofsError into the matching SysError. */
+export function decoding<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toSysError(e);
+  }
+}

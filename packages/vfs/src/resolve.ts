@@ -1,0 +1,203 @@
+/**
+ * A simple path resolver over one Filesystem, for tests and tools. Paths start at the
+ * filesystem root (absolute, and symlink targets that are absolute) or at a given
+ * dentry; ".." of the root is the root. The mount layer has its own resolver that
+ * crosses mounts; this one follows the same Linux rules within one filesystem:
+ * at most 40 symlinks followed over the whole resolution (ELOOP), paths of 4096 bytes
+ * or more ENAMETOOLONG, components of more than 255 bytes ENAMETOOLONG, a trailing slash
+ * on a non-directory ENOTDIR, search permission on every directory walked through.
+ */
+import type { Credentials } from './credentials.js';
+import type { Dentry } from './dentry.js';
+import { SysError } from './errno.js';
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TMPFILE, type FileDescription } from './file.js';
+import type { Filesystem } from './filesystem.js';
+
+export const PATH_MAX = 4096;
+export const MAX_SYMLINKS = 40;
+
+export interface ResolveOptions {
+  /** Follow a symlink named by the last component (default true). */
+  follow?: boolean;
+  /** The result must be a directory (ENOTDIR otherwise), like a trailing slash. */
+  directory?: boolean;
+  /** Where a relative path starts (default: the root). */
+  at?: Dentry;
+}
+
+const SLASH = 0x2f;
+const utf8 = new TextEncoder();
+
+function splitPath(bytes: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    while (i < bytes.length && bytes[i] === SLASH) i++;
+    const s = i;
+    while (i < bytes.length && bytes[i] !== SLASH) i++;
+    if (i > s) parts.push(bytes.subarray(s, i));
+  }
+  return parts;
+}
+
+function pathBytes(path: string | Uint8Array): Uint8Array {
+  const bytes = typeof path === 'string' ? utf8.encode(path) : path;
+  if (bytes.length === 0) throw new SysError('ENOENT', 'empty path');
+  if (bytes.length >= PATH_MAX) throw new SysError('ENAMETOOLONG', `path of ${bytes.length} bytes`);
+  return bytes;
+}
+
+/** One resolution: the symlink budget is shared by every walk it makes. */
+class Walk {
+  links = 0;
+  constructor(
+    readonly fs: Filesystem,
+    readonly creds: Credentials,
+  ) {}
+
+  /** Reads a symlink for following it, counting it against the budget. */
+  follow(link: Dentry): Uint8Array {
+    if (++this.links > MAX_SYMLINKS) throw new SysError('ELOOP', 'too many levels of symbolic links');
+    const target = this.fs.readlink(link);
+    if (target.length === 0) throw new SysError('ENOENT', 'empty symlink target');
+    return target;
+  }
+
+  /**
+   * Walks `bytes` from `start` (a held reference, consumed). Returns a held reference
+   * to the result.
+   */
+  walk(start: Dentry, bytes: Uint8Array, followLast: boolean, mustDir: boolean): Dentry {
+    let cur = bytes[0] === SLASH ? (start.decRef(), this.fs.root.incRef()) : start;
+    const pending = splitPath(bytes).reverse();
+    if (bytes[bytes.length - 1] === SLASH) {
+      followLast = true;
+      mustDir = true;
+    }
+    try {
+      while (pending.length) {
+        const comp = pending.pop()!;
+        const last = pending.length === 0;
+        const next = this.fs.lookup(cur, comp, this.creds);
+        if (next.inode.isSymlink && (!last || followLast)) {
+          let target: Uint8Array;
+          try {
+            target = this.follow(next);
+          } finally {
+            next.decRef();
+          }
+          if (target[0] === SLASH) {
+            cur.decRef();
+            cur = this.fs.root.incRef();
+          }
+          if (last && target[target.length - 1] === SLASH) mustDir = true;
+          const parts = splitPath(target);
+          for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
+          continue;
+        }
+        cur.decRef();
+        cur = next;
+      }
+      if (mustDir && !cur.inode.isDir) throw new SysError('ENOTDIR', 'not a directory');
+      return cur;
+    } catch (e) {
+      cur.decRef();
+      throw e;
+    }
+  }
+}
+
+/**
+ * Resolves a path to a dentry, returned with a reference the caller drops with decRef().
+ */
+export function resolve(fs: Filesystem, path: string | Uint8Array, creds: Credentials, options: ResolveOptions = {}): Dentry {
+  const bytes = pathBytes(path);
+  const start = (options.at ?? fs.root).incRef();
+  return new Walk(fs, creds).walk(start, bytes, options.follow ?? true, options.directory ?? false);
+}
+
+/**
+ * Splits a path into its parent (resolved, held) and last component. `last` is null for
+ * a path with no last component ("/", or only slashes); `trailingSlash` tells whether
+ * the path ended in "/".
+ */
+export function resolveParent(
+  fs: Filesystem,
+  path: string | Uint8Array,
+  creds: Credentials,
+  at?: Dentry,
+): { parent: Dentry; last: Uint8Array | null; trailingSlash: boolean } {
+  const bytes = pathBytes(path);
+  return parentOf(new Walk(fs, creds), (at ?? fs.root).incRef(), bytes);
+}
+
+function parentOf(w: Walk, start: Dentry, bytes: Uint8Array): { parent: Dentry; last: Uint8Array | null; trailingSlash: boolean } {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === SLASH) end--;
+  const trailingSlash = end < bytes.length;
+  let s = end;
+  while (s > 0 && bytes[s - 1] !== SLASH) s--;
+  if (end === 0) {
+    // "/" or "///": the root, no last component.
+    return { parent: w.walk(start, bytes, true, true), last: null, trailingSlash };
+  }
+  const last = bytes.subarray(s, end);
+  const parent = s === 0 ? start : w.walk(start, bytes.subarray(0, s), true, true);
+  return { parent, last, trailingSlash };
+}
+
+/**
+ * open(2) of a path: resolution with the flags' rules (O_NOFOLLOW, O_DIRECTORY, O_CREAT
+ * following a symlink unless O_EXCL), then Filesystem.open. O_CREAT of a missing name in
+ * an existing directory is EROFS; of a path ending in "/" EISDIR.
+ */
+export function openPath(fs: Filesystem, path: string | Uint8Array, flags: number, creds: Credentials, at?: Dentry): FileDescription {
+  const w = new Walk(fs, creds);
+  let bytes = pathBytes(path);
+  let start = (at ?? fs.root).incRef();
+  if (flags & O_PATH || !(flags & O_CREAT)) {
+    const d = w.walk(start, bytes, !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || (flags & O_TMPFILE) === O_TMPFILE);
+    try {
+      return fs.open(d, flags, creds);
+    } finally {
+      d.decRef();
+    }
+  }
+  if (flags & O_DIRECTORY) {
+    start.decRef();
+    throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
+  }
+  for (;;) {
+    const { parent, last, trailingSlash } = parentOf(w, start, bytes);
+    try {
+      const key = last ? String.fromCharCode(...last) : '';
+      if (!last || trailingSlash || key === '.' || key === '..') throw new SysError('EISDIR', 'is a directory');
+      let d: Dentry;
+      try {
+        d = fs.lookup(parent, last, creds);
+      } catch (e) {
+        if (e instanceof SysError && e.code === 'ENOENT') throw new SysError('EROFS', 'read-only file system');
+        throw e;
+      }
+      if (d.inode.isSymlink && !(flags & (O_EXCL | O_NOFOLLOW))) {
+        let target: Uint8Array;
+        try {
+          target = w.follow(d);
+        } finally {
+          d.decRef();
+        }
+        // Resolve the target from the link's directory, under the same budget.
+        bytes = target;
+        start = parent.incRef();
+        continue;
+      }
+      try {
+        return fs.open(d, flags, creds);
+      } finally {
+        d.decRef();
+      }
+    } finally {
+      parent.decRef();
+    }
+  }
+}
