@@ -31,49 +31,8 @@ function mkfs(src: string, img: string): void {
   execFileSync('mv', [img + '.tmp', img]);
 }
 
-// ---- child mode: walk an image and report peak RSS ----------------------------------
-if (args.child) {
-  await loadCodecs();
-  const fs = new Filesystem(new Image(new FileSource(args.child)), { dentryCacheSize: Number(args.n) });
-  const buf = new Uint8Array(1 << 16);
-  let entries = 0;
-  let maxCached = 0;
-  const walkDir = (d: Dentry) => {
-    const f = fs.open(d, O_RDONLY | O_DIRECTORY, ROOT);
-    try {
-      for (let n; (n = f.getdents64(buf)) > 0; ) {
-        for (const e of parseDirents(buf, n)) {
-          if (e.name.length <= 2 && e.name[0] === 0x2e && (e.name.length === 1 || e.name[1] === 0x2e)) continue;
-          const c = fs.lookup(d, e.name, ROOT);
-          try {
-            const st = fs.stat(c);
-            entries++;
-            if ((st.mode & 0o170000) === 0o040000) walkDir(c);
-          } finally {
-            c.decRef();
-          }
-        }
-        maxCached = Math.max(maxCached, fs.stats().dentriesCached);
-      }
-    } finally {
-      f.close();
-    }
-  };
-  walkDir(fs.root);
-  (globalThis as { gc?: () => void }).gc?.();
-  process.stdout.write(JSON.stringify({ entries, maxCached, maxRssKiB: process.resourceUsage().maxRSS, heapAfterGcMiB: process.memoryUsage().heapUsed / 1048576 }));
-  process.exit(0);
-}
-
-await loadCodecs();
-
-// ---- stat-walk and lookups over node_modules -----------------------------------------
-const nmSrc = join(REPO, 'node_modules');
-const nmImg = join(WORK, 'node_modules.erofs');
-mkfs(nmSrc, nmImg);
-let fs = new Filesystem(new Image(new MemorySource(readFileSync(nmImg))), { dentryCacheSize: 1000 });
-
-function vfsWalk(): number {
+/** getdents64 + lookup + stat of every entry below the root: what a guest's `find -ls` does. */
+function statWalk(fs: Filesystem, onDir?: () => void): number {
   const buf = new Uint8Array(1 << 16);
   let count = 0;
   const walkDir = (d: Dentry) => {
@@ -91,6 +50,7 @@ function vfsWalk(): number {
             c.decRef();
           }
         }
+        onDir?.();
       }
     } finally {
       f.close();
@@ -99,6 +59,27 @@ function vfsWalk(): number {
   walkDir(fs.root);
   return count;
 }
+
+// ---- child mode: walk an image and report peak RSS ----------------------------------
+if (args.child) {
+  await loadCodecs();
+  const fs = new Filesystem(new Image(new FileSource(args.child)), { dentryCacheSize: Number(args.n) });
+  let maxCached = 0;
+  const entries = statWalk(fs, () => (maxCached = Math.max(maxCached, fs.stats().dentriesCached)));
+  (globalThis as { gc?: () => void }).gc?.();
+  process.stdout.write(JSON.stringify({ entries, maxCached, maxRssKiB: process.resourceUsage().maxRSS, heapAfterGcMiB: process.memoryUsage().heapUsed / 1048576 }));
+  process.exit(0);
+}
+
+await loadCodecs();
+
+// ---- stat-walk and lookups over node_modules -----------------------------------------
+const nmSrc = join(REPO, 'node_modules');
+const nmImg = join(WORK, 'node_modules.erofs');
+mkfs(nmSrc, nmImg);
+let fs = new Filesystem(new Image(new MemorySource(readFileSync(nmImg))), { dentryCacheSize: 1000 });
+
+const vfsWalk = () => statWalk(fs);
 
 function hostWalk(): number {
   let count = 0;
