@@ -13,6 +13,7 @@ import type { Codec } from './codec.js';
 import { deflate, inflateRawInto } from './deflate.js';
 import { createNodeDeflate } from './deflate-node.js';
 import { ErofsError } from '../errors.js';
+import { guarded, mutate, mutation } from '../../../../tests/codec-harness.js';
 
 interface Vector {
   file: string;
@@ -170,55 +171,8 @@ describe('deflate hostile input (fast-check)', () => {
   // eslint-disable-next-line no-console
   console.log(`deflate fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
   const pool = vectors.filter((v) => v.compressedLength <= 40_000);
-  const GUARD = 64;
   const node = createNodeDeflate();
 
-  /** Decodes into the middle of a patterned buffer; checks guards, input, outcome and time. Returns the output or the error. */
-  function guarded(codec: Codec, input: Uint8Array, outLen: number, partial: boolean): Uint8Array | ErofsError {
-    const buf = new Uint8Array(outLen + 2 * GUARD);
-    for (let k = 0; k < buf.length; k++) buf[k] = (k * 131 + 17) & 0xff;
-    const inputCopy = input.slice();
-    const t0 = performance.now();
-    let result: Uint8Array | ErofsError;
-    try {
-      codec.decode(input, buf.subarray(GUARD, GUARD + outLen), partial);
-      result = buf.slice(GUARD, GUARD + outLen);
-    } catch (e) {
-      if (!(e instanceof ErofsError) || e.code !== 'EUCLEAN') throw e;
-      result = e;
-    }
-    const ms = performance.now() - t0;
-    for (let k = 0; k < GUARD; k++) {
-      if (buf[k] !== ((k * 131 + 17) & 0xff)) throw new Error(`wrote before output at ${k - GUARD}`);
-      const j = GUARD + outLen + k;
-      if (buf[j] !== ((j * 131 + 17) & 0xff)) throw new Error(`wrote past output at +${k}`);
-    }
-    if (Buffer.compare(input, inputCopy) !== 0) throw new Error('input modified');
-    if (ms > 200 + outLen / 1000) throw new Error(`took ${ms.toFixed(1)} ms for ${outLen} bytes`);
-    return result;
-  }
-
-  const mutation = fc.oneof(
-    fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-    fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
-    fc.record({ op: fc.constant('insert' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  );
-  type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
-  function mutate(s: Uint8Array, ms: Mutation[]): Uint8Array {
-    let b = s.slice();
-    for (const m of ms) {
-      if (b.length === 0) break;
-      const at = m.at % b.length;
-      if (m.op === 'flip') b[at] ^= 1 << m.bit;
-      else if (m.op === 'set') b[at] = m.value;
-      else if (m.op === 'truncate') b = b.slice(0, at);
-      else if (m.op === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-      else b = Buffer.concat([b.subarray(0, at), Uint8Array.of(m.value), b.subarray(at)]);
-    }
-    return b;
-  }
 
   it('mutated zlib streams decode or throw EUCLEAN, the same way on both paths', () => {
     fc.assert(
