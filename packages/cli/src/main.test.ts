@@ -29,6 +29,7 @@ function newestSource(): number {
   };
   scan(join(ROOT, 'packages/erofs/src'));
   scan(join(ROOT, 'packages/cli/src'));
+  scan(join(ROOT, 'packages/mkfs/src'));
   return newest;
 }
 
@@ -540,5 +541,34 @@ describe('errors', () => {
     const h = erofs('--help');
     expect(h.status).toBe(0);
     expect(h.out).toMatch(/^usage: erofs/);
+  });
+});
+
+describe('erofs mkfs', () => {
+  it('builds an image of a directory that erofs fsck finds clean and whose manifest matches the source', () => {
+    const work = mkdtempSync(join(tmpdir(), 'erofs-mkfs-'));
+    try {
+      const src = join(work, 'src');
+      execFileSync('mkdir', ['-p', join(src, 'sub/deeper')]);
+      writeFileSync(join(src, 'a.txt'), 'hello\n');
+      writeFileSync(join(src, 'sub/big'), Buffer.alloc(10_000, 7));
+      writeFileSync(join(src, 'sub/deeper/empty'), '');
+      execFileSync('ln', ['-s', 'a.txt', join(src, 'link')]);
+      execFileSync('ln', [join(src, 'a.txt'), join(src, 'sub/hard')]);
+      const img = join(work, 'out.erofs');
+      const r = erofs('mkfs', src, img);
+      expect(r.status, r.err).toBe(0);
+      expect(erofs('fsck', img).status).toBe(0);
+      const recs = erofs('manifest', img).out.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+      expect(recs.map((x) => x.path)).toEqual(['/', '/a.txt', '/link', '/sub', '/sub/big', '/sub/deeper', '/sub/deeper/empty', '/sub/hard']);
+      expect(byPath(recs, '/a.txt')).toMatchObject({ type: 'file', size: 6, nlink: 2, sha256: sha256(readFileSync(join(src, 'a.txt'))) });
+      expect(byPath(recs, '/sub/big')).toMatchObject({ size: 10_000, sha256: sha256(Buffer.alloc(10_000, 7)) });
+      expect(byPath(recs, '/link')).toMatchObject({ type: 'symlink', target: 'a.txt' });
+      expect(byPath(recs, '/sub/hard').ino).toBe(byPath(recs, '/a.txt').ino);
+      expect(byPath(recs, '/sub')).toMatchObject({ nlink: 3, mtime: Math.floor(statSync(join(src, 'sub')).mtimeMs / 1000) });
+      expect(erofs('mkfs', join(work, 'missing'), img).status).toBe(1);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

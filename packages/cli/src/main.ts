@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import {
   ErofsError, LAYOUT_NAMES, S_IFMT, S_IFLNK, S_IFDIR, S_IFCHR, S_IFBLK,
   decodeName, featureNames, formatNid, isErofsError, splitDev, type Image, type Inode,
@@ -8,6 +8,8 @@ import { modeString, timeString, uuidString, Progress } from './format.js';
 import { manifest, readdirRecords, typeName } from './manifest.js';
 import { fsck } from './fsck.js';
 import { extract } from './extract.js';
+import { buildImage, BuildError } from '@erofs-js/mkfs';
+import { treeFromDirectory } from '@erofs-js/mkfs/node';
 
 const USAGE = `usage: erofs <command> [options] IMAGE [args]
 
@@ -20,6 +22,7 @@ commands:
   extract IMAGE DIR          write the tree to DIR
   fsck IMAGE                 decode and check everything; exit 1 if corrupt
   manifest [--readdir] IMAGE one JSON object per path (or per directory with --readdir)
+  mkfs SRC IMAGE             build an uncompressed image of directory SRC
 
 options:
   --device=FILE              an extra device of a multi-device image (repeat in table order)
@@ -212,7 +215,21 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
   }
 }
 
-const COMMANDS = new Set(['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest']);
+const COMMANDS = new Set(['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest', 'mkfs']);
+
+/** erofs mkfs SRC IMAGE: the only command that writes an image rather than opening one. */
+function mkfs(p: Parsed): number {
+  need(p, 2, 2);
+  const [src, dest] = p.args;
+  try {
+    writeFileSync(dest, buildImage(treeFromDirectory(src)));
+  } catch (e) {
+    if (!(e instanceof BuildError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+    process.stderr.write(`erofs: mkfs: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return 0;
+}
 
 export async function main(argv: string[]): Promise<number> {
   let p: Parsed;
@@ -224,6 +241,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!COMMANDS.has(p.command)) throw new UsageError(`unknown command ${p.command}`);
     if (p.args.length < 1) throw new UsageError(`${p.command} needs an IMAGE`);
+    if (p.command === 'mkfs') return mkfs(p);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`erofs: ${e.message}\n${USAGE}`);

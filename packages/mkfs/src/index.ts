@@ -1,0 +1,20 @@
+export {
+  file,
+  dir,
+  symlink,
+  device,
+  fifo,
+  socket,
+  nameBytes,
+  compareBytes,
+  type TreeNode,
+  type NodeType,
+  type NodeMeta,
+  type FileNode,
+  type DirNode,
+  type SymlinkNode,
+  type DeviceNode,
+  type SpecialNode,
+  type XattrMap,
+} from './tree.js';
+export { buildImage, BuildError, type BuildOptions } from './builder.js';
