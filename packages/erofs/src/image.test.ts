@@ -7,6 +7,7 @@ import { ExtentKind } from './map/extent.js';
 import { walk } from './walk.js';
 import { MemorySource } from './source.js';
 import { ErofsError } from './errors.js';
+import { superblockChecksum } from './superblock.js';
 
 const dec = new TextDecoder();
 const codeOf = (fn: () => unknown) => {
@@ -166,5 +167,41 @@ describe('Image bounds', () => {
       ).toMatch(/ok|EUCLEAN/);
     }
     expect(dataFailures).toBeGreaterThan(0);
+  });
+});
+
+describe('recursion bounds against crafted images', () => {
+  function withSuperblockEdit(name: string, edit: (dv: DataView) => void): Uint8Array {
+    const bytes = fixtureBytes(name);
+    edit(new DataView(bytes.buffer, bytes.byteOffset));
+    const src = new MemorySource(bytes);
+    const bs = 1 << bytes[1024 + 0x0c];
+    new DataView(bytes.buffer).setUint32(1024 + 4, superblockChecksum(src, bs), true);
+    return bytes;
+  }
+
+  it('a packed inode that is itself a fragment file is refused, not followed forever', () => {
+    const clean = openFixture('z-lz4hc-18-allfrag.erofs');
+    let fragNid = -1;
+    walk(clean, (e) => {
+      if (fragNid < 0 && isReg(e.inode) && e.inode.size > 0 && clean.map(e.inode, 0).kind === ExtentKind.Fragment) fragNid = e.inode.nid;
+    });
+    expect(fragNid).toBeGreaterThan(0);
+    const bytes = withSuperblockEdit('z-lz4hc-18-allfrag.erofs', (dv) => dv.setBigUint64(1024 + 0x60, BigInt(fragNid), true));
+    const image = new Image(new MemorySource(bytes));
+    const inode = image.inode(fragNid);
+    expect(codeOf(() => image.readFile(inode))).toBe('EUCLEAN');
+    // Other fragment files now read through a packed inode that refers to itself.
+    let refused = 0;
+    walk(image, (e) => {
+      if (!isReg(e.inode) || e.inode.size === 0) return;
+      if (codeOf(() => image.readFile(e.inode)) === 'EUCLEAN') refused++;
+    });
+    expect(refused).toBeGreaterThan(1);
+  });
+
+  it('a metabox inode inside the metabox is refused at open', () => {
+    const bytes = withSuperblockEdit('z-lz4hc-19-metabox.erofs', (dv) => dv.setUint32(1024 + 0x84, dv.getUint32(1024 + 0x84, true) | 0x80000000, true));
+    expect(codeOf(() => new Image(new MemorySource(bytes)))).toBe('EUCLEAN');
   });
 });
