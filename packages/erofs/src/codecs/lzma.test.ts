@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { ErofsError } from '../errors.js';
 import { createLzma, microLzmaDecode, LZMA_PROBS_MAX } from './lzma.js';
 import { generate, type LzmaVector } from '../../../../tools/codecs/lzma-vectors.js';
+import { guarded, mutate, mutation } from '../../../../tests/codec-harness.js';
 
 // Streams made by liblzma's MicroLZMA encoder (tools/codecs/lzma-vectors.c); the originals
 // are rebuilt here from the same deterministic generator.
@@ -189,51 +190,10 @@ describe('hostile input (fast-check)', () => {
   // eslint-disable-next-line no-console
   console.log(`lzma fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
   const pool = vectors.filter((v) => v.length <= 70000);
-  const GUARD = 64;
-
-  /** Decodes into the middle of a patterned buffer; checks the guards and the outcome. */
-  function guardedDecode(input: Uint8Array, outLen: number, dictSize: number, partial: boolean): void {
-    const buf = new Uint8Array(outLen + 2 * GUARD);
-    for (let k = 0; k < buf.length; k++) buf[k] = (k * 131 + 17) & 0xff;
-    const inputCopy = input.slice();
-    const t0 = performance.now();
-    try {
-      microLzmaDecode(input, buf.subarray(GUARD, GUARD + outLen), dictSize, partial);
-    } catch (e) {
-      if (!(e instanceof ErofsError) || e.code !== 'EUCLEAN') throw e;
-    }
-    const ms = performance.now() - t0;
-    for (let k = 0; k < GUARD; k++) {
-      if (buf[k] !== ((k * 131 + 17) & 0xff)) throw new Error(`wrote before output at ${k - GUARD}`);
-      const j = GUARD + outLen + k;
-      if (buf[j] !== ((j * 131 + 17) & 0xff)) throw new Error(`wrote past output at +${k}`);
-    }
-    if (Buffer.compare(input, inputCopy) !== 0) throw new Error('input modified');
-    // bounded work: a few hundred ns per output byte at worst, never a hang
-    if (ms > 200 + outLen / 1000) throw new Error(`took ${ms.toFixed(1)} ms for ${outLen} bytes`);
-  }
-
-  const mutation = fc.oneof(
-    fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-    fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
-    fc.record({ op: fc.constant('insert' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  );
-  type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
-  function mutate(s: Uint8Array, ms: Mutation[]): Uint8Array {
-    let b = s.slice();
-    for (const m of ms) {
-      if (b.length === 0) break;
-      const at = m.at % b.length;
-      if (m.op === 'flip') b[at] ^= 1 << m.bit;
-      else if (m.op === 'set') b[at] = m.value;
-      else if (m.op === 'truncate') b = b.slice(0, at);
-      else if (m.op === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-      else b = Buffer.concat([b.subarray(0, at), Uint8Array.of(m.value), b.subarray(at)]);
-    }
-    return b;
-  }
+  // guarded() checks guards, input and time; the codec object wraps the dictionary size.
+  const guardedDecode = (input: Uint8Array, outLen: number, dictSize: number, partial: boolean): void => {
+    guarded({ name: 'lzma', decode: (i, o, p) => microLzmaDecode(i, o, dictSize, p) }, input, outLen, partial);
+  };
 
   it('mutated liblzma streams decode (matching the original where they succeed) or throw EUCLEAN', () => {
     fc.assert(
