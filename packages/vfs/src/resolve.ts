@@ -40,12 +40,43 @@ function splitPath(bytes: Uint8Array): Uint8Array[] {
   return parts;
 }
 
-function pathBytes(path: string | Uint8Array): Uint8Array {
-  const bytes = typeof path === 'string' ? utf8.encode(path) : path;
-  if (bytes.length === 0) throw new SysError('ENOENT', 'empty path');
-  if (bytes.length >= PATH_MAX) throw new SysError('ENAMETOOLONG', `path of ${bytes.length} bytes`);
-  return bytes;
+/** Components of an ASCII path: lookup() takes them as they are, with no UTF-8 round trip. */
+function splitAscii(path: string): string[] {
+  const parts = path.split('/');
+  let n = 0;
+  for (const p of parts) if (p) parts[n++] = p;
+  parts.length = n;
+  return parts;
 }
+
+/**
+ * The path to walk: ASCII strings stay strings (encoding every path to bytes and each
+ * component back to a key string was most of the cost of a warm lookup); others become
+ * UTF-8 bytes.
+ */
+function pathArg(path: string | Uint8Array): string | Uint8Array {
+  let p: string | Uint8Array = path;
+  if (typeof path === 'string') {
+    for (let i = 0; i < path.length; i++) {
+      if (path.charCodeAt(i) >= 0x80) {
+        p = utf8.encode(path);
+        break;
+      }
+    }
+  }
+  if (p.length === 0) throw new SysError('ENOENT', 'empty path');
+  if (p.length >= PATH_MAX) throw new SysError('ENAMETOOLONG', `path of ${p.length} bytes`);
+  return p;
+}
+
+/** The path as UTF-8 bytes, for the callers that cut it at its last component. */
+function pathBytes(path: string | Uint8Array): Uint8Array {
+  const p = pathArg(path);
+  return typeof p === 'string' ? utf8.encode(p) : p;
+}
+
+const firstByte = (p: string | Uint8Array) => (typeof p === 'string' ? p.charCodeAt(0) : p[0]);
+const lastByte = (p: string | Uint8Array) => (typeof p === 'string' ? p.charCodeAt(p.length - 1) : p[p.length - 1]);
 
 /** One resolution: the symlink budget is shared by every walk it makes. */
 class Walk {
@@ -67,10 +98,10 @@ class Walk {
    * Walks `bytes` from `start` (a held reference, consumed). Returns a held reference
    * to the result.
    */
-  walk(start: Dentry, bytes: Uint8Array, followLast: boolean, mustDir: boolean): Dentry {
-    let cur = bytes[0] === SLASH ? (start.decRef(), this.fs.root.incRef()) : start;
-    const pending = splitPath(bytes).reverse();
-    if (bytes[bytes.length - 1] === SLASH) {
+  walk(start: Dentry, path: string | Uint8Array, followLast: boolean, mustDir: boolean): Dentry {
+    let cur = firstByte(path) === SLASH ? (start.decRef(), this.fs.root.incRef()) : start;
+    const pending: (string | Uint8Array)[] = (typeof path === 'string' ? splitAscii(path) : splitPath(path)).reverse();
+    if (lastByte(path) === SLASH) {
       followLast = true;
       mustDir = true;
     }
@@ -111,9 +142,9 @@ class Walk {
  * Resolves a path to a dentry, returned with a reference the caller drops with decRef().
  */
 export function resolve(fs: Filesystem, path: string | Uint8Array, creds: Credentials, options: ResolveOptions = {}): Dentry {
-  const bytes = pathBytes(path);
+  const p = pathArg(path);
   const start = (options.at ?? fs.root).incRef();
-  return new Walk(fs, creds).walk(start, bytes, options.follow ?? true, options.directory ?? false);
+  return new Walk(fs, creds).walk(start, p, options.follow ?? true, options.directory ?? false);
 }
 
 /**
@@ -153,16 +184,16 @@ function parentOf(w: Walk, start: Dentry, bytes: Uint8Array): { parent: Dentry; 
  */
 export function openPath(fs: Filesystem, path: string | Uint8Array, flags: number, creds: Credentials, at?: Dentry): FileDescription {
   const w = new Walk(fs, creds);
-  let bytes = pathBytes(path);
-  let start = (at ?? fs.root).incRef();
   if (flags & O_PATH || !(flags & O_CREAT)) {
-    const d = w.walk(start, bytes, !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || (flags & O_TMPFILE) === O_TMPFILE);
+    const d = w.walk((at ?? fs.root).incRef(), pathArg(path), !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || (flags & O_TMPFILE) === O_TMPFILE);
     try {
       return fs.open(d, flags, creds);
     } finally {
       d.decRef();
     }
   }
+  let bytes = pathBytes(path);
+  let start = (at ?? fs.root).incRef();
   if (flags & O_DIRECTORY) {
     start.decRef();
     throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
