@@ -12,7 +12,7 @@
  *   npx tsx tools/bench/vfs.ts [--entries=200000]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Image, MemorySource, loadCodecs } from '../../packages/erofs/src/index.js';
@@ -25,8 +25,10 @@ const WORK = '/tmp/erofs-js-bench';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 mkdirSync(WORK, { recursive: true });
 
-function mkfs(src: string, img: string): void {
-  if (existsSync(img)) return;
+function mkfs(src: string, img: string, newerThan?: string): void {
+  // Rebuild when the tree changed since (an npm install touches node_modules/.package-lock.json).
+  if (existsSync(img) && !(newerThan && existsSync(newerThan) && statSync(newerThan).mtimeMs > statSync(img).mtimeMs)) return;
+  rmSync(img, { force: true });
   execFileSync('mkfs.erofs', [img + '.tmp', src], { stdio: 'ignore' });
   execFileSync('mv', [img + '.tmp', img]);
 }
@@ -76,7 +78,7 @@ await loadCodecs();
 // ---- stat-walk and lookups over node_modules -----------------------------------------
 const nmSrc = join(REPO, 'node_modules');
 const nmImg = join(WORK, 'node_modules.erofs');
-mkfs(nmSrc, nmImg);
+mkfs(nmSrc, nmImg, join(nmSrc, '.package-lock.json'));
 let fs = new Filesystem(new Image(new MemorySource(readFileSync(nmImg))), { dentryCacheSize: 1000 });
 
 const vfsWalk = () => statWalk(fs);

@@ -42,10 +42,19 @@ function splitPath(bytes: Uint8Array): Uint8Array[] {
 
 /** Components of an ASCII path: lookup() takes them as they are, with no UTF-8 round trip. */
 function splitAscii(path: string): string[] {
-  const parts = path.split('/');
-  let n = 0;
-  for (const p of parts) if (p) parts[n++] = p;
-  parts.length = n;
+  const parts: string[] = [];
+  const n = path.length;
+  let i = 0;
+  while (i < n) {
+    if (path.charCodeAt(i) === SLASH) {
+      i++;
+      continue;
+    }
+    let j = path.indexOf('/', i);
+    if (j < 0) j = n;
+    parts.push(path.slice(i, j));
+    i = j;
+  }
   return parts;
 }
 
