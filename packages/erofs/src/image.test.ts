@@ -205,3 +205,93 @@ describe('recursion bounds against crafted images', () => {
     expect(codeOf(() => new Image(new MemorySource(bytes)))).toBe('EUCLEAN');
   });
 });
+
+describe('Image.dataView', () => {
+  const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+
+  it('is a view of the source bytes for plain data, null for inline tails, holes and past the end', () => {
+    const image = openFixture('basic-18.erofs');
+    const bytes = (image.source as MemorySource).bytes;
+    const f = image.resolvePath('/files/size-102407');
+    expect(f.layout).toBe(DataLayout.FlatInline);
+    const v = image.dataView(f, 4096, 8192)!;
+    expect(v.buffer).toBe(bytes.buffer);
+    const copy = new Uint8Array(8192);
+    image.read(f, 4096, copy);
+    expect(same(v, copy)).toBe(true);
+    // The inline tail (the last 102407 % 4096 bytes) and anything reaching past i_size.
+    expect(image.dataView(f, 102400, 7)).toBeNull();
+    expect(image.dataView(f, 98304, 4096)).not.toBeNull();
+    expect(image.dataView(f, 98304, 4103)).toBeNull();
+    expect(image.dataView(f, 102400, 4096)).toBeNull();
+    expect(image.dataView(f, 0, 0)).toBeNull();
+    expect(image.dataView(f, -1, 4)).toBeNull();
+  });
+
+  it('spans chunks stored back to back, and gives null for chunk holes', () => {
+    const image = openFixture('basic-18-chunk.erofs');
+    const bytes = (image.source as MemorySource).bytes;
+    const f = image.resolvePath('/files/size-16384');
+    expect(f.layout).toBe(DataLayout.ChunkBased);
+    const whole = image.readFile(f);
+    for (let off = 0; off < f.size; off += 4096) {
+      const v = image.dataView(f, off, 4096)!;
+      expect(v.buffer).toBe(bytes.buffer);
+      expect(same(v, whole.subarray(off, off + 4096))).toBe(true);
+    }
+    const sparse = image.resolvePath('/files/sparse');
+    let holes = 0;
+    for (let off = 0; off < sparse.size; off += 4096) {
+      const ext = image.map(sparse, off);
+      if (ext.kind === ExtentKind.Hole) {
+        holes++;
+        expect(image.dataView(sparse, off, 4096)).toBeNull();
+      }
+    }
+    expect(holes).toBeGreaterThan(0);
+  });
+
+  it('views extra-device data on an in-memory device source', () => {
+    const image = openFixture('basic-18-blobdev.erofs');
+    const f = image.resolvePath('/files/size-8192');
+    const v = image.dataView(f, 0, 8192)!;
+    expect(v).not.toBeNull();
+    expect(v.buffer).not.toBe((image.source as MemorySource).bytes.buffer);
+    expect(same(v, image.readFile(f))).toBe(true);
+  });
+
+  it('gives null for compressed data and for sources whose views are transient', () => {
+    const z = openFixture('z-lz4hc-18.erofs');
+    let compressed = 0;
+    walk(z, (e) => {
+      const layout = e.inode.layout;
+      if (!isReg(e.inode) || e.inode.size < 4096 || (layout !== DataLayout.CompressedFull && layout !== DataLayout.CompressedCompact)) return;
+      compressed++;
+      expect(z.dataView(e.inode, 0, 4096)).toBeNull();
+    });
+    expect(compressed).toBeGreaterThan(0);
+    const file = new Image(new FileSource(FIXTURES + 'basic-18.erofs'));
+    try {
+      expect(file.dataView(file.resolvePath('/files/size-8192'), 0, 4096)).toBeNull();
+    } finally {
+      file.source.close?.();
+    }
+  });
+
+  it('agrees with read wherever it answers, over every regular file of basic-18-b512', () => {
+    const image = openFixture('basic-18-b512.erofs');
+    let views = 0;
+    walk(image, (e) => {
+      if (!isReg(e.inode)) return;
+      const whole = image.readFile(e.inode);
+      for (let off = 0; off + 4096 <= e.inode.size; off += 4096) {
+        const v = image.dataView(e.inode, off, 4096);
+        if (v) {
+          views++;
+          expect(same(v, whole.subarray(off, off + 4096))).toBe(true);
+        }
+      }
+    });
+    expect(views).toBeGreaterThan(0);
+  });
+});

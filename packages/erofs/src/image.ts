@@ -17,7 +17,7 @@ import { ALGORITHM_NAMES, type Codec } from './codecs/codec.js';
 import { defaultCodecs } from './codecs/index.js';
 import { mapFlat } from './map/flat.js';
 import { formatNid, isMetaboxNid, nidIndex } from './nid.js';
-import type { ByteSource } from './source.js';
+import { MemorySource, type ByteSource } from './source.js';
 import { COMPAT, INCOMPAT, readSuperblock, type Superblock, type SuperblockOptions } from './superblock.js';
 import { getXattr, listXattrs, parsePrefixTable, type LongPrefix, type Xattr, type XattrContext } from './xattr.js';
 
@@ -292,6 +292,36 @@ export class Image {
       pos += n;
     }
     return Math.max(0, end - offset);
+  }
+
+  /**
+   * A zero-copy view of the file's bytes [offset, offset + length), or null when there is
+   * none: the range must lie inside the file, in plain data (Data extents, including
+   * chunks and extra devices) stored contiguously on one in-memory source (MemorySource,
+   * whose views alias its bytes for as long as it lives). Inline tails, holes and
+   * compressed data give null: callers copy those with read(). The view must not be
+   * written to. Meant for memory mapping, where a page is handed out for good.
+   */
+  dataView(inode: Inode, offset: number, length: number): Uint8Array | null {
+    if (!(Number.isSafeInteger(offset) && offset >= 0 && length > 0 && offset + length <= inode.size)) return null;
+    let src: ByteSource | undefined;
+    let start = 0;
+    let pos = offset;
+    while (pos < offset + length) {
+      const ext = this.map(inode, pos);
+      if (ext.kind !== ExtentKind.Data || ext.logical !== pos || !(ext.length > 0)) return null;
+      const n = Math.min(ext.logical + ext.length, offset + length) - pos;
+      const r = this.resolve(inode, ext.deviceId, ext.physical, n);
+      if (!(r.src instanceof MemorySource)) return null;
+      if (src === undefined) {
+        src = r.src;
+        start = r.off;
+      } else if (r.src !== src || r.off !== start + (pos - offset)) {
+        return null;
+      }
+      pos += n;
+    }
+    return (src as MemorySource).bytes.subarray(start, start + length);
   }
 
   /**

@@ -12,6 +12,8 @@ export const ERRNO = {
   E2BIG: 7,
   EBADF: 9,
   EACCES: 13,
+  // EFAULT: memory mapping reports a page wholly past end of file (the SIGBUS condition) with it.
+  EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
   EXDEV: 18,

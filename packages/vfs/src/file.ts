@@ -11,6 +11,7 @@ import type { Dentry } from './dentry.js';
 import { SysError, decoding, toSysError } from './errno.js';
 import type { Filesystem } from './filesystem.js';
 import type { Inode, Stat, Statx } from './inode.js';
+import { mapPages } from './mmap.js';
 
 // Linux open(2) flags (x86-64 / generic values).
 export const O_RDONLY = 0;
@@ -144,6 +145,14 @@ export class FileDescription {
       if (n < b.length) break;
     }
     return total;
+  }
+
+  /**
+   * mmap(2) of a page range: PAGE_SIZE-byte read-only views (zero-copy where the layout
+   * allows), or the errors Linux gives; see mmap.ts.
+   */
+  mmap(offset: number, length: number, prot: number, flags: number): Uint8Array[] {
+    return mapPages(this, offset, length, prot, flags);
   }
 
   // ---- seeking ----------------------------------------------------------------------

@@ -32,6 +32,8 @@ export interface FilesystemOptions {
   negativeCacheSize?: number;
   /** Most directory entries kept decoded, over all directories (default 16384; 0 disables). */
   dirCacheEntries?: number;
+  /** Byte budget of the page cache that memory mapping materialises pages in (default 8 MiB; 0 disables it). */
+  pageCacheBytes?: number;
   /** st_dev of every inode (glibc makedev encoding). Default: a fresh anonymous device 0:N. */
   dev?: number;
 }
@@ -141,6 +143,7 @@ export class Filesystem {
       dentryCacheSize: options.dentryCacheSize ?? 1000,
       negativeCacheSize: options.negativeCacheSize ?? 1000,
       dirCacheEntries: options.dirCacheEntries ?? 16384,
+      pageCacheBytes: options.pageCacheBytes ?? 8 << 20,
     };
     for (const [k, v] of Object.entries(this.options)) {
       if (!(Number.isInteger(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative integer, not ${v}`);

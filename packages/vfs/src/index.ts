@@ -109,3 +109,22 @@ export {
   type DescriptionKind,
 } from './file.js';
 export { resolve, resolveParent, openPath, PATH_MAX, MAX_SYMLINKS, type ResolveOptions } from './resolve.js';
+export {
+  PAGE_SIZE,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  PROT_EXEC,
+  MAP_SHARED,
+  MAP_PRIVATE,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  SIGBUS_MESSAGE,
+  PageCache,
+  checkMmap,
+  faultPage,
+  isSigbus,
+  mapPages,
+  pageCache,
+  type PageCacheStats,
+} from './mmap.js';
