@@ -1,0 +1,153 @@
+/**
+ * erofsctl: talks to an erofs-host over its socket.
+ *
+ *   erofsctl [--socket PATH] ping
+ *   erofsctl [--socket PATH] mount [--mkdir] [--source NAME] [--dentry-cache N]
+ *                                  [--device PATH]... [--nosuid] [--nodev] [--noexec] IMAGE TARGET
+ *   erofsctl [--socket PATH] unmount [-l|--lazy] TARGET
+ *   erofsctl [--socket PATH] list [--json | --mountinfo]
+ *   erofsctl [--socket PATH] mkdir [-p] PATH
+ *
+ * The socket defaults to $EROFS_SOCKET, then erofs-host's default. Exit status: 0 on
+ * success, 1 when the operation failed (the errno name is printed), 2 on a usage error.
+ */
+import { resolve as resolvePath } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { MountRecord } from '../namespace.js';
+import { RpcClient, RpcError } from '../rpc/client.js';
+import { defaultSocketPath, type Io } from './host.js';
+
+const USAGE = [
+  'usage: erofsctl [--socket PATH] ping',
+  '       erofsctl [--socket PATH] mount [--mkdir] [--source NAME] [--dentry-cache N] [--device PATH]... [--nosuid] [--nodev] [--noexec] IMAGE TARGET',
+  '       erofsctl [--socket PATH] unmount [-l|--lazy] TARGET',
+  '       erofsctl [--socket PATH] list [--json | --mountinfo]',
+  '       erofsctl [--socket PATH] mkdir [-p] PATH',
+].join('\n');
+
+const consoleIo: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+/** The mount table as aligned columns. */
+export function formatTable(mounts: MountRecord[]): string {
+  const rows = [['ID', 'PARENT', 'DEV', 'TARGET', 'TYPE', 'SOURCE', 'USERS'], ...mounts.map((m) => [String(m.id), String(m.parentId), m.dev, m.target, m.fstype, m.source, String(m.users)])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+export async function ctlMain(argv: string[], io: Io = consoleIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string', short: 's' },
+        mkdir: { type: 'boolean' },
+        source: { type: 'string' },
+        'dentry-cache': { type: 'string' },
+        device: { type: 'string', multiple: true },
+        nosuid: { type: 'boolean' },
+        nodev: { type: 'boolean' },
+        noexec: { type: 'boolean' },
+        lazy: { type: 'boolean', short: 'l' },
+        json: { type: 'boolean' },
+        mountinfo: { type: 'boolean' },
+        parents: { type: 'boolean', short: 'p' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    io.err(`erofsctl: ${(e as Error).message}`);
+    io.err(USAGE);
+    return 2;
+  }
+  const { values: o, positionals: pos } = parsed;
+  if (o.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [cmd, ...rest] = pos;
+  const want = (n: number) => {
+    if (rest.length !== n) throw new UsageError(`${cmd} takes ${n} argument${n === 1 ? '' : 's'}`);
+  };
+  let client: RpcClient | undefined;
+  try {
+    const socket = resolvePath(o.socket ?? defaultSocketPath());
+    const connect = async () => {
+      try {
+        return (client = await RpcClient.connect(socket));
+      } catch (e) {
+        throw new Error(`cannot reach erofs-host at ${socket}: ${(e as Error).message}`);
+      }
+    };
+    switch (cmd) {
+      case 'ping': {
+        want(0);
+        const r = await (await connect()).ping();
+        io.out(`pong (erofs-host ${r.version})`);
+        return 0;
+      }
+      case 'mount': {
+        want(2);
+        let dentryCacheSize: number | undefined;
+        if (o['dentry-cache'] !== undefined) {
+          dentryCacheSize = Number(o['dentry-cache']);
+          if (!Number.isInteger(dentryCacheSize) || dentryCacheSize < 0) throw new UsageError('--dentry-cache takes a non-negative integer');
+        }
+        const options = {
+          ...(o.mkdir ? { mkdir: true } : {}),
+          ...(o.source !== undefined ? { source: o.source } : {}),
+          ...(dentryCacheSize !== undefined ? { dentryCacheSize } : {}),
+          ...(o.device ? { devices: o.device.map((d) => resolvePath(d)) } : {}),
+          ...(o.nosuid ? { nosuid: true } : {}),
+          ...(o.nodev ? { nodev: true } : {}),
+          ...(o.noexec ? { noexec: true } : {}),
+        };
+        const r = await (await connect()).mount(resolvePath(rest[0]), rest[1], Object.keys(options).length ? options : undefined);
+        io.out(`mounted ${r.source} at ${r.target} (mount ${r.id}, dev ${r.dev}, ${r.options})`);
+        return 0;
+      }
+      case 'unmount':
+      case 'umount': {
+        want(1);
+        const r = await (await connect()).unmount(rest[0], o.lazy ?? false);
+        io.out(r.released ? `unmounted ${r.target} (mount ${r.id})` : `detached ${r.target} (mount ${r.id}); released when its last user closes`);
+        return 0;
+      }
+      case 'list': {
+        want(0);
+        const r = await (await connect()).list();
+        if (o.json) io.out(JSON.stringify(r.mounts, null, 2));
+        else if (o.mountinfo) io.out(r.mountinfo.trimEnd());
+        else io.out(formatTable(r.mounts));
+        return 0;
+      }
+      case 'mkdir': {
+        want(1);
+        await (await connect()).mkdir(rest[0], o.parents ?? false);
+        io.out(`created ${rest[0]}`);
+        return 0;
+      }
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`erofsctl: ${e.message}`);
+      io.err(USAGE);
+      return 2;
+    }
+    if (e instanceof RpcError) {
+      io.err(`erofsctl: ${cmd}: ${e.message}${e.errno ? '' : ` (JSON-RPC error ${e.code})`}`);
+      return 1;
+    }
+    io.err(`erofsctl: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await client?.close();
+  }
+}
+
+class UsageError extends Error {}

@@ -1,0 +1,173 @@
+/**
+ * erofs-host: starts a host controller for one mount namespace and serves its JSON-RPC
+ * socket until SIGINT / SIGTERM.
+ *
+ *   erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json]
+ *              [--mkdir /dev,/proc,/tmp] [--allow-guest-umount]
+ *
+ * The root is the image given with --rootfs, or the one an OCI-style config.json names in
+ * its annotations ("org.erofs-js.rootfs.source", "org.erofs-js.rootfs.type": "erofs";
+ * a relative source is relative to the config's directory); without either, an empty
+ * synthetic root in which --mkdir creates mount points. The config's "mounts" entries of
+ * type "erofs" are mounted at start (their mount points created on a synthetic root);
+ * other types are not ours to serve and only get their mount point created.
+ */
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HostController, type HostMountOptions } from '../controller.js';
+import { RpcServer } from '../rpc/server.js';
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Stops the server (tests); the binary uses SIGINT / SIGTERM. */
+  signal?: AbortSignal;
+  /** Called once the socket is ready. */
+  onReady?: (server: RpcServer, controller: HostController) => void;
+}
+
+const consoleIo: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+export const ROOTFS_SOURCE_ANNOTATION = 'org.erofs-js.rootfs.source';
+export const ROOTFS_TYPE_ANNOTATION = 'org.erofs-js.rootfs.type';
+
+/** The default socket: $XDG_RUNTIME_DIR/erofs-js/ctl.sock, or a per-user directory under the temp dir. */
+export function defaultSocketPath(): string {
+  if (process.env.EROFS_SOCKET) return process.env.EROFS_SOCKET;
+  const base = process.env.XDG_RUNTIME_DIR || join(tmpdir(), `erofs-js-${process.getuid?.() ?? 'user'}`);
+  return process.env.XDG_RUNTIME_DIR ? join(base, 'erofs-js', 'ctl.sock') : join(base, 'ctl.sock');
+}
+
+const USAGE = `usage: erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json] [--mkdir DIR[,DIR...]] [--allow-guest-umount]`;
+
+interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface HostConfig {
+  rootfs?: string;
+  mounts: { target: string; image: string; options: HostMountOptions }[];
+  mountPoints: string[];
+}
+
+/** Reads what erofs-host needs from an OCI-style config.json. */
+export function parseOciConfig(text: string, configDir: string): HostConfig {
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`config is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error('config must be a JSON object');
+  const c = cfg as { annotations?: Record<string, unknown>; mounts?: unknown };
+  const out: HostConfig = { mounts: [], mountPoints: [] };
+  const ann = c.annotations ?? {};
+  if (typeof ann !== 'object' || ann === null) throw new Error('config annotations must be an object');
+  const src = ann[ROOTFS_SOURCE_ANNOTATION];
+  const type = ann[ROOTFS_TYPE_ANNOTATION];
+  if (type !== undefined && type !== 'erofs') throw new Error(`rootfs type ${JSON.stringify(type)} is not supported (only "erofs")`);
+  if (src !== undefined) {
+    if (typeof src !== 'string' || src === '') throw new Error(`${ROOTFS_SOURCE_ANNOTATION} must be a path`);
+    out.rootfs = resolvePath(configDir, src);
+  }
+  if (c.mounts !== undefined) {
+    if (!Array.isArray(c.mounts)) throw new Error('config mounts must be an array');
+    for (const m of c.mounts as OciMount[]) {
+      if (typeof m?.destination !== 'string' || !m.destination.startsWith('/')) throw new Error('each mount needs an absolute destination');
+      if (m.type === 'erofs') {
+        if (typeof m.source !== 'string') throw new Error(`erofs mount at ${m.destination} needs a source`);
+        const opts = Array.isArray(m.options) ? m.options : [];
+        out.mounts.push({
+          target: m.destination,
+          image: resolvePath(configDir, m.source),
+          options: { mkdir: true, nosuid: opts.includes('nosuid'), nodev: opts.includes('nodev'), noexec: opts.includes('noexec') },
+        });
+      } else {
+        out.mountPoints.push(m.destination);
+      }
+    }
+  }
+  return out;
+}
+
+export async function hostMain(argv: string[], io: Io = consoleIo): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string', short: 's' },
+        rootfs: { type: 'string' },
+        config: { type: 'string' },
+        mkdir: { type: 'string', multiple: true },
+        'allow-guest-umount': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    io.err(`erofs-host: ${(e as Error).message}`);
+    io.err(USAGE);
+    return 2;
+  }
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (args.rootfs && args.config) {
+    io.err('erofs-host: give --rootfs or --config, not both');
+    return 2;
+  }
+  let config: HostConfig = { mounts: [], mountPoints: [] };
+  try {
+    if (args.config) config = parseOciConfig(await readFile(args.config, 'utf8'), dirname(resolvePath(args.config)));
+  } catch (e) {
+    io.err(`erofs-host: ${args.config}: ${(e as Error).message}`);
+    return 1;
+  }
+  const rootfs = args.rootfs ? resolvePath(args.rootfs) : config.rootfs;
+  const mkdirs = (args.mkdir ?? []).flatMap((m) => m.split(',')).filter(Boolean);
+  let controller: HostController;
+  try {
+    controller = await HostController.create({
+      rootfs,
+      mkdirs: rootfs ? [] : [...mkdirs, ...config.mountPoints],
+      policy: { guestUnmount: args['allow-guest-umount'] ?? false },
+    });
+    for (const m of config.mounts) await controller.mount(m);
+  } catch (e) {
+    io.err(`erofs-host: ${(e as Error).message}`);
+    return 1;
+  }
+  const socketPath = resolvePath(args.socket ?? defaultSocketPath());
+  let server: RpcServer;
+  try {
+    server = await RpcServer.listen(controller, { socketPath, log: (l) => io.err(`erofs-host: ${l}`) });
+  } catch (e) {
+    controller.close();
+    io.err(`erofs-host: ${socketPath}: ${(e as Error).message}`);
+    return 1;
+  }
+  io.out(`erofs-host: listening on ${socketPath} (mode 0600)`);
+  io.out(controller.mountinfo().trimEnd());
+  io.onReady?.(server, controller);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    if (io.signal) {
+      if (io.signal.aborted) return resolve();
+      io.signal.addEventListener('abort', stop, { once: true });
+    } else {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }
+  });
+  await server.close();
+  controller.close();
+  io.out('erofs-host: stopped');
+  return 0;
+}

@@ -1,0 +1,417 @@
+/**
+ * The host controller: the trusted side of the namespace. Only it opens image files;
+ * the guest never names a host path.
+ *
+ * mount() is one transaction: the image is opened (asynchronously: the only wait), then,
+ * in a single synchronous step that no other request can interleave with, the superblock
+ * and its checksum are validated (Image), the root inode is decoded (Filesystem), the
+ * target is resolved in the namespace (created first on the synthetic root when asked),
+ * and the filesystem is attached. Any failure, or a cancellation (the RPC client went
+ * away) before that step, closes the image and leaves the namespace as it was. After it,
+ * the mount exists whole. Errors are SysErrors carrying errno names.
+ */
+import { closeSync, open as openCb, constants as fsConstants } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { promisify } from 'node:util';
+import { Image, MemorySource, loadCodecs, type ByteSource } from '@erofs-js/erofs';
+import { ERRNO, Filesystem, ROOT, SysError, toSysError, type Errno } from '@erofs-js/vfs';
+import { FIRST_ANON_DEV, MountNamespace, type Location, type Mount, type MountFlags, type MountPolicy, type MountRecord, type MountSpec } from './namespace.js';
+import { mountinfoFor } from './mountinfo.js';
+import * as node from './node.js';
+import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve } from './resolve.js';
+import { FdSource } from './source.js';
+import { SynthDir } from './synthetic.js';
+import { Task, type TaskOptions } from './task.js';
+
+const openAsync = promisify(openCb);
+
+/** Where an image comes from: a host path, an open descriptor (ownership passes), bytes, or a source. */
+export type ImageRef = string | { path: string } | { fd: number; name?: string } | { bytes: Uint8Array; name?: string } | { source: ByteSource; name?: string };
+
+export interface HostMountOptions extends MountFlags {
+  /** Most unreferenced dentries kept per mount (default 1000). */
+  dentryCacheSize?: number;
+  /** Most remembered lookup misses (default 1000). */
+  negativeCacheSize?: number;
+  /** Most directory entries kept decoded (default 16384). */
+  dirCacheEntries?: number;
+  /** Byte budget of the decoded-extent cache of compressed files (default 16 MiB). */
+  extentCacheBytes?: number;
+  /** Create the target (and missing parents) on the synthetic root when absent. */
+  mkdir?: boolean;
+  /** The source shown in mountinfo (default: the image path). */
+  source?: string;
+  /** Extra devices of a multi-device image (blob / tar files), in device-table order. */
+  devices?: ImageRef[];
+}
+
+export interface MountRequest {
+  image: ImageRef;
+  /** Absolute path in the namespace. */
+  target: string;
+  options?: HostMountOptions;
+}
+
+export interface UnmountRequest {
+  target: string;
+  /** Lazy unmount (MNT_DETACH): leave the namespace now, release when the last user goes. */
+  detach?: boolean;
+}
+
+export interface UnmountResult {
+  id: number;
+  target: string;
+  /** The filesystem was released already (false while a lazily detached mount is in use). */
+  released: boolean;
+}
+
+export interface HostControllerOptions {
+  /** The root filesystem image; without it the root is an empty synthetic directory. */
+  rootfs?: ImageRef;
+  rootfsOptions?: Omit<HostMountOptions, 'mkdir' | 'devices'> & { devices?: ImageRef[] };
+  /** Directories to create on a synthetic root (e.g. ["/dev", "/proc", "/tmp"]). */
+  mkdirs?: string[];
+  policy?: MountPolicy;
+  maxMounts?: number;
+  /**
+   * Test and integration hook: runs after the image was opened and before the commit
+   * step; a cancellation during it aborts the mount.
+   */
+  beforeCommit?: (req: MountRequest) => Promise<void> | void;
+}
+
+/** The error a cancelled request ends with (never sent: its client is gone). */
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+}
+
+/** A SysError from a Node.js error, keeping its errno name when we know it. */
+export function fromNodeError(e: unknown, what: string): SysError {
+  if (e instanceof SysError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const known = typeof code === 'string' && code in ERRNO ? (code as Errno) : 'EIO';
+  return new SysError(known, `${what}: ${(e as Error)?.message ?? String(e)}`);
+}
+
+interface Opened {
+  source: ByteSource;
+  name: string;
+}
+
+async function openImage(ref: ImageRef): Promise<Opened> {
+  if (typeof ref === 'string' || 'path' in ref) {
+    const path = typeof ref === 'string' ? ref : ref.path;
+    if (typeof path !== 'string' || !isAbsolute(path) || path.includes('\0')) throw new SysError('EINVAL', 'an image path must be absolute');
+    let fd: number;
+    try {
+      // O_NONBLOCK: opening a FIFO (or a device) named as an image must not hang the host;
+      // FdSource then refuses anything but a regular file or block device.
+      fd = await openAsync(path, fsConstants.O_RDONLY | (fsConstants.O_NOCTTY ?? 0) | (fsConstants.O_NONBLOCK ?? 0));
+    } catch (e) {
+      throw fromNodeError(e, path);
+    }
+    try {
+      return { source: new FdSource(fd, { name: path }), name: path };
+    } catch (e) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+      throw toSysError(e);
+    }
+  }
+  if ('fd' in ref) {
+    if (!(Number.isInteger(ref.fd) && ref.fd >= 0)) throw new SysError('EBADF', `bad descriptor ${ref.fd}`);
+    try {
+      return { source: new FdSource(ref.fd, { name: ref.name ?? `fd:${ref.fd}` }), name: ref.name ?? `fd:${ref.fd}` };
+    } catch (e) {
+      throw toSysError(e);
+    }
+  }
+  if ('bytes' in ref) return { source: new MemorySource(ref.bytes), name: ref.name ?? 'memory' };
+  return { source: ref.source, name: ref.name ?? 'source' };
+}
+
+function closeQuietly(s: ByteSource): void {
+  try {
+    s.close?.();
+  } catch {
+    /* closing is best effort on the error path */
+  }
+}
+
+/** The super-block options Linux shows for an erofs mount with default options. */
+export const EROFS_SUPER_OPTIONS = 'ro,user_xattr,acl,cache_strategy=readaround';
+
+export class HostController {
+  readonly ns: MountNamespace;
+  private readonly hooks: Pick<HostControllerOptions, 'beforeCommit'>;
+  private closed = false;
+  /** Requests between open and commit, for tests and shutdown. */
+  pending = 0;
+
+  private constructor(ns: MountNamespace, hooks: Pick<HostControllerOptions, 'beforeCommit'>) {
+    this.ns = ns;
+    this.hooks = hooks;
+  }
+
+  /** Loads the codecs (once per process), opens the root image if any, builds the namespace. */
+  static async create(options: HostControllerOptions = {}): Promise<HostController> {
+    await loadCodecs();
+    let ns: MountNamespace;
+    const nsOptions = { policy: options.policy, maxMounts: options.maxMounts };
+    if (options.rootfs !== undefined) {
+      const opened = await openSources(options.rootfs, options.rootfsOptions ?? {});
+      try {
+        ns = new MountNamespace(makeSpec(opened, options.rootfsOptions ?? {}, FIRST_ANON_DEV), nsOptions);
+      } catch (e) {
+        opened.close();
+        throw e;
+      }
+    } else {
+      ns = new MountNamespace(undefined, nsOptions);
+    }
+    const c = new HostController(ns, { beforeCommit: options.beforeCommit });
+    try {
+      for (const d of options.mkdirs ?? []) c.mkdir(d, { parents: true });
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  private live(): void {
+    if (this.closed) throw new SysError('EIO', 'controller is shut down');
+  }
+
+  /**
+   * Mounts an image read-only at `target`. See the module comment for the transaction.
+   * `signal` cancels the request until the commit step.
+   */
+  async mount(req: MountRequest, signal?: AbortSignal): Promise<MountRecord> {
+    this.live();
+    const options = req.options ?? {};
+    checkTarget(req.target);
+    this.pending++;
+    let opened: OpenedImage | undefined;
+    try {
+      if (signal?.aborted) throw new CancelledError('request cancelled before the image was opened');
+      opened = await openSources(req.image, options);
+      await this.hooks.beforeCommit?.(req);
+      if (signal?.aborted) throw new CancelledError('request cancelled before the mount was attached');
+      this.live();
+      // ---- commit: synchronous from here on; on any error the image is closed ----
+      const spec = makeSpec(opened, options, this.ns.allocDev());
+      let m: Mount;
+      try {
+        m = this.attachAt(spec, req.target, options);
+      } catch (e) {
+        spec.onRelease!();
+        opened = undefined;
+        throw e;
+      }
+      opened = undefined;
+      return this.record(m);
+    } finally {
+      this.pending--;
+      opened?.close();
+    }
+  }
+
+  private attachAt(spec: MountSpec, target: string, options: HostMountOptions): Mount {
+    if (options.mkdir) this.mkdir(target, { parents: true, existOk: true });
+    const at = this.resolveHost(target, true);
+    try {
+      if (at.node === this.ns.root.root && at.mount === this.ns.root) throw new SysError('EBUSY', 'cannot mount over the namespace root: give the image as the rootfs instead');
+      return this.ns.attach(spec, at);
+    } finally {
+      release(at);
+    }
+  }
+
+  /** Resolves a host-side path from the namespace root, as root, following symlinks; held. */
+  private resolveHost(path: string, directory: boolean): Location {
+    checkTarget(path);
+    return resolve(this.ns.rootLocation, path, ROOT, { directory });
+  }
+
+  /**
+   * Unmounts the mount whose root `target` names (EINVAL if it is not a mount point or
+   * is the namespace root). Without `detach`, EBUSY while it has users or child mounts.
+   */
+  unmount(req: UnmountRequest): UnmountResult {
+    this.live();
+    const at = this.resolveHost(req.target, false);
+    let m: Mount;
+    try {
+      if (at.node !== at.mount.root) throw new SysError('EINVAL', `${req.target} is not a mount point`);
+      m = at.mount;
+    } finally {
+      release(at);
+    }
+    const target = this.ns.pathOf({ mount: m, node: m.root }).path;
+    this.ns.unmount(m, { detach: req.detach });
+    return { id: m.id, target, released: m.state === 'released' };
+  }
+
+  /** The mount table. */
+  list(): MountRecord[] {
+    return this.ns.table();
+  }
+
+  private record(m: Mount): MountRecord {
+    const r = this.ns.table().find((x) => x.id === m.id);
+    if (!r) throw new Error(`mount ${m.id} is not in the table`);
+    return r;
+  }
+
+  /** /proc/self/mountinfo as a task at the namespace root reads it. */
+  mountinfo(): string {
+    return new TextDecoder().decode(Uint8Array.from(mountinfoFor(this.ns), (c) => c.charCodeAt(0)));
+  }
+
+  /**
+   * Creates a directory on the synthetic root (mount points for the host to use): EROFS
+   * when the parent is on an image, EEXIST when it exists (unless `existOk`). With
+   * `parents`, missing parents are created too.
+   */
+  mkdir(path: string, options: { parents?: boolean; existOk?: boolean; mode?: number } = {}): void {
+    this.live();
+    checkTarget(path);
+    const parts = path.split('/').filter((p) => p.length > 0);
+    if (parts.length === 0) {
+      if (options.existOk || options.parents) return;
+      throw new SysError('EEXIST', 'file exists');
+    }
+    const r = new Resolver(ROOT, this.ns.rootLocation);
+    let cur = holdLoc({ ...this.ns.rootLocation });
+    try {
+      for (let i = 0; i < parts.length; i++) {
+        const last = i === parts.length - 1;
+        const name = pathBytes(parts[i]);
+        let next: Location | undefined;
+        try {
+          next = r.walk(holdLoc({ ...cur }), name, true, false);
+        } catch (e) {
+          if (!(e instanceof SysError && e.code === 'ENOENT') || !(last || options.parents)) throw e;
+        }
+        if (next) {
+          if (!node.isDir(next.node)) {
+            release(next);
+            throw new SysError(last ? 'EEXIST' : 'ENOTDIR', `${parts.slice(0, i + 1).join('/')} exists and is not a directory`);
+          }
+          if (last && !(options.existOk || options.parents)) {
+            release(next);
+            throw new SysError('EEXIST', 'file exists');
+          }
+          release(cur);
+          cur = next;
+          continue;
+        }
+        if (!(cur.node instanceof SynthDir)) throw new SysError('EROFS', `cannot create ${path}: the parent is on a read-only image`);
+        const key = String.fromCharCode(...name);
+        const made = cur.node.fs.mkdir(cur.node, key, options.mode ?? 0o755);
+        const loc = crossMounts({ mount: cur.mount, node: made });
+        release(cur);
+        cur = loc;
+      }
+    } finally {
+      release(cur);
+    }
+  }
+
+  /** A guest task in this namespace. */
+  task(options?: TaskOptions): Task {
+    this.live();
+    return new Task(this.ns, options);
+  }
+
+  /** Stops accepting requests and lazily detaches every mount; each is released when its last user goes. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ns.shutdown();
+  }
+}
+
+function checkTarget(path: unknown): asserts path is string {
+  if (typeof path !== 'string') throw new SysError('EINVAL', 'target must be a string');
+  const bytes = pathBytes(path);
+  checkPath(bytes);
+  if (bytes[0] !== 0x2f) throw new SysError('EINVAL', `target ${JSON.stringify(path)} must be an absolute path`);
+  if (bytes.includes(0)) throw new SysError('EINVAL', 'target holds a NUL byte');
+}
+
+/** An image and its extra devices, opened but not yet validated. */
+interface OpenedImage {
+  main: Opened;
+  devices: Opened[];
+  close(): void;
+}
+
+async function openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {
+  const all: Opened[] = [];
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const o of all) closeQuietly(o.source);
+  };
+  try {
+    const main = await openImage(ref);
+    all.push(main);
+    const devices: Opened[] = [];
+    for (const d of options.devices ?? []) {
+      const o = await openImage(d);
+      all.push(o);
+      devices.push(o);
+    }
+    return { main, devices, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+/**
+ * Validates the image (superblock, checksum, root inode) and builds its Filesystem.
+ * Synchronous. On failure the sources are closed.
+ */
+function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec {
+  let fs: Filesystem;
+  try {
+    const image = new Image(opened.main.source, { devices: opened.devices.map((d) => d.source), cacheBytes: options.extentCacheBytes });
+    fs = new Filesystem(image, {
+      dentryCacheSize: options.dentryCacheSize,
+      negativeCacheSize: options.negativeCacheSize,
+      dirCacheEntries: options.dirCacheEntries,
+      dev,
+    });
+  } catch (e) {
+    opened.close();
+    if (e instanceof RangeError) throw new SysError('EINVAL', e.message);
+    throw toSysError(e);
+  }
+  let released = false;
+  return {
+    fs,
+    fstype: 'erofs',
+    source: options.source ?? opened.main.name,
+    superOptions: EROFS_SUPER_OPTIONS,
+    flags: { nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
+    onRelease: () => {
+      if (released) return;
+      released = true;
+      if (!fs.isReleased) {
+        try {
+          fs.release();
+        } catch {
+          /* never attached: only the root is held, release cannot be busy */
+        }
+      }
+      opened.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+export { SyntheticFs, SynthDir, SynthFile, RAMFS_MAGIC, type SyntheticFsOptions } from './synthetic.js';
+export { isSynth, type Node, type MountedFs, type OpenFile } from './node.js';
+export {
+  Mount,
+  MountNamespace,
+  FIRST_ANON_DEV,
+  latin1ToUtf8,
+  utf8ToLatin1,
+  type Location,
+  type MountFlags,
+  type MountSpec,
+  type MountPolicy,
+  type MountRecord,
+  type MountState,
+  type NamespaceOptions,
+} from './namespace.js';
+export {
+  resolve,
+  release,
+  holdLoc,
+  crossMounts,
+  checkPath,
+  pathBytes,
+  Resolver,
+  PATH_MAX,
+  MAXSYMLINKS,
+  type PathArg,
+  type ResolveOptions,
+  type WalkResult,
+} from './resolve.js';
+export * from './task.js';
+export {
+  Syscalls,
+  SYSCALL_NAMES,
+  encodeStat,
+  encodeStatx,
+  encodeStatfs,
+  decodeStat,
+  devString,
+  errnoResult,
+  SIZEOF_STAT,
+  SIZEOF_STATX,
+  SIZEOF_STATFS,
+} from './syscalls.js';
+export { mountinfo, mountinfoBytes, mountinfoFor, mountinfoLine, mangle, unmangle, parseMountinfoLine, type MountinfoEntry } from './mountinfo.js';
+export { FdSource, type FdSourceOptions } from './source.js';
+export {
+  HostController,
+  CancelledError,
+  EROFS_SUPER_OPTIONS,
+  fromNodeError,
+  type ImageRef,
+  type HostMountOptions,
+  type HostControllerOptions,
+  type MountRequest,
+  type UnmountRequest,
+  type UnmountResult,
+} from './controller.js';
+export {
+  RpcServer,
+  prepareSocketDir,
+  VERSION,
+  type RpcServerOptions,
+} from './rpc/server.js';
+export { RpcClient, RpcError, type RpcClientOptions } from './rpc/client.js';
+export * as rpcSchema from './rpc/schema.js';
+export { hostMain, parseOciConfig, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
+export { ctlMain, formatTable } from './bin/ctl.js';

@@ -1,0 +1,242 @@
+/**
+ * Path resolution across mounts, the way Linux's path walk does it.
+ *
+ * A walk starts at the task's root (absolute paths), its cwd or an open directory
+ * (relative paths), and takes one component at a time:
+ *  - every step first needs search permission on the current directory (EACCES) and a
+ *    directory to search in (ENOTDIR);
+ *  - "." stays (and does not enter a mount stacked on the current directory);
+ *  - ".." at the task root stays; at the root of a mount it first climbs to the mount
+ *    point in the parent mount (repeatedly), then to the parent directory, and then
+ *    enters whatever is mounted there;
+ *  - a name is looked up in the current filesystem, and if a mount covers the result the
+ *    walk enters the newest mount's root (mounts are always crossed, even for a last
+ *    component that is not followed);
+ *  - a symlink in the middle of a path, or at its end unless told not to follow, is read
+ *    and its target walked in place: an absolute target restarts at the task root, never
+ *    at the root of the image holding the link and never anywhere on the host. At most
+ *    40 links are followed in one resolution (ELOOP).
+ * Paths of 4096 bytes or more are ENAMETOOLONG, components over 255 bytes too (from the
+ * filesystem's lookup); an empty path is ENOENT; a trailing slash demands a directory
+ * and follows a final symlink.
+ *
+ * Locations returned are held (their dentry has a reference): release with release().
+ */
+import { SysError, type Credentials } from '@erofs-js/vfs';
+import type { Location } from './namespace.js';
+import { checkSearch, drop, hold, isDir, isSymlink, lookup, parentNode, readlink } from './node.js';
+
+export const PATH_MAX = 4096;
+export const MAXSYMLINKS = 40;
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const utf8 = new TextEncoder();
+
+export type PathArg = string | Uint8Array;
+
+export function pathBytes(path: PathArg): Uint8Array {
+  return typeof path === 'string' ? utf8.encode(path) : path;
+}
+
+/** Length checks every path argument gets: ENOENT when empty (unless allowed), ENAMETOOLONG at 4096. */
+export function checkPath(bytes: Uint8Array, emptyOk = false): void {
+  if (bytes.length === 0 && !emptyOk) throw new SysError('ENOENT', 'empty path');
+  if (bytes.length >= PATH_MAX) throw new SysError('ENAMETOOLONG', `path of ${bytes.length} bytes`);
+}
+
+function splitPath(bytes: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    while (i < bytes.length && bytes[i] === SLASH) i++;
+    const s = i;
+    while (i < bytes.length && bytes[i] !== SLASH) i++;
+    if (i > s) parts.push(bytes.subarray(s, i));
+  }
+  return parts;
+}
+
+function isDot(c: Uint8Array): boolean {
+  return c.length === 1 && c[0] === DOT;
+}
+
+function isDotDot(c: Uint8Array): boolean {
+  return c.length === 2 && c[0] === DOT && c[1] === DOT;
+}
+
+/** Takes a reference on a location's node. */
+export function holdLoc(loc: Location): Location {
+  hold(loc.node);
+  return loc;
+}
+
+/** Drops the reference a held location carries. */
+export function release(loc: Location): void {
+  drop(loc.node);
+}
+
+/** While a mount covers the location, moves to the root of the newest one. Consumes and returns a held location. */
+export function crossMounts(loc: Location): Location {
+  let cur = loc;
+  for (let c = cur.mount.children.get(cur.node); c; c = cur.mount.children.get(cur.node)) {
+    const next = { mount: c, node: hold(c.root) };
+    drop(cur.node);
+    cur = next;
+  }
+  return cur;
+}
+
+export interface WalkResult {
+  parent: Location;
+  /** The last component, or null for a path with none ("/", or only slashes). */
+  last: Uint8Array | null;
+  trailingSlash: boolean;
+}
+
+/** One resolution: its symlink budget is shared by every walk it makes. */
+export class Resolver {
+  links = 0;
+
+  constructor(
+    readonly creds: Credentials,
+    /** The task root: absolute paths and absolute symlink targets start here; ".." stops here. */
+    readonly root: Location,
+  ) {}
+
+  /** Reads a symlink to follow it, counting it against the budget. */
+  follow(link: Location['node']): Uint8Array {
+    if (++this.links > MAXSYMLINKS) throw new SysError('ELOOP', 'too many levels of symbolic links');
+    const target = readlink(link);
+    if (target.length === 0) throw new SysError('ENOENT', 'empty symlink target');
+    return target;
+  }
+
+  private jumpRoot(cur: Location): Location {
+    const next = { mount: this.root.mount, node: hold(this.root.node) };
+    drop(cur.node);
+    return next;
+  }
+
+  /** "..": see the module comment. Consumes and returns a held location. */
+  dotdot(cur: Location): Location {
+    checkSearch(cur.node, this.creds);
+    let m = cur.mount;
+    let n = cur.node;
+    let stay = false;
+    for (;;) {
+      if (m === this.root.mount && n === this.root.node) {
+        stay = true;
+        break;
+      }
+      if (n !== m.root) break;
+      if (!m.parent) {
+        stay = true;
+        break;
+      }
+      n = m.mountpoint!;
+      m = m.parent;
+    }
+    const next = { mount: m, node: hold(stay ? n : parentNode(n)) };
+    drop(cur.node);
+    return crossMounts(next);
+  }
+
+  /**
+   * Walks `bytes` from `start` (held; consumed). Returns the result held.
+   * `followLast`: follow a symlink named by the last component. `mustDir`: ENOTDIR unless
+   * the result is a directory (a trailing slash implies both).
+   */
+  walk(start: Location, bytes: Uint8Array, followLast: boolean, mustDir: boolean): Location {
+    let cur = bytes[0] === SLASH ? this.jumpRoot(start) : start;
+    if (bytes.length > 0 && bytes[bytes.length - 1] === SLASH) {
+      followLast = true;
+      mustDir = true;
+    }
+    const pending = splitPath(bytes).reverse();
+    try {
+      while (pending.length) {
+        const comp = pending.pop()!;
+        const last = pending.length === 0;
+        if (isDot(comp)) {
+          checkSearch(cur.node, this.creds);
+          continue;
+        }
+        if (isDotDot(comp)) {
+          cur = this.dotdot(cur);
+          continue;
+        }
+        const next = lookup(cur.node, comp, this.creds);
+        if (isSymlink(next) && (!last || followLast)) {
+          let target: Uint8Array;
+          try {
+            target = this.follow(next);
+          } finally {
+            drop(next);
+          }
+          if (target[0] === SLASH) cur = this.jumpRoot(cur);
+          if (last && target[target.length - 1] === SLASH) mustDir = true;
+          const parts = splitPath(target);
+          for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
+          continue;
+        }
+        drop(cur.node);
+        cur = crossMounts({ mount: cur.mount, node: next });
+      }
+      if (mustDir && !isDir(cur.node)) throw new SysError('ENOTDIR', 'not a directory');
+      return cur;
+    } catch (e) {
+      drop(cur.node);
+      throw e;
+    }
+  }
+
+  /**
+   * Splits a path into its parent directory (walked, held) and last component, for
+   * calls that create or name an entry (open with O_CREAT, mkdir, unlink, ...).
+   */
+  walkParent(start: Location, bytes: Uint8Array): WalkResult {
+    let end = bytes.length;
+    while (end > 0 && bytes[end - 1] === SLASH) end--;
+    const trailingSlash = end < bytes.length;
+    if (end === 0) return { parent: this.walk(start, bytes, true, true), last: null, trailingSlash };
+    let s = end;
+    while (s > 0 && bytes[s - 1] !== SLASH) s--;
+    const last = bytes.slice(s, end);
+    const parent = s === 0 ? start : this.walk(start, bytes.subarray(0, s), true, true);
+    if (s === 0 && !isDir(parent.node)) {
+      drop(parent.node);
+      throw new SysError('ENOTDIR', 'not a directory');
+    }
+    return { parent, last, trailingSlash };
+  }
+}
+
+export interface ResolveOptions {
+  /** Follow a final symlink (default true). */
+  follow?: boolean;
+  /** The result must be a directory. */
+  directory?: boolean;
+  /** Where a relative path starts (default: the root). Not consumed. */
+  at?: Location;
+  /** An empty path names `at` itself (AT_EMPTY_PATH). */
+  emptyPath?: boolean;
+}
+
+/**
+ * Resolves `path` for `creds` with `root` as the task root. The result is held: the
+ * caller releases it with release().
+ */
+export function resolve(root: Location, path: PathArg, creds: Credentials, options: ResolveOptions = {}): Location {
+  const bytes = pathBytes(path);
+  checkPath(bytes, options.emptyPath);
+  const start = holdLoc({ ...(options.at ?? root) });
+  if (bytes.length === 0) {
+    if (options.directory && !isDir(start.node)) {
+      drop(start.node);
+      throw new SysError('ENOTDIR', 'not a directory');
+    }
+    return start;
+  }
+  return new Resolver(creds, root).walk(start, bytes, options.follow ?? true, options.directory ?? false);
+}

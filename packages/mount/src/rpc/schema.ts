@@ -1,0 +1,209 @@
+/**
+ * The RPC protocol: JSON-RPC 2.0 messages, one per line (newline-delimited JSON, UTF-8,
+ * at most MAX_MESSAGE_BYTES per line including the newline), and a small validator that
+ * checks every request before it reaches the controller.
+ *
+ * Methods (params are always by name; every field is checked, unknown fields refused):
+ *   ping    {}                                                   -> { pong: true, version }
+ *   mount   { image: abs host path, target: abs guest path,
+ *             options?: { dentryCacheSize?, negativeCacheSize?, dirCacheEntries?,
+ *                         extentCacheBytes?, mkdir?, source?, devices?: abs path[],
+ *                         nosuid?, nodev?, noexec? } }          -> MountRecord
+ *   unmount { target: abs guest path, detach?: boolean }         -> { id, target, released }
+ *   list    {}                                                   -> { mounts: MountRecord[], mountinfo }
+ *   mkdir   { path: abs guest path, parents?: boolean }          -> { path }
+ *
+ * Errors: the JSON-RPC codes (-32700 parse error, -32600 invalid request, -32601 method
+ * not found, -32602 invalid params, -32603 internal error), -32000 for a failed
+ * operation, whose data is { errno: "EBUSY", errnum: 16 }, and -32001 for a request
+ * cancelled because the client closed its side before it was committed.
+ */
+
+export const JSONRPC = '2.0';
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+export const MAX_BATCH = 16;
+
+export const PARSE_ERROR = -32700;
+export const INVALID_REQUEST = -32600;
+export const METHOD_NOT_FOUND = -32601;
+export const INVALID_PARAMS = -32602;
+export const INTERNAL_ERROR = -32603;
+/** An operation failed with an errno (data.errno names it). */
+export const OPERATION_FAILED = -32000;
+/** The client closed its side before the request was committed; nothing was done. */
+export const REQUEST_CANCELLED = -32001;
+
+export type Id = string | number | null;
+
+export interface RpcRequest {
+  jsonrpc: '2.0';
+  method: string;
+  params?: Record<string, unknown>;
+  /** Absent for a notification (no response is sent). */
+  id?: Id;
+}
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export type RpcResponse = { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrpc: '2.0'; id: Id; error: RpcErrorObject };
+
+// ---- a small schema language ------------------------------------------------------------
+
+export type Schema =
+  | { type: 'string'; maxBytes: number; absolutePath?: boolean }
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'boolean' }
+  | { type: 'array'; items: Schema; maxItems: number }
+  | { type: 'object'; properties: Record<string, Schema>; required?: readonly string[] };
+
+const PATH_MAX = 4096;
+const utf8 = new TextEncoder();
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/** Checks `value` against `schema`; returns the first problem found, or null. */
+export function validate(schema: Schema, value: unknown, at = 'params'): string | null {
+  switch (schema.type) {
+    case 'string': {
+      if (typeof value !== 'string') return `${at} must be a string, not ${describe(value)}`;
+      const bytes = utf8.encode(value).length;
+      if (bytes > schema.maxBytes) return `${at} is ${bytes} bytes long (at most ${schema.maxBytes})`;
+      if (value.includes('\0')) return `${at} holds a NUL character`;
+      if (schema.absolutePath && !value.startsWith('/')) return `${at} must be an absolute path`;
+      return null;
+    }
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${at} must be an integer, not ${describe(value)}`;
+      if (value < schema.min || value > schema.max) return `${at} must be between ${schema.min} and ${schema.max}`;
+      return null;
+    case 'boolean':
+      return typeof value === 'boolean' ? null : `${at} must be a boolean, not ${describe(value)}`;
+    case 'array': {
+      if (!Array.isArray(value)) return `${at} must be an array, not ${describe(value)}`;
+      if (value.length > schema.maxItems) return `${at} has ${value.length} items (at most ${schema.maxItems})`;
+      for (let i = 0; i < value.length; i++) {
+        const err = validate(schema.items, value[i], `${at}[${i}]`);
+        if (err) return err;
+      }
+      return null;
+    }
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${at} must be an object, not ${describe(value)}`;
+      for (const key of Object.keys(value)) {
+        if (!Object.hasOwn(schema.properties, key)) return `${at} has an unknown field ${JSON.stringify(key)}`;
+      }
+      for (const key of schema.required ?? []) {
+        if (!Object.hasOwn(value, key)) return `${at}.${key} is required`;
+      }
+      for (const [key, sub] of Object.entries(schema.properties)) {
+        if (!Object.hasOwn(value, key)) continue;
+        const err = validate(sub, (value as Record<string, unknown>)[key], `${at}.${key}`);
+        if (err) return err;
+      }
+      return null;
+    }
+  }
+}
+
+const hostPath: Schema = { type: 'string', maxBytes: PATH_MAX - 1, absolutePath: true };
+const guestPath: Schema = { type: 'string', maxBytes: PATH_MAX - 1, absolutePath: true };
+const count = (max: number): Schema => ({ type: 'integer', min: 0, max });
+const bool: Schema = { type: 'boolean' };
+const empty: Schema = { type: 'object', properties: {} };
+
+export const METHODS: Readonly<Record<string, Schema>> = {
+  ping: empty,
+  list: empty,
+  mount: {
+    type: 'object',
+    required: ['image', 'target'],
+    properties: {
+      image: hostPath,
+      target: guestPath,
+      options: {
+        type: 'object',
+        properties: {
+          dentryCacheSize: count(1_000_000),
+          negativeCacheSize: count(1_000_000),
+          dirCacheEntries: count(10_000_000),
+          extentCacheBytes: count(1 << 30),
+          mkdir: bool,
+          source: { type: 'string', maxBytes: 1024 },
+          devices: { type: 'array', items: hostPath, maxItems: 16 },
+          nosuid: bool,
+          nodev: bool,
+          noexec: bool,
+        },
+      },
+    },
+  },
+  unmount: {
+    type: 'object',
+    required: ['target'],
+    properties: { target: guestPath, detach: bool },
+  },
+  mkdir: {
+    type: 'object',
+    required: ['path'],
+    properties: { path: guestPath, parents: bool },
+  },
+};
+
+export type Checked =
+  | { ok: true; request: RpcRequest; notification: boolean }
+  | { ok: false; id: Id; error: RpcErrorObject; notification: boolean };
+
+function validId(id: unknown): id is Id {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+/**
+ * Validates one parsed message as a request: envelope first (-32600), then the method
+ * (-32601), then the params (-32602). The id is echoed whenever it is usable.
+ */
+export function checkRequest(msg: unknown): Checked {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+    return { ok: false, id: null, notification: false, error: { code: INVALID_REQUEST, message: `a request must be an object, not ${describe(msg)}` } };
+  }
+  const m = msg as Record<string, unknown>;
+  const hasId = Object.hasOwn(m, 'id');
+  const id: Id = hasId && validId(m.id) ? (m.id as Id) : null;
+  const fail = (code: number, message: string): Checked => ({ ok: false, id, notification: false, error: { code, message } });
+  if (hasId && !validId(m.id)) return fail(INVALID_REQUEST, 'id must be a string, a number or null');
+  if (typeof m.id === 'string' && m.id.length > 256) {
+    return { ok: false, id: null, notification: false, error: { code: INVALID_REQUEST, message: 'id is longer than 256 characters' } };
+  }
+  for (const key of Object.keys(m)) {
+    if (key !== 'jsonrpc' && key !== 'method' && key !== 'params' && key !== 'id') return fail(INVALID_REQUEST, `unknown member ${JSON.stringify(key)}`);
+  }
+  if (m.jsonrpc !== JSONRPC) return fail(INVALID_REQUEST, 'jsonrpc must be "2.0"');
+  if (typeof m.method !== 'string') return fail(INVALID_REQUEST, 'method must be a string');
+  if (!Object.hasOwn(METHODS, m.method)) return { ...fail(METHOD_NOT_FOUND, `no method ${JSON.stringify(m.method.slice(0, 64))}`), notification: !hasId };
+  const schema = METHODS[m.method];
+  let params: unknown = m.params;
+  if (!Object.hasOwn(m, 'params')) params = {};
+  if (Array.isArray(params)) return { ...fail(INVALID_PARAMS, 'params must be given by name (an object)'), notification: !hasId };
+  const err = validate(schema, params);
+  if (err) return { ...fail(INVALID_PARAMS, err), notification: !hasId };
+  const request: RpcRequest = { jsonrpc: JSONRPC, method: m.method, params: params as Record<string, unknown> };
+  if (hasId) request.id = id;
+  return { ok: true, request, notification: !hasId };
+}
+
+export function errorResponse(id: Id, code: number, message: string, data?: unknown): RpcResponse {
+  const error: RpcErrorObject = { code, message };
+  if (data !== undefined) error.data = data;
+  return { jsonrpc: JSONRPC, id, error };
+}
+
+export function resultResponse(id: Id, result: unknown): RpcResponse {
+  return { jsonrpc: JSONRPC, id, result };
+}

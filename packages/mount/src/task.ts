@@ -1,0 +1,731 @@
+/**
+ * The guest syscall surface: a Task is what an emulator's syscall handlers call. It has
+ * Linux's names, argument order and flag values (x86-64 / generic), a per-task
+ * descriptor table, a cwd and a root, and the guest's credentials.
+ *
+ * Convention: every method returns the syscall's non-negative result or throws a
+ * SysError carrying the errno (`e.code` "ENOENT", `e.errno` 2). Calls that fill a
+ * structure (fstat, newfstatat, statx, statfs, fstatfs) return it as an object; calls
+ * that fill a buffer (read, getdents64, readlinkat, getxattr, listxattr, getcwd) take
+ * a Uint8Array and return a count. For raw-syscall handlers that want -errno and
+ * structs written into guest memory, see syscalls.ts.
+ */
+import {
+  CAP_SYS_ADMIN,
+  MAY_EXEC,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_LARGEFILE,
+  O_NOCTTY,
+  O_NOFOLLOW,
+  O_PATH,
+  O_TMPFILE,
+  O_TRUNC,
+  ROOT,
+  ST_RDONLY,
+  STATX_ATTR_MOUNT_ROOT,
+  SysError,
+  hasCap,
+  toSysError,
+  type Credentials,
+  type Stat,
+  type StatFs,
+  type Statx,
+} from '@erofs-js/vfs';
+import type { Location, Mount, MountNamespace } from './namespace.js';
+import * as node from './node.js';
+import type { OpenFile } from './node.js';
+import { mountinfoFor } from './mountinfo.js';
+import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve, type PathArg } from './resolve.js';
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EACCESS = 0x200;
+export const AT_REMOVEDIR = 0x200;
+export const AT_SYMLINK_FOLLOW = 0x400;
+export const AT_NO_AUTOMOUNT = 0x800;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_STATX_SYNC_TYPE = 0x6000;
+export const AT_STATX_FORCE_SYNC = 0x2000;
+export const AT_STATX_DONT_SYNC = 0x4000;
+
+export const STATX_MNT_ID = 0x1000;
+export const STATX__RESERVED = 0x80000000;
+
+export const F_DUPFD = 0;
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const F_DUPFD_CLOEXEC = 1030;
+export const FD_CLOEXEC = 1;
+
+export const MS_RDONLY = 0x1;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
+export const MS_MOVE = 0x2000;
+export const MNT_FORCE = 1;
+export const MNT_DETACH = 2;
+export const MNT_EXPIRE = 4;
+export const UMOUNT_NOFOLLOW = 8;
+
+const ST_NOSUID = 0x2;
+const ST_NODEV = 0x4;
+const ST_NOEXEC = 0x8;
+const CAP_SYS_CHROOT = 18;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** statx result with what the mount layer adds: the mount id (STATX_MNT_ID). */
+export interface MountStatx extends Statx {
+  mntId: number;
+}
+
+/**
+ * An open file description as the task sees it: shared by dup'ed descriptors (one
+ * offset), counted as a user of its mount until the last descriptor closes.
+ */
+export class OpenDescription {
+  /** Descriptors (in any task) pointing here. */
+  refs = 1;
+
+  constructor(
+    readonly mount: Mount,
+    readonly file: OpenFile,
+  ) {
+    mount.get('file');
+  }
+
+  get node(): node.Node {
+    return node.nodeOfFile(this.file);
+  }
+
+  get location(): Location {
+    return { mount: this.mount, node: this.node };
+  }
+
+  /** @internal */
+  put(): void {
+    if (--this.refs > 0) return;
+    this.file.close();
+    this.mount.put('file');
+  }
+}
+
+interface FdEntry {
+  desc: OpenDescription;
+  cloexec: boolean;
+}
+
+export interface TaskOptions {
+  /** The guest's credentials (default: root with every capability the VFS consults). */
+  creds?: Credentials;
+  /** Highest descriptor number plus one (RLIMIT_NOFILE; default 1024). */
+  maxFds?: number;
+  /**
+   * Descriptor numbers this table never hands out (e.g. [0, 1, 2] when the emulator
+   * owns stdio itself); they answer EBADF here.
+   */
+  reservedFds?: readonly number[];
+  /** Initial working directory (default "/"). */
+  cwd?: string;
+}
+
+/** Everything that can fail in a Task throws SysError; decoder errors are converted too. */
+function sys<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toSysError(e);
+  }
+}
+
+export class Task {
+  readonly ns: MountNamespace;
+  creds: Credentials;
+  readonly maxFds: number;
+  private readonly reserved: ReadonlySet<number>;
+  private readonly fds = new Map<number, FdEntry>();
+  private rootLoc: Location;
+  private cwdLoc: Location;
+  private exited = false;
+
+  constructor(ns: MountNamespace, options: TaskOptions = {}) {
+    this.ns = ns;
+    this.creds = options.creds ?? ROOT;
+    this.maxFds = options.maxFds ?? 1024;
+    this.reserved = new Set(options.reservedFds ?? []);
+    const r = holdLoc({ ...ns.rootLocation });
+    r.mount.get();
+    this.rootLoc = r;
+    this.cwdLoc = holdLoc({ ...r });
+    r.mount.get();
+    if (options.cwd && options.cwd !== '/') {
+      try {
+        this.chdir(options.cwd);
+      } catch (e) {
+        this.exit();
+        throw e;
+      }
+    }
+  }
+
+  /** The task root (chroot) and cwd, not held. */
+  get root(): Location {
+    return this.rootLoc;
+  }
+
+  get cwdLocation(): Location {
+    return this.cwdLoc;
+  }
+
+  /** Open descriptor numbers, ascending. */
+  openFds(): number[] {
+    return [...this.fds.keys()].sort((a, b) => a - b);
+  }
+
+  /** The description behind a descriptor (EBADF when none). */
+  description(fd: number): OpenDescription {
+    this.alive();
+    const e = Number.isInteger(fd) ? this.fds.get(fd) : undefined;
+    if (!e) throw new SysError('EBADF', `bad file descriptor ${fd}`);
+    return e.desc;
+  }
+
+  private alive(): void {
+    if (this.exited) throw new Error('task used after exit()');
+  }
+
+  // ---- descriptor table ---------------------------------------------------------------
+
+  private lowestFree(from: number): number {
+    for (let fd = Math.max(0, from); fd < this.maxFds; fd++) {
+      if (!this.fds.has(fd) && !this.reserved.has(fd)) return fd;
+    }
+    throw new SysError('EMFILE', 'too many open files');
+  }
+
+  private install(desc: OpenDescription, cloexec: boolean, from = 0): number {
+    const fd = this.lowestFree(from);
+    this.fds.set(fd, { desc, cloexec });
+    return fd;
+  }
+
+  /** Adds a description made elsewhere (it gains a descriptor). */
+  private installNew(loc: Location, file: OpenFile, cloexec: boolean): number {
+    let fd: number;
+    try {
+      fd = this.lowestFree(0);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    this.fds.set(fd, { desc: new OpenDescription(loc.mount, file), cloexec });
+    return fd;
+  }
+
+  close(fd: number): number {
+    const desc = this.description(fd);
+    this.fds.delete(fd);
+    desc.put();
+    return 0;
+  }
+
+  dup(fd: number): number {
+    const desc = this.description(fd);
+    const n = this.install(desc, false);
+    desc.refs++;
+    return n;
+  }
+
+  dup2(oldfd: number, newfd: number): number {
+    if (oldfd === newfd) {
+      this.description(oldfd);
+      return newfd;
+    }
+    return this.dup3(oldfd, newfd, 0);
+  }
+
+  dup3(oldfd: number, newfd: number, flags: number): number {
+    this.alive();
+    if (flags & ~O_CLOEXEC) throw new SysError('EINVAL', `bad dup3 flags 0x${flags.toString(16)}`);
+    if (oldfd === newfd) throw new SysError('EINVAL', 'dup3 onto itself');
+    if (!(Number.isInteger(newfd) && newfd >= 0 && newfd < this.maxFds) || this.reserved.has(newfd)) throw new SysError('EBADF', `bad file descriptor ${newfd}`);
+    const desc = this.description(oldfd);
+    desc.refs++;
+    const old = this.fds.get(newfd);
+    this.fds.set(newfd, { desc, cloexec: (flags & O_CLOEXEC) !== 0 });
+    old?.desc.put();
+    return newfd;
+  }
+
+  fcntl(fd: number, cmd: number, arg = 0): number {
+    const desc = this.description(fd);
+    const entry = this.fds.get(fd)!;
+    switch (cmd) {
+      case F_DUPFD:
+      case F_DUPFD_CLOEXEC: {
+        if (!(Number.isInteger(arg) && arg >= 0 && arg < this.maxFds)) throw new SysError('EINVAL', `bad descriptor floor ${arg}`);
+        const n = this.install(desc, cmd === F_DUPFD_CLOEXEC, arg);
+        desc.refs++;
+        return n;
+      }
+      case F_GETFD:
+        return entry.cloexec ? FD_CLOEXEC : 0;
+      case F_SETFD:
+        entry.cloexec = (arg & FD_CLOEXEC) !== 0;
+        return 0;
+      case F_GETFL:
+        return (desc.file.flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+      case F_SETFL:
+        // O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME change nothing a read-only
+        // description does; accept them as Linux does.
+        return 0;
+      default:
+        throw new SysError('EINVAL', `unsupported fcntl command ${cmd}`);
+    }
+  }
+
+  /** Closes the descriptors marked close-on-exec (call at execve). */
+  closeOnExec(): void {
+    for (const [fd, e] of [...this.fds]) if (e.cloexec) this.close(fd);
+  }
+
+  /**
+   * A child task (fork / clone without CLONE_FILES): a copy of the descriptor table
+   * sharing the descriptions, the same cwd, root and credentials.
+   */
+  fork(): Task {
+    this.alive();
+    const t = new Task(this.ns, { creds: this.creds, maxFds: this.maxFds, reservedFds: [...this.reserved] });
+    t.setLocation('root', holdLoc({ ...this.rootLoc }));
+    t.setLocation('cwd', holdLoc({ ...this.cwdLoc }));
+    for (const [fd, e] of this.fds) {
+      e.desc.refs++;
+      t.fds.set(fd, { desc: e.desc, cloexec: e.cloexec });
+    }
+    return t;
+  }
+
+  /** Closes everything and lets go of cwd and root. */
+  exit(): void {
+    if (this.exited) return;
+    for (const fd of [...this.fds.keys()]) this.close(fd);
+    this.exited = true;
+    release(this.cwdLoc);
+    this.cwdLoc.mount.put();
+    release(this.rootLoc);
+    this.rootLoc.mount.put();
+  }
+
+  /** Replaces the cwd or root with a held location. */
+  private setLocation(which: 'cwd' | 'root', loc: Location): void {
+    loc.mount.get();
+    const old = which === 'cwd' ? this.cwdLoc : this.rootLoc;
+    if (which === 'cwd') this.cwdLoc = loc;
+    else this.rootLoc = loc;
+    release(old);
+    old.mount.put();
+  }
+
+  // ---- resolution helpers -------------------------------------------------------------
+
+  /** Where a relative path given with `dirfd` starts (not held). */
+  private startOf(dirfd: number): Location {
+    if (dirfd === AT_FDCWD) return this.cwdLoc;
+    return this.description(dirfd).location;
+  }
+
+  /**
+   * Resolves a path argument of an *at call. With AT_EMPTY_PATH an empty path names
+   * `dirfd` itself. Returns a held location.
+   */
+  private lookupAt(dirfd: number, path: PathArg, opts: { follow: boolean; directory?: boolean; emptyPath?: boolean }): Location {
+    this.alive();
+    const bytes = pathBytes(path);
+    checkPath(bytes, opts.emptyPath);
+    // A relative path (or an empty one) needs a valid dirfd; an absolute one ignores it.
+    const at = bytes[0] === 0x2f ? this.cwdLoc : this.startOf(dirfd);
+    return resolve(this.rootLoc, bytes, this.creds, { at, follow: opts.follow, directory: opts.directory, emptyPath: opts.emptyPath });
+  }
+
+  private withLoc<T>(loc: Location, fn: (l: Location) => T): T {
+    try {
+      return fn(loc);
+    } finally {
+      release(loc);
+    }
+  }
+
+  // ---- open ---------------------------------------------------------------------------
+
+  /**
+   * openat(2). O_CREAT of a name that does not exist in an existing directory is EROFS;
+   * of an existing file it opens it (EEXIST with O_EXCL); O_NOFOLLOW on a symlink is
+   * ELOOP (ENOTDIR with O_DIRECTORY); O_PATH gives a handle for fstat, fchdir, *at
+   * calls and readlinkat(fd, "").
+   */
+  openat(dirfd: number, path: PathArg, flags = 0, _mode = 0): number {
+    return sys(() => {
+      this.alive();
+      const bytes = pathBytes(path);
+      checkPath(bytes);
+      const start = holdLoc({ ...(bytes[0] === 0x2f ? this.cwdLoc : this.startOf(dirfd)) });
+      const r = new Resolver(this.creds, this.rootLoc);
+      const cloexec = (flags & O_CLOEXEC) !== 0;
+      if (flags & O_PATH || !(flags & O_CREAT)) {
+        const tmpfile = (flags & O_TMPFILE) === O_TMPFILE && !(flags & O_PATH);
+        const loc = r.walk(start, bytes, !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || tmpfile);
+        return this.withLoc(loc, (l) => this.installNew(l, node.open(l.node, flags, this.creds), cloexec));
+      }
+      if (flags & O_DIRECTORY) {
+        release(start);
+        throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
+      }
+      let cur = start;
+      let b = bytes;
+      for (;;) {
+        const { parent, last, trailingSlash } = r.walkParent(cur, b);
+        try {
+          const key = last ? String.fromCharCode(...last) : '';
+          if (!last || trailingSlash || key === '.' || key === '..') throw new SysError('EISDIR', 'is a directory');
+          let found: node.Node;
+          try {
+            found = node.lookup(parent.node, last, this.creds);
+          } catch (e) {
+            if (e instanceof SysError && e.code === 'ENOENT') throw new SysError('EROFS', 'read-only file system');
+            throw e;
+          }
+          if (node.isSymlink(found) && !(flags & (O_EXCL | O_NOFOLLOW))) {
+            let target: Uint8Array;
+            try {
+              target = r.follow(found);
+            } finally {
+              node.drop(found);
+            }
+            b = target;
+            cur = holdLoc({ ...parent });
+            continue;
+          }
+          const loc = crossMounts({ mount: parent.mount, node: found });
+          return this.withLoc(loc, (l) => this.installNew(l, node.open(l.node, flags, this.creds), cloexec));
+        } finally {
+          release(parent);
+        }
+      }
+    });
+  }
+
+  /** open(2): openat(AT_FDCWD, ...). */
+  open(path: PathArg, flags = 0, mode = 0): number {
+    return this.openat(AT_FDCWD, path, flags, mode);
+  }
+
+  // ---- reading ------------------------------------------------------------------------
+
+  read(fd: number, buf: Uint8Array): number {
+    return sys(() => this.description(fd).file.read(buf));
+  }
+
+  pread64(fd: number, buf: Uint8Array, offset: number): number {
+    return sys(() => this.description(fd).file.pread(buf, offset));
+  }
+
+  readv(fd: number, iov: readonly Uint8Array[]): number {
+    return sys(() => this.description(fd).file.readv(iov));
+  }
+
+  preadv(fd: number, iov: readonly Uint8Array[], offset: number): number {
+    return sys(() => this.description(fd).file.preadv(iov, offset));
+  }
+
+  lseek(fd: number, offset: number, whence: number): number {
+    return sys(() => this.description(fd).file.lseek(offset, whence));
+  }
+
+  getdents64(fd: number, buf: Uint8Array): number {
+    return sys(() => this.description(fd).file.getdents64(buf));
+  }
+
+  /** write(2) on a read-only description: EBADF (never open for writing). */
+  write(fd: number, _buf: Uint8Array): number {
+    return sys(() => this.description(fd).file.write(_buf));
+  }
+
+  /** fsync(2) / fdatasync(2): EINVAL, as Linux answers on EROFS. */
+  fsync(fd: number): number {
+    return sys(() => this.description(fd).file.fsync());
+  }
+
+  // ---- attributes ---------------------------------------------------------------------
+
+  fstat(fd: number): Stat {
+    return sys(() => this.description(fd).file.stat());
+  }
+
+  /** newfstatat(2) (fstatat): flags AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_NO_AUTOMOUNT. */
+  newfstatat(dirfd: number, path: PathArg, flags = 0): Stat {
+    return sys(() => {
+      if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad flags 0x${flags.toString(16)}`);
+      const loc = this.lookupAt(dirfd, path, { follow: !(flags & AT_SYMLINK_NOFOLLOW), emptyPath: (flags & AT_EMPTY_PATH) !== 0 });
+      return this.withLoc(loc, (l) => node.stat(l.node));
+    });
+  }
+
+  stat(path: PathArg): Stat {
+    return this.newfstatat(AT_FDCWD, path, 0);
+  }
+
+  lstat(path: PathArg): Stat {
+    return this.newfstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+  }
+
+  /**
+   * statx(2). Adds what only the mount layer knows: STATX_ATTR_MOUNT_ROOT on the root of
+   * a mount and the mount id (STATX_MNT_ID, always returned as Linux does).
+   */
+  statx(dirfd: number, path: PathArg, flags = 0, mask = 0): MountStatx {
+    return sys(() => {
+      if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) throw new SysError('EINVAL', `bad flags 0x${flags.toString(16)}`);
+      if ((flags & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) throw new SysError('EINVAL', 'AT_STATX_FORCE_SYNC with AT_STATX_DONT_SYNC');
+      if (mask & STATX__RESERVED) throw new SysError('EINVAL', 'reserved statx mask bit');
+      const loc = this.lookupAt(dirfd, path, { follow: !(flags & AT_SYMLINK_NOFOLLOW), emptyPath: (flags & AT_EMPTY_PATH) !== 0 });
+      return this.withLoc(loc, (l) => mountStatx(l));
+    });
+  }
+
+  /**
+   * readlinkat(2): copies at most buf.length bytes of the target (no NUL) and returns the
+   * count. An empty path reads the link `dirfd` is an O_PATH handle of (ENOENT when that
+   * is not a symlink); a path naming a non-symlink is EINVAL; a zero-size buffer EINVAL.
+   */
+  readlinkat(dirfd: number, path: PathArg, buf: Uint8Array): number {
+    return sys(() => {
+      if (buf.length <= 0) throw new SysError('EINVAL', 'buffer size must be positive');
+      const empty = pathBytes(path).length === 0;
+      const loc = this.lookupAt(dirfd, path, { follow: false, emptyPath: true });
+      return this.withLoc(loc, (l) => {
+        if (!node.isSymlink(l.node)) throw new SysError(empty ? 'ENOENT' : 'EINVAL', 'not a symbolic link');
+        const target = node.readlink(l.node);
+        const n = Math.min(target.length, buf.length);
+        buf.set(target.subarray(0, n));
+        return n;
+      });
+    });
+  }
+
+  /**
+   * faccessat2(2): mode F_OK or R_OK|W_OK|X_OK; flags AT_EACCESS, AT_SYMLINK_NOFOLLOW,
+   * AT_EMPTY_PATH. W_OK on a file of a read-only mount is EROFS; X_OK on a regular file
+   * of a noexec mount EACCES.
+   */
+  faccessat2(dirfd: number, path: PathArg, mode: number, flags = 0): number {
+    return sys(() => {
+      if (mode & ~7) throw new SysError('EINVAL', `bad access mode ${mode}`);
+      if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad flags 0x${flags.toString(16)}`);
+      const loc = this.lookupAt(dirfd, path, { follow: !(flags & AT_SYMLINK_NOFOLLOW), emptyPath: (flags & AT_EMPTY_PATH) !== 0 });
+      return this.withLoc(loc, (l) => {
+        node.access(l.node, mode, this.creds);
+        if (mode & MAY_EXEC && l.mount.spec.flags?.noexec && (node.stat(l.node).mode & S_IFMT) === S_IFREG) throw new SysError('EACCES', 'noexec mount');
+        return 0;
+      });
+    });
+  }
+
+  /** faccessat(2): faccessat2 without flags. */
+  faccessat(dirfd: number, path: PathArg, mode: number): number {
+    return this.faccessat2(dirfd, path, mode, 0);
+  }
+
+  access(path: PathArg, mode: number): number {
+    return this.faccessat2(AT_FDCWD, path, mode, 0);
+  }
+
+  // ---- xattrs -------------------------------------------------------------------------
+
+  private xattrTarget(path: PathArg, follow: boolean): Location {
+    return this.lookupAt(AT_FDCWD, path, { follow });
+  }
+
+  /** getxattr(2): the value's length; with a buffer, the value copied into it (ERANGE when too small). */
+  getxattr(path: PathArg, name: PathArg, buf: Uint8Array | null = null): number {
+    return sys(() => this.withLoc(this.xattrTarget(path, true), (l) => node.getxattr(l.node, pathBytes(name), buf, this.creds)));
+  }
+
+  lgetxattr(path: PathArg, name: PathArg, buf: Uint8Array | null = null): number {
+    return sys(() => this.withLoc(this.xattrTarget(path, false), (l) => node.getxattr(l.node, pathBytes(name), buf, this.creds)));
+  }
+
+  fgetxattr(fd: number, name: PathArg, buf: Uint8Array | null = null): number {
+    return sys(() => node.getxattr(this.ioDescription(fd).node, pathBytes(name), buf, this.creds));
+  }
+
+  /** listxattr(2): NUL-terminated names; the size only when no buffer is given. */
+  listxattr(path: PathArg, buf: Uint8Array | null = null): number {
+    return sys(() => this.withLoc(this.xattrTarget(path, true), (l) => node.listxattr(l.node, buf, this.creds)));
+  }
+
+  llistxattr(path: PathArg, buf: Uint8Array | null = null): number {
+    return sys(() => this.withLoc(this.xattrTarget(path, false), (l) => node.listxattr(l.node, buf, this.creds)));
+  }
+
+  flistxattr(fd: number, buf: Uint8Array | null = null): number {
+    return sys(() => node.listxattr(this.ioDescription(fd).node, buf, this.creds));
+  }
+
+  /** A description that is not O_PATH (the f*xattr calls reject O_PATH with EBADF). */
+  private ioDescription(fd: number): OpenDescription {
+    const d = this.description(fd);
+    if (d.file.kind === 'path') throw new SysError('EBADF', 'O_PATH descriptor');
+    return d;
+  }
+
+  // ---- statfs -------------------------------------------------------------------------
+
+  statfs(path: PathArg): StatFs {
+    return sys(() => this.withLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), (l) => mountStatfs(l.mount)));
+  }
+
+  fstatfs(fd: number): StatFs {
+    return sys(() => mountStatfs(this.description(fd).mount));
+  }
+
+  // ---- cwd and root -------------------------------------------------------------------
+
+  /** chdir(2): the target must be a directory with search permission. */
+  chdir(path: PathArg): number {
+    return sys(() => {
+      const loc = this.lookupAt(AT_FDCWD, path, { follow: true, directory: true });
+      try {
+        node.access(loc.node, MAY_EXEC, this.creds);
+      } catch (e) {
+        release(loc);
+        throw e;
+      }
+      this.setLocation('cwd', loc);
+      return 0;
+    });
+  }
+
+  /** fchdir(2): O_PATH descriptors of directories are accepted, as on Linux. */
+  fchdir(fd: number): number {
+    return sys(() => {
+      const d = this.description(fd);
+      if (!node.isDir(d.node)) throw new SysError('ENOTDIR', 'not a directory');
+      node.access(d.node, MAY_EXEC, this.creds);
+      this.setLocation('cwd', holdLoc({ ...d.location }));
+      return 0;
+    });
+  }
+
+  /** chroot(2): needs CAP_SYS_CHROOT (18); the cwd stays where it is. */
+  chroot(path: PathArg): number {
+    return sys(() => {
+      const loc = this.lookupAt(AT_FDCWD, path, { follow: true, directory: true });
+      try {
+        node.access(loc.node, MAY_EXEC, this.creds);
+        if (!hasCap(this.creds, CAP_SYS_CHROOT)) throw new SysError('EPERM', 'chroot needs CAP_SYS_CHROOT');
+      } catch (e) {
+        release(loc);
+        throw e;
+      }
+      this.setLocation('root', loc);
+      return 0;
+    });
+  }
+
+  /** The cwd as a path from the task root; "(unreachable)..." when outside it (a lazily unmounted directory). */
+  cwdPath(): Uint8Array {
+    this.alive();
+    const { path, reachable } = this.ns.pathOf(this.cwdLoc, this.rootLoc);
+    const s = reachable ? path : '(unreachable)' + path;
+    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  }
+
+  /** getcwd(2): writes the NUL-terminated path and returns its length with the NUL; ERANGE when it does not fit. */
+  getcwd(buf: Uint8Array): number {
+    return sys(() => {
+      const p = this.cwdPath();
+      if (p.length + 1 > buf.length) throw new SysError('ERANGE', `cwd of ${p.length + 1} bytes does not fit in ${buf.length}`);
+      buf.set(p);
+      buf[p.length] = 0;
+      return p.length + 1;
+    });
+  }
+
+  // ---- mounts -------------------------------------------------------------------------
+
+  /**
+   * mount(2) from the guest. The guest never mounts images: a type the namespace lists
+   * as an image type (erofs) is EPERM whatever the caller's privileges. Everything else
+   * is EPERM without CAP_SYS_ADMIN; bind, move and remount are EPERM (the host owns the
+   * mount table); an unknown type is ENODEV.
+   */
+  mount(_source: PathArg | null, _target: PathArg, fstype: PathArg | null, flags = 0, _data: unknown = null): number {
+    return sys(() => {
+      this.alive();
+      const type = fstype === null ? '' : typeof fstype === 'string' ? fstype : new TextDecoder().decode(fstype);
+      if (this.ns.policy.imageTypes.includes(type)) throw new SysError('EPERM', `a guest may not mount ${type} images; the host mounts them`);
+      if (!hasCap(this.creds, CAP_SYS_ADMIN)) throw new SysError('EPERM', 'mount needs CAP_SYS_ADMIN');
+      if (flags & (MS_BIND | MS_MOVE | MS_REMOUNT)) throw new SysError('EPERM', 'the host owns this mount table');
+      throw new SysError('ENODEV', `unknown filesystem type "${type}"`);
+    });
+  }
+
+  /**
+   * umount2(2) from the guest: EPERM unless the namespace policy allows guest unmounts,
+   * then as Linux: flags checked (EINVAL), the path walked, CAP_SYS_ADMIN (EPERM), the
+   * path must be the root of a mount (EINVAL), busy EBUSY unless MNT_DETACH.
+   */
+  umount2(target: PathArg, flags = 0): number {
+    return sys(() => {
+      if (flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW)) throw new SysError('EINVAL', `bad umount flags 0x${flags.toString(16)}`);
+      if (flags & MNT_EXPIRE && flags & (MNT_FORCE | MNT_DETACH)) throw new SysError('EINVAL', 'MNT_EXPIRE with MNT_FORCE or MNT_DETACH');
+      const loc = this.lookupAt(AT_FDCWD, target, { follow: !(flags & UMOUNT_NOFOLLOW) });
+      let m: Mount;
+      try {
+        if (!this.ns.policy.guestUnmount) throw new SysError('EPERM', 'guest unmounts are not allowed by the host');
+        if (!hasCap(this.creds, CAP_SYS_ADMIN)) throw new SysError('EPERM', 'umount needs CAP_SYS_ADMIN');
+        if (loc.node !== loc.mount.root) throw new SysError('EINVAL', 'not a mount point');
+        if (loc.mount === this.ns.root || loc.mount.state !== 'attached') throw new SysError('EINVAL', 'cannot unmount this mount');
+        if (flags & MNT_EXPIRE) throw new SysError('EINVAL', 'MNT_EXPIRE is not supported');
+        m = loc.mount;
+      } finally {
+        // The walk's own reference must not make the mount look busy.
+        release(loc);
+      }
+      this.ns.unmount(m, { detach: (flags & MNT_DETACH) !== 0 });
+      return 0;
+    });
+  }
+
+  /** umount(2): umount2 without flags. */
+  umount(target: PathArg): number {
+    return this.umount2(target, 0);
+  }
+
+  /** The mountinfo text this task would read from /proc/self/mountinfo. */
+  mountinfo(): string {
+    this.alive();
+    return mountinfoFor(this.ns, this.rootLoc);
+  }
+}
+
+/** statx of a location, with the mount's additions. */
+export function mountStatx(l: Location): MountStatx {
+  const sx = node.statx(l.node) as MountStatx;
+  sx.mask |= STATX_MNT_ID;
+  if (l.node === l.mount.root) sx.attributes |= STATX_ATTR_MOUNT_ROOT;
+  sx.mntId = l.mount.id;
+  return sx;
+}
+
+/** statfs of a mount: the filesystem's answer with the mount's flags. */
+export function mountStatfs(m: Mount): StatFs {
+  const s = node.statfs(m.fs);
+  const f = m.spec.flags ?? {};
+  s.flags |= ST_RDONLY | (f.nosuid ? ST_NOSUID : 0) | (f.nodev ? ST_NODEV : 0) | (f.noexec ? ST_NOEXEC : 0);
+  return s;
+}

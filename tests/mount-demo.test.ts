@@ -1,0 +1,25 @@
+/** npm run demo: the scripted session runs to the end and shows each rule it claims. */
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../tools/demo.js';
+
+describe('the demo', () => {
+  it('runs the main job end to end', async () => {
+    const lines: string[] = [];
+    expect(await runDemo((l) => lines.push(l))).toBe(0);
+    const out = lines.join('\n');
+    expect(out).toContain('socket mode 0600, its directory 0700');
+    expect(out).toMatch(/1 1 0:32 \/ \/ ro,relatime - erofs fixtures\/rootfs-18\.erofs ro,user_xattr,acl,cache_strategy=readaround/);
+    expect(out).toMatch(/2 1 0:33 \/ \/tmp ro,relatime - erofs fixtures\/z-zstd-18\.erofs/);
+    expect(out).toContain('bin  dev  etc  home  proc  root  run  sbin  sys  tmp  usr  var');
+    expect(out).toContain('NAME="erofs-js demo"');
+    expect(out).toMatch(/\/tmp\s+dev=0:33 ino=37 mnt_id=2 mount_root=true/);
+    expect(out).toContain('Nov 14 22:13:20 alpha DEBUG[110]');
+    expect(out).toMatch(/open: -1 ENOENT/);
+    expect(out).toMatch(/\/tmp\/\.\.: dev=0:32 ino=36;  \/: dev=0:32 ino=36/);
+    expect(out).toMatch(/= -1 {2}\(-EPERM: only the host mounts images\)/);
+    expect(out).toContain('error: EBUSY: mount 2 is busy: 1 open file, 1 working or root directory');
+    expect(out).toContain('detached mount 2 from the namespace (released: false)');
+    expect(out).toContain('(unreachable)/text');
+    expect(out).toContain('lingering mounts: 0');
+  });
+});

@@ -1,0 +1,412 @@
+/**
+ * The controller's RPC server on a real Unix socket with real clients: access rights,
+ * malformed and hostile requests, concurrent clients, clients that go away mid-request.
+ * Every case must end in a JSON-RPC error (or a closed connection), never a crash, and
+ * never a half-made mount.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { credentials } from '@erofs-js/vfs';
+import { HostController, RpcClient, RpcServer, rpcSchema, type HostControllerOptions } from '@erofs-js/mount';
+import { FIXTURES } from './fixtures.js';
+
+const { PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, OPERATION_FAILED } = rpcSchema;
+const base = mkdtempSync(join(tmpdir(), 'erofs-rpc-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+let n = 0;
+let controller: HostController;
+let server: RpcServer;
+
+async function start(options: HostControllerOptions = {}, serverOptions: Partial<Parameters<typeof RpcServer.listen>[1]> = {}) {
+  controller = await HostController.create({ mkdirs: ['/mnt', '/a', '/b'], ...options });
+  server = await RpcServer.listen(controller, { socketPath: join(base, `d${n++}`, 'ctl.sock'), ...serverOptions });
+}
+
+afterEach(async () => {
+  await server?.close();
+  controller?.close();
+});
+
+/** A raw client: writes bytes, reads response lines. */
+class Raw {
+  private lines: unknown[] = [];
+  private waiters: ((v: unknown) => void)[] = [];
+  private buf = '';
+  readonly closed: Promise<void>;
+
+  constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const v = JSON.parse(line);
+        const w = this.waiters.shift();
+        if (w) w(v);
+        else this.lines.push(v);
+      }
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((r) => socket.once('close', () => r()));
+  }
+
+  static connect(path = server.socketPath): Promise<Raw> {
+    return new Promise((res, rej) => {
+      const s = createConnection(path);
+      s.once('connect', () => res(new Raw(s)));
+      s.once('error', rej);
+    });
+  }
+
+  send(data: string | Uint8Array): void {
+    this.socket.write(data);
+  }
+
+  /** The next response (with a timeout). */
+  next(ms = 5000): Promise<any> {
+    if (this.lines.length) return Promise.resolve(this.lines.shift());
+    return new Promise((res, rej) => {
+      const t = setTimeout(() => rej(new Error('no response')), ms);
+      this.waiters.push((v) => {
+        clearTimeout(t);
+        res(v);
+      });
+    });
+  }
+
+  async call(obj: unknown): Promise<any> {
+    this.send(JSON.stringify(obj) + '\n');
+    return this.next();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+}
+
+const ping = (id: unknown = 1) => ({ jsonrpc: '2.0', id, method: 'ping' });
+const mountReq = (id: number, image: string, target: string, options?: object) => ({ jsonrpc: '2.0', id, method: 'mount', params: options ? { image: FIXTURES + image, target, options } : { image: FIXTURES + image, target } });
+
+/** Open descriptors of this process. */
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+describe('RPC server: access', () => {
+  beforeEach(() => start());
+
+  it('socket mode 0600 in a 0700 directory owned by us', () => {
+    const st = statSync(server.socketPath);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(st.uid).toBe(process.getuid!());
+    const dir = statSync(join(server.socketPath, '..'));
+    expect(dir.mode & 0o777).toBe(0o700);
+  });
+
+  it.runIf(process.getuid?.() === 0)('another user cannot connect', async () => {
+    const child = spawn(process.execPath, ['-e', `const s=require('net').createConnection(${JSON.stringify(server.socketPath)});s.on('connect',()=>{console.log('CONNECTED');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)})`], { uid: 65534, gid: 65534 });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise((r) => child.once('exit', r));
+    expect(out.trim()).toBe('EACCES');
+  });
+});
+
+describe('RPC server: malformed and hostile requests', () => {
+  beforeEach(() => start());
+
+  it('truncated or broken JSON is a parse error, and the connection stays usable', async () => {
+    const c = await Raw.connect();
+    c.send('{"jsonrpc":"2.0","id":1,"method":"pi\n');
+    expect(await c.next()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: PARSE_ERROR } });
+    c.send('{]\n');
+    expect((await c.next()).error.code).toBe(PARSE_ERROR);
+    c.send(new Uint8Array([0xff, 0xfe, 0x7b, 0x0a]));
+    expect((await c.next()).error).toMatchObject({ code: PARSE_ERROR, message: expect.stringMatching(/UTF-8/) });
+    expect(await c.call(ping(2))).toEqual({ jsonrpc: '2.0', id: 2, result: { pong: true, version: '0.1.0' } });
+    // Blank lines are ignored.
+    c.send('\n   \n\r\n');
+    expect(await c.call(ping(3))).toMatchObject({ id: 3 });
+    c.end();
+  });
+
+  it('truncated JSON at end of stream still gets an answer before the server closes', async () => {
+    const c = await Raw.connect();
+    c.send('{"jsonrpc":"2.0","id":9,"method":"mount","params":{"image":"/x","tar');
+    c.end();
+    expect((await c.next()).error.code).toBe(PARSE_ERROR);
+    await c.closed;
+    // A complete final message without its newline is served...
+    const d = await Raw.connect();
+    d.send(JSON.stringify(ping(5)));
+    d.end();
+    expect(await d.next()).toMatchObject({ id: 5, result: { pong: true } });
+    await d.closed;
+    // ...but closing the writing side cancels a mount not yet committed.
+    const e = await Raw.connect();
+    e.send(JSON.stringify(mountReq(6, 'basic-18.erofs', '/mnt')) + '\n');
+    e.end();
+    const r = await e.next();
+    await e.closed;
+    if (r.error) expect(r).toMatchObject({ id: 6, error: { code: rpcSchema.REQUEST_CANCELLED } });
+    expect(controller.list()).toHaveLength(r.error ? 1 : 2);
+  });
+
+  it('envelopes that are not requests', async () => {
+    const c = await Raw.connect();
+    for (const bad of ['42', '"ping"', 'null', 'true', '{}', '{"jsonrpc":"2.0"}', '{"jsonrpc":"1.0","id":1,"method":"ping"}', '{"id":1,"method":"ping"}']) {
+      c.send(bad + '\n');
+      expect((await c.next()).error.code, bad).toBe(INVALID_REQUEST);
+    }
+    expect(await c.call({ ...ping(7), extra: 1 })).toMatchObject({ id: 7, error: { code: INVALID_REQUEST } });
+    expect(await c.call({ jsonrpc: '2.0', id: { evil: 1 }, method: 'ping' })).toMatchObject({ id: null, error: { code: INVALID_REQUEST } });
+    expect(await c.call({ jsonrpc: '2.0', id: [1], method: 'ping' })).toMatchObject({ id: null, error: { code: INVALID_REQUEST } });
+    c.send('{"jsonrpc":"2.0","id":8,"method":"ping","__proto__":{"polluted":true}}\n');
+    expect(await c.next()).toMatchObject({ id: 8, error: { code: INVALID_REQUEST } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    c.end();
+  });
+
+  it('unknown methods, wrong types, extra fields', async () => {
+    const c = await Raw.connect();
+    expect(await c.call({ jsonrpc: '2.0', id: 'a', method: 'exec', params: {} })).toMatchObject({ id: 'a', error: { code: METHOD_NOT_FOUND } });
+    expect(await c.call({ jsonrpc: '2.0', id: 'b', method: 'constructor' })).toMatchObject({ id: 'b', error: { code: METHOD_NOT_FOUND } });
+    expect(await c.call({ jsonrpc: '2.0', id: 'c', method: 'x'.repeat(10000) })).toMatchObject({ id: 'c', error: { code: METHOD_NOT_FOUND } });
+    const wrong: [string, unknown][] = [
+      ['mount', { image: 5, target: '/mnt' }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: true }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs' }],
+      ['mount', { image: 'relative.erofs', target: '/mnt' }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: 'mnt' }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt\u0000/x' }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/' + 'x'.repeat(5000) }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { dentryCacheSize: -1 } }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { dentryCacheSize: 1e12 } }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { dentryCacheSize: 1.5 } }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { mkdir: 'yes' } }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { devices: '/x' } }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { devices: new Array(17).fill('/x') } }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: null }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', extra: 1 }],
+      ['mount', { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { readWrite: true } }],
+      ['mount', [FIXTURES + 'basic-18.erofs', '/mnt']],
+      ['mount', 'string params'],
+      ['unmount', { target: '/mnt', detach: 1 }],
+      ['unmount', {}],
+      ['list', { verbose: true }],
+      ['mkdir', { path: '/x', parents: 'true' }],
+    ];
+    let id = 100;
+    for (const [method, params] of wrong) {
+      const r = await c.call({ jsonrpc: '2.0', id: ++id, method, params });
+      expect(r, JSON.stringify(params).slice(0, 100)).toMatchObject({ id, error: { code: INVALID_PARAMS } });
+    }
+    expect(controller.list()).toHaveLength(1);
+    c.end();
+  });
+
+  it('operations that fail carry the errno, and leave nothing behind', async () => {
+    const c = await Raw.connect();
+    const fifo = join(base, 'fifo.erofs');
+    spawnSync('mkfifo', [fifo]);
+    writeFileSync(join(base, 'junk.erofs'), new Uint8Array(8192).fill(0x41));
+    const fds = openFds();
+    const cases: [object, string][] = [
+      [{ image: '/nonexistent/x.erofs', target: '/mnt' }, 'ENOENT'],
+      [{ image: '/etc/passwd', target: '/mnt' }, 'EINVAL'],
+      [{ image: join(base, 'junk.erofs'), target: '/mnt' }, 'EINVAL'],
+      [{ image: base, target: '/mnt' }, 'EINVAL'],
+      [{ image: fifo, target: '/mnt' }, 'EINVAL'],
+      [{ image: FIXTURES + 'basic-18.erofs', target: '/nope' }, 'ENOENT'],
+      [{ image: FIXTURES + 'basic-18.erofs', target: '/' }, 'EBUSY'],
+      [{ image: FIXTURES + 'basic-18-blobdev.erofs', target: '/mnt', options: { devices: ['/nonexistent'] } }, 'ENOENT'],
+    ];
+    let id = 0;
+    for (const [params, errno] of cases) {
+      const r = await c.call({ jsonrpc: '2.0', id: ++id, method: 'mount', params });
+      expect(r, JSON.stringify(params)).toMatchObject({ id, error: { code: OPERATION_FAILED, data: { errno } } });
+    }
+    expect(await c.call({ jsonrpc: '2.0', id: 50, method: 'unmount', params: { target: '/mnt' } })).toMatchObject({ error: { data: { errno: 'EINVAL', errnum: 22 } } });
+    expect(await c.call({ jsonrpc: '2.0', id: 51, method: 'mkdir', params: { path: '/mnt' } })).toMatchObject({ error: { data: { errno: 'EEXIST' } } });
+    expect(controller.list()).toHaveLength(1);
+    expect(openFds()).toBe(fds);
+    c.end();
+  });
+
+  it('an oversized message gets an error and the connection is closed; others carry on', async () => {
+    const c = await Raw.connect();
+    const other = await Raw.connect();
+    c.send('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"' + 'x'.repeat(70 * 1024));
+    expect(await c.next()).toMatchObject({ id: null, error: { code: INVALID_REQUEST, message: expect.stringMatching(/longer than 65536/) } });
+    await c.closed;
+    // With its newline, too.
+    const d = await Raw.connect();
+    d.send(JSON.stringify({ ...ping(1), params: { pad: 'y'.repeat(65536) } }) + '\n');
+    expect((await d.next()).error.code).toBe(INVALID_REQUEST);
+    await d.closed;
+    expect(await other.call(ping(4))).toMatchObject({ id: 4, result: { pong: true } });
+    other.end();
+  });
+
+  it('deep nesting, huge numbers and odd values do not crash the server', async () => {
+    const c = await Raw.connect();
+    // Parses (V8 copes) as a batch holding one array: not a request.
+    c.send('['.repeat(30000) + ']'.repeat(30000) + '\n');
+    expect(await c.next()).toMatchObject([{ id: null, error: { code: INVALID_REQUEST } }]);
+    c.send('{"a":'.repeat(10000) + '1' + '}'.repeat(10000) + '\n');
+    expect((await c.next()).error.code).toBe(INVALID_REQUEST);
+    expect(await c.call({ jsonrpc: '2.0', id: 1e308, method: 'ping' })).toMatchObject({ id: 1e308, result: { pong: true } });
+    c.send('{"jsonrpc":"2.0","id":1e999,"method":"ping"}\n');
+    expect((await c.next()).error.code).toBe(INVALID_REQUEST);
+    expect(await c.call({ jsonrpc: '2.0', id: 2, method: 'mount', params: { image: FIXTURES + 'basic-18.erofs', target: '/mnt', options: { source: '\u202e\n\\ evil' } } })).toMatchObject({ result: { id: 2 } });
+    expect(controller.mountinfo()).toContain('\\012\\134\\040evil');
+    c.end();
+  });
+
+  it('batches: mixed results, notifications answered by nothing, limits', async () => {
+    const c = await Raw.connect();
+    const r = await c.call([ping(1), { jsonrpc: '2.0', method: 'ping' }, { jsonrpc: '2.0', id: 2, method: 'nope' }, 5, mountReq(3, 'basic-18.erofs', '/a')]);
+    expect(r).toHaveLength(4);
+    expect(r.map((x: any) => x.error?.code ?? 'ok')).toEqual(['ok', METHOD_NOT_FOUND, INVALID_REQUEST, 'ok']);
+    expect(await c.call([])).toMatchObject({ error: { code: INVALID_REQUEST } });
+    expect(await c.call(new Array(17).fill(ping(1)))).toMatchObject({ error: { code: INVALID_REQUEST } });
+    // Notifications get no response at all, even failing ones.
+    c.send(JSON.stringify([{ jsonrpc: '2.0', method: 'ping' }]) + '\n');
+    c.send(JSON.stringify({ jsonrpc: '2.0', method: 'nope' }) + '\n');
+    c.send(JSON.stringify({ jsonrpc: '2.0', method: 'unmount', params: { target: '/b' } }) + '\n');
+    expect(await c.call(ping(9))).toMatchObject({ id: 9 });
+    c.end();
+  });
+
+  it('a client that floods requests is cut off', async () => {
+    const c = await Raw.connect();
+    c.send((JSON.stringify(ping(1)) + '\n').repeat(100));
+    const seen: any[] = [];
+    for (;;) {
+      const r = await c.next().catch(() => null);
+      if (!r) break;
+      seen.push(r);
+      if (r.error) break;
+    }
+    expect(seen.at(-1).error.message).toMatch(/requests queued/);
+    await c.closed;
+    const ok = await RpcClient.connect(server.socketPath);
+    expect((await ok.ping()).pong).toBe(true);
+    await ok.close();
+  });
+});
+
+describe('RPC server: concurrency and disconnects', () => {
+  it('many clients at once: every mount lands whole, then every unmount', async () => {
+    await start();
+    const clients = await Promise.all(Array.from({ length: 12 }, () => RpcClient.connect(server.socketPath)));
+    const images = ['basic-18.erofs', 'rootfs-18.erofs', 'z-lz4hc-18.erofs', 'z-zstd-18.erofs'];
+    const recs = await Promise.all(clients.map((c, i) => c.mount(FIXTURES + images[i % 4], `/m/${i}`, { mkdir: true })));
+    expect(new Set(recs.map((r) => r.id)).size).toBe(12);
+    // Interleaved with lists and pings, and a second wave stacking on the first.
+    const wave = await Promise.all(clients.flatMap((c, i) => [c.list(), c.mount(FIXTURES + images[(i + 1) % 4], `/m/${i}`), c.ping()]));
+    expect(wave.filter((x: any) => x.target).length).toBe(12);
+    const list = await clients[0].list();
+    expect(list.mounts).toHaveLength(25);
+    const t = controller.task({ creds: credentials(1000, 1000) });
+    for (let i = 0; i < 12; i++) expect(t.statx(-100, `/m/${i}`, 0, 0).mntId).toBe(list.mounts.find((m) => m.target === `/m/${i}` && m.parentId !== 1)!.id);
+    t.exit();
+    await Promise.all(clients.map((c, i) => c.unmount(`/m/${i}`).then(() => c.unmount(`/m/${i}`))));
+    expect((await clients[0].list()).mounts).toHaveLength(1);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('a client that disconnects mid-message leaves no mount', async () => {
+    await start();
+    const c = await Raw.connect();
+    const line = JSON.stringify(mountReq(1, 'basic-18.erofs', '/mnt')) + '\n';
+    c.send(line.slice(0, line.length / 2));
+    c.socket.destroy();
+    await c.closed;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(controller.list()).toHaveLength(1);
+  });
+
+  it('a client that disconnects while its mount is in flight: rolled back, image closed', async () => {
+    let gateOpen!: () => void;
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => (reached = r));
+    const gate = new Promise<void>((r) => (gateOpen = r));
+    await start({
+      beforeCommit: async () => {
+        reached();
+        await gate;
+      },
+    });
+    const fds = openFds();
+    const c = await Raw.connect();
+    c.send(JSON.stringify(mountReq(1, 'basic-18.erofs', '/mnt')) + '\n');
+    await atGate;
+    expect(controller.pending).toBe(1);
+    expect(openFds()).toBe(fds + 3); // both ends of the client's socket (same process) and the image
+    c.socket.destroy();
+    await c.closed;
+    await new Promise((r) => setTimeout(r, 20));
+    gateOpen();
+    while (controller.pending) await new Promise((r) => setTimeout(r, 5));
+    expect(controller.list()).toHaveLength(1);
+    expect(openFds()).toBe(fds);
+    expect(controller.ns.detached()).toEqual([]);
+  });
+
+  it('clients vanishing right after sending: every mount that exists is whole', async () => {
+    await start();
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const c = await Raw.connect();
+        c.send(JSON.stringify(mountReq(i, i % 2 ? 'basic-18.erofs' : 'rootfs-18.erofs', '/mnt')) + '\n');
+        if (i % 3 === 0) await new Promise((r) => setTimeout(r, i));
+        c.socket.destroy();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    while (controller.pending) await new Promise((r) => setTimeout(r, 5));
+    const t = controller.task();
+    const mounts = controller.list();
+    // A chain stacked on /mnt, each one complete: resolvable, readable, its parent the one below.
+    for (let i = 2; i < mounts.length; i++) expect(mounts[i].parentId).toBe(mounts[i - 1].id);
+    if (mounts.length > 1) expect(t.statx(-100, '/mnt', 0, 0).mntId).toBe(mounts.at(-1)!.id);
+    for (const m of controller.ns.mounts()) expect(m.state).toBe('attached');
+    t.exit();
+    while (controller.list().length > 1) controller.unmount({ target: '/mnt' });
+    expect(controller.ns.detached()).toEqual([]);
+  });
+
+  it('too many connections: the extra client is told and closed', async () => {
+    await start({}, { maxConnections: 2 });
+    const a = await Raw.connect();
+    const b = await Raw.connect();
+    expect(await a.call(ping(1))).toMatchObject({ result: { pong: true } });
+    const c = await Raw.connect();
+    expect((await c.next()).error.message).toMatch(/too many connections/);
+    await c.closed;
+    expect(await b.call(ping(2))).toMatchObject({ result: { pong: true } });
+    a.end();
+    b.end();
+  });
+
+  it('closing the server cancels in-flight requests and removes the socket', async () => {
+    let gateOpen!: () => void;
+    const gate = new Promise<void>((r) => (gateOpen = r));
+    await start({ beforeCommit: () => gate });
+    const c = await Raw.connect();
+    c.send(JSON.stringify(mountReq(1, 'basic-18.erofs', '/mnt')) + '\n');
+    while (!controller.pending) await new Promise((r) => setTimeout(r, 2));
+    await server.close();
+    gateOpen();
+    while (controller.pending) await new Promise((r) => setTimeout(r, 2));
+    expect(controller.list()).toHaveLength(1);
+    expect(() => statSync(server.socketPath)).toThrow();
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * npm run demo: the main job of erofs-js in one scripted session.
+ *
+ * The host starts a controller whose root is a fixture rootfs image and serves its
+ * JSON-RPC socket; an RPC client (what erofsctl does) mounts a second, zstd-compressed
+ * image at /tmp; then a guest (uid 1000) makes syscalls through the Task surface: ls,
+ * cat, stat, readlink, getdents64 across the mount point, a ".." climb out of the mount,
+ * a refused mount(2), a busy unmount and a lazy one.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, RpcClient, RpcError, RpcServer, Syscalls, devString, type Task } from '@erofs-js/mount';
+import { O_DIRECTORY, O_RDONLY, STATX_ATTR_MOUNT_ROOT, SysError, credentials, parseDirents } from '@erofs-js/vfs';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const ROOTFS = join(FIXTURES, 'rootfs-18.erofs');
+const DATA = join(FIXTURES, 'z-zstd-18.erofs');
+
+const text = new TextDecoder();
+const DT: Record<number, string> = { 1: 'p', 2: 'c', 4: 'd', 6: 'b', 8: '-', 10: 'l', 12: 's' };
+
+function modeString(mode: number): string {
+  const t = { 0o040000: 'd', 0o120000: 'l', 0o100000: '-', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' }[mode & 0o170000] ?? '?';
+  let s = t;
+  for (let i = 8; i >= 0; i--) s += mode & (1 << i) ? 'rwx'[(8 - i) % 3] : '-';
+  return s;
+}
+
+export async function runDemo(print: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const say = (s = '') => print(s);
+  const host = (s: string) => say(`host$  ${s}`);
+  const guest = (s: string) => say(`guest$ ${s}`);
+  const out = (s: string) => {
+    for (const l of s.replace(/\n$/, '').split('\n')) say(`       ${l}`);
+  };
+  const errno = (fn: () => unknown) => {
+    try {
+      fn();
+      return 'ok';
+    } catch (e) {
+      if (e instanceof SysError) return `-1 ${e.code} (${e.message.replace(/^E\w+: /, '')})`;
+      throw e;
+    }
+  };
+
+  const dir = await mkdtemp(join(tmpdir(), 'erofs-demo-'));
+  const socketPath = join(dir, 'ctl.sock');
+  const controller = await HostController.create({ rootfs: ROOTFS });
+  const server = await RpcServer.listen(controller, { socketPath });
+  const client = await RpcClient.connect(socketPath);
+  try {
+    say('== host: start a controller with a rootfs image, serve JSON-RPC on a Unix socket');
+    host(`erofs-host --rootfs fixtures/rootfs-18.erofs --socket ${socketPath}`);
+    const sm = (await stat(socketPath)).mode & 0o777;
+    const dm = (await stat(dir)).mode & 0o777;
+    out(`socket mode 0${sm.toString(8)}, its directory 0${dm.toString(8)}: no other user can connect`);
+    host('erofsctl mount fixtures/z-zstd-18.erofs /tmp');
+    const rec = await client.mount(DATA, '/tmp');
+    out(`mounted ${rec.source.replace(FIXTURES, 'fixtures/')} at ${rec.target}: mount ${rec.id}, dev ${rec.dev}, ${rec.options} (superblock and checksum checked first)`);
+
+    const task: Task = controller.task({ creds: credentials(1000, 1000), reservedFds: [0, 1, 2] });
+    const sys = new Syscalls(task);
+    const ls = (path: string, long = false) => {
+      const fd = task.openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+      const buf = new Uint8Array(2048);
+      const rows: string[] = [];
+      let n: number;
+      while ((n = task.getdents64(fd, buf)) > 0) {
+        for (const d of parseDirents(buf, n)) rows.push(long ? `${DT[d.type] ?? '?'} ino=${String(d.ino).padEnd(5)} ${text.decode(d.name)}` : text.decode(d.name));
+      }
+      task.close(fd);
+      return rows;
+    };
+    const cat = (path: string, max = 4096) => {
+      const fd = task.open(path, O_RDONLY);
+      const buf = new Uint8Array(max);
+      const n = task.read(fd, buf);
+      task.close(fd);
+      return text.decode(buf.subarray(0, n));
+    };
+    const readlink = (path: string) => {
+      const buf = new Uint8Array(4096);
+      return text.decode(buf.subarray(0, task.readlinkat(AT_FDCWD, path, buf)));
+    };
+
+    say();
+    say('== guest (uid 1000): everyday calls on the rootfs');
+    guest('cat /proc/self/mountinfo');
+    out(task.mountinfo().replaceAll(FIXTURES, 'fixtures/'));
+    guest('ls /                                  # openat + getdents64');
+    out(ls('/').filter((n) => n !== '.' && n !== '..').join('  '));
+    guest('cat /etc/hostname');
+    out(cat('/etc/hostname'));
+    guest('stat /etc/passwd');
+    const st = task.stat('/etc/passwd');
+    out(`${modeString(st.mode)} uid=${st.uid} gid=${st.gid} size=${st.size} dev=${devString(st.dev)} ino=${st.ino}`);
+    guest('readlink /etc/os-release');
+    out(readlink('/etc/os-release'));
+    guest('cat /etc/os-release                   # follows the relative link');
+    out(cat('/etc/os-release'));
+
+    say();
+    say('== guest: across the mount point');
+    guest('stat / /tmp                            # /tmp is another filesystem');
+    for (const p of ['/', '/tmp']) {
+      const sx = task.statx(AT_FDCWD, p, 0, 0);
+      out(`${p.padEnd(5)} dev=${sx.devMajor}:${sx.devMinor} ino=${sx.ino} mnt_id=${sx.mntId} mount_root=${(sx.attributes & STATX_ATTR_MOUNT_ROOT) !== 0}`);
+    }
+    guest('ls -l /tmp                             # getdents64 of the mounted image\'s root');
+    out(ls('/tmp', true).join('\n'));
+    guest('cat /tmp/text/size-100                 # a zstd-compressed file, decoded on read');
+    out(cat('/tmp/text/size-100').trimEnd());
+    guest('readlink /tmp/links/rel; cat /tmp/links/rel | wc -c');
+    out(`${readlink('/tmp/links/rel')}  (${cat('/tmp/links/rel').length} bytes: relative links stay in the image)`);
+    guest('readlink /tmp/links/abs; cat /tmp/links/abs');
+    out(`${readlink('/tmp/links/abs')}  -> open: ${errno(() => task.open('/tmp/links/abs'))}`);
+    out('absolute links start at the guest\'s root (the rootfs has no /big), never at the image root or the host');
+    guest('cd /tmp/text; pwd; cd ../..; pwd; ls . # ".." at the mount root climbs to the mount point\'s parent');
+    task.chdir('/tmp/text');
+    out(text.decode(task.cwdPath()));
+    task.chdir('../..');
+    out(text.decode(task.cwdPath()));
+    out(ls('.').filter((n) => n !== '.' && n !== '..').join('  '));
+    guest('stat -L /tmp/.. vs lstat /              # same inode');
+    const a = task.stat('/tmp/..');
+    const b = task.newfstatat(AT_FDCWD, '/', AT_SYMLINK_NOFOLLOW);
+    out(`/tmp/..: dev=${devString(a.dev)} ino=${a.ino};  /: dev=${devString(b.dev)} ino=${b.ino}`);
+
+    say();
+    say('== guest: the trust boundary');
+    guest('mount("/tmp/evil.erofs", "/mnt", "erofs", MS_RDONLY, NULL)');
+    out(`= ${sys.mount('/tmp/evil.erofs', '/mnt', 'erofs', 1, null)}  (-EPERM: only the host mounts images)`);
+    guest('umount2("/tmp", 0)');
+    out(`= ${sys.umount2('/tmp', 0)}  (-EPERM: the host's policy keeps guest unmounts off)`);
+
+    say();
+    say('== host unmounts while the guest is using the mount');
+    guest('exec 3< /tmp/big/log-192k; cd /tmp/text');
+    const fd = task.open('/tmp/big/log-192k', O_RDONLY);
+    task.chdir('/tmp/text');
+    out(`fd ${fd} open, cwd ${text.decode(task.cwdPath())}`);
+    host('erofsctl unmount /tmp');
+    try {
+      await client.unmount('/tmp');
+      out('unexpectedly unmounted');
+    } catch (e) {
+      if (!(e instanceof RpcError)) throw e;
+      out(`error: ${e.message}`);
+    }
+    host('erofsctl unmount --lazy /tmp');
+    const lazy = await client.unmount('/tmp', true);
+    out(`detached mount ${lazy.id} from the namespace (released: ${lazy.released})`);
+    guest('cat /proc/self/mountinfo');
+    out(task.mountinfo().replaceAll(FIXTURES, 'fixtures/'));
+    guest('ls /tmp                                # the rootfs\'s own empty /tmp again');
+    out(ls('/tmp').join('  '));
+    guest('pwd; head -c 60 <&3                    # the open file and the cwd still work');
+    out(text.decode(task.cwdPath()));
+    const buf = new Uint8Array(60);
+    out(text.decode(buf.subarray(0, task.read(fd, buf))).trimEnd());
+    guest('exec 3<&-; cd /');
+    task.close(fd);
+    task.chdir('/');
+    out(`last user gone: mount ${lazy.id} released, image file closed (lingering mounts: ${controller.ns.detached().length})`);
+    host('erofsctl list');
+    const list = await client.list();
+    out(list.mounts.map((m) => `${m.id} ${m.target} ${m.fstype} ${m.source.replace(FIXTURES, 'fixtures/')}`).join('\n'));
+    task.exit();
+    return 0;
+  } finally {
+    await client.close();
+    await server.close();
+    controller.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runDemo();
+}
