@@ -484,7 +484,7 @@ describe('lz4 hand-made blocks', () => {
 });
 
 describe('lz4 on hostile input (fast-check)', () => {
-  const seed = Number(process.env.LZ4_FC_SEED ?? Date.now() % 2 ** 31);
+  const seed = Number(process.env.LZ4_FC_SEED ?? process.env.FC_SEED ?? Date.now() % 2 ** 31);
   // Printed so a failure can be replayed: LZ4_FC_SEED=<seed> npx vitest run ...lz4.test.ts
   console.log(`lz4 property seed: ${seed}`);
   const params = { seed, numRuns: 1000 };
