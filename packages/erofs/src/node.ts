@@ -14,14 +14,20 @@ export interface FileSourceOptions {
    * walk of a 90 MB image ran 25% faster with 16 MiB than with 4 MiB of cache.
    */
   cacheBlocks?: number;
+  /** Name used in error messages when the source is given a descriptor (default "fd N"). */
+  name?: string;
 }
 
 /**
  * An image file read with fs.readSync on one descriptor, through a small LRU cache of
- * aligned blocks. Large reads bypass the cache.
+ * aligned blocks. Large reads bypass the cache. Given a path it opens the file; given a
+ * descriptor (a host that opened the image itself) it takes it over. Either way the
+ * source owns the descriptor: close() closes it.
  */
 export class FileSource implements ByteSource {
   readonly size: number;
+  /** The path, or the name given for a descriptor: used in error messages. */
+  readonly path: string;
   private fd: number;
   private readonly bsz: number;
   private readonly cap: number;
@@ -30,19 +36,31 @@ export class FileSource implements ByteSource {
   private scratch = new Uint8Array(0);
   reads = 0;
 
-  constructor(readonly path: string, options: FileSourceOptions = {}) {
+  constructor(pathOrFd: string | number, options: FileSourceOptions = {}) {
+    this.path = typeof pathOrFd === 'number' ? (options.name ?? `fd ${pathOrFd}`) : pathOrFd;
     this.bsz = options.blockSize ?? 16384;
     this.cap = Math.max(1, options.cacheBlocks ?? 1024);
     if (this.bsz & (this.bsz - 1) || this.bsz < 512) throw new RangeError('FileSource: blockSize must be a power of two >= 512');
+    let st;
     try {
-      this.fd = openSync(path, 'r');
-      this.size = fstatSync(this.fd).size;
+      this.fd = typeof pathOrFd === 'number' ? pathOrFd : openSync(pathOrFd, 'r');
+      st = fstatSync(this.fd);
     } catch (e) {
-      throw new ErofsError('EIO', 'image file', undefined, `${path}: ${(e as Error).message}`);
+      throw new ErofsError('EIO', 'image file', undefined, `${this.path}: ${(e as Error).message}`);
     }
+    if (!st.isFile() && !st.isBlockDevice()) {
+      if (typeof pathOrFd === 'string') closeSync(this.fd);
+      throw new ErofsError('EINVAL', 'image file', undefined, `${this.path} is not a regular file`);
+    }
+    this.size = st.size;
+  }
+
+  get closed(): boolean {
+    return this.fd < 0;
   }
 
   private pread(dest: Uint8Array, destOffset: number, offset: number, length: number): void {
+    if (this.fd < 0) throw new ErofsError('EIO', 'image file', offset, `${this.path}: source closed`);
     let done = 0;
     while (done < length) {
       let n: number;
@@ -114,8 +132,10 @@ export class FileSource implements ByteSource {
 
   close(): void {
     if (this.fd >= 0) {
-      closeSync(this.fd);
+      const fd = this.fd;
       this.fd = -1;
+      this.cache.clear();
+      closeSync(fd);
     }
   }
 }
