@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { compareBytes, nameBytes, type BuildOptions, type DirNode, type TreeNode, type NodeMeta } from '@erofs-js/mkfs';
+import type { ManifestRecord } from '../packages/cli/src/manifest.js';
 
 export interface MetaSpec {
   mode?: number;
@@ -220,23 +221,8 @@ export function treeOf(spec: TreeSpec): { tree: DirNode; options: BuildOptions }
 // Tree -> expected manifest
 // ---------------------------------------------------------------------------------------
 
-export interface ExpectedRecord {
-  path?: string;
-  path_b64?: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  mtime: number;
-  mtime_nsec: number;
-  rdev?: number;
-  target?: string;
-  target_b64?: string;
-  sha256?: string;
-  xattrs?: Record<string, string>;
-}
+/** A manifest record as the tree predicts it: no inode number (the image assigns those). */
+export type ExpectedRecord = Omit<ManifestRecord, 'ino'>;
 
 const strict = new TextDecoder('utf-8', { fatal: true });
 function textOrB64(rec: Record<string, unknown>, key: string, bytes: Uint8Array): void {

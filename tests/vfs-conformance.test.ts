@@ -31,25 +31,10 @@ import {
 } from '@erofs-js/vfs';
 import { isErofsError } from '@erofs-js/erofs';
 import { FIXTURES, fixtureIndex, openFixture, readJsonl } from './fixtures.js';
+import type { ManifestRecord } from '../packages/cli/src/manifest.js';
 
-interface Rec {
-  path?: string;
-  path_b64?: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  mtime: number;
-  mtime_nsec: number;
-  ino: number;
-  rdev?: number;
-  target?: string;
-  target_b64?: string;
-  sha256?: string;
-  xattrs?: Record<string, string>;
-}
+/** One line of a fixture's manifest: the kernel's view of a path. */
+type Rec = ManifestRecord;
 
 const utf8 = new TextEncoder();
 const bytesOf = (r: { path?: string; path_b64?: string }) => (r.path !== undefined ? utf8.encode(r.path) : new Uint8Array(Buffer.from(r.path_b64!, 'base64')));

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES, fixtureIndex, readJsonl } from '../../../tests/fixtures.js';
+import type { ManifestRecord } from './manifest.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'packages/cli/bin/erofs.js');
@@ -62,24 +63,7 @@ function erofs(...args: string[]): Run {
 }
 
 const fx = (name: string) => join(FIXTURES, name);
-type Rec = Record<string, unknown> & {
-  path?: string;
-  path_b64?: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  ino: number;
-  mtime: number;
-  mtime_nsec: number;
-  rdev?: number;
-  target?: string;
-  target_b64?: string;
-  sha256?: string;
-  xattrs?: Record<string, string>;
-};
+type Rec = ManifestRecord & Record<string, unknown>;
 const manifestOf = (name: string) => readJsonl<Rec>(fx(name.replace(/\.erofs$/, '.manifest.jsonl')));
 const readdirOf = (name: string) => readJsonl<{ path?: string; entries?: string[]; entries_b64?: string[] }>(fx(name.replace(/\.erofs$/, '.readdir.jsonl')));
 const pathBytes = (r: { path?: string; path_b64?: string }) => (r.path !== undefined ? Buffer.from(r.path) : Buffer.from(r.path_b64!, 'base64'));
