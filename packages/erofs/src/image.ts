@@ -531,7 +531,8 @@ export class Image {
   }
 }
 
-function splitPath(bytes: Uint8Array): Uint8Array[] {
+/** The non-empty components of a path, as views of its bytes (runs of "/" separate them). */
+export function splitPath(bytes: Uint8Array): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let i = 0;
   while (i < bytes.length) {

@@ -38,7 +38,7 @@ export {
 export { DirBlock, FT, fileTypeToDtype, NAME_MAX, DIRENT_SIZE, type DirEntry } from './dirent.js';
 export { XATTR_INDEX_PREFIXES, filterSaysAbsent, type Xattr, type LongPrefix } from './xattr.js';
 export { ExtentKind, type Extent } from './map/extent.js';
-export { Image, SYMLINK_MAX, decodeName, type ImageOptions } from './image.js';
+export { Image, SYMLINK_MAX, decodeName, splitPath, type ImageOptions } from './image.js';
 export { walk, type WalkEntry } from './walk.js';
 export { METABOX_NID_FLAG, isMetaboxNid, nidToBigInt, nidToIno, formatNid } from './nid.js';
 export { crc32c } from './crc32c.js';

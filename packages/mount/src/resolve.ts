@@ -25,6 +25,7 @@
 import { SysError, type Credentials } from '@erofs-js/vfs';
 import type { Location } from './namespace.js';
 import { checkSearch, drop, hold, isDir, isSymlink, lookup, parentNode, readlink } from './node.js';
+import { splitPath } from '@erofs-js/erofs';
 
 export const PATH_MAX = 4096;
 export const MAXSYMLINKS = 40;
@@ -43,18 +44,6 @@ export function pathBytes(path: PathArg): Uint8Array {
 export function checkPath(bytes: Uint8Array, emptyOk = false): void {
   if (bytes.length === 0 && !emptyOk) throw new SysError('ENOENT', 'empty path');
   if (bytes.length >= PATH_MAX) throw new SysError('ENAMETOOLONG', `path of ${bytes.length} bytes`);
-}
-
-function splitPath(bytes: Uint8Array): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  let i = 0;
-  while (i < bytes.length) {
-    while (i < bytes.length && bytes[i] === SLASH) i++;
-    const s = i;
-    while (i < bytes.length && bytes[i] !== SLASH) i++;
-    if (i > s) parts.push(bytes.subarray(s, i));
-  }
-  return parts;
 }
 
 function isDot(c: Uint8Array): boolean {

@@ -12,6 +12,7 @@ import type { Dentry } from './dentry.js';
 import { SysError } from './errno.js';
 import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TMPFILE, type FileDescription } from './file.js';
 import type { Filesystem } from './filesystem.js';
+import { splitPath } from '@erofs-js/erofs';
 
 export const PATH_MAX = 4096;
 export const MAX_SYMLINKS = 40;
@@ -27,18 +28,6 @@ export interface ResolveOptions {
 
 const SLASH = 0x2f;
 const utf8 = new TextEncoder();
-
-function splitPath(bytes: Uint8Array): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  let i = 0;
-  while (i < bytes.length) {
-    while (i < bytes.length && bytes[i] === SLASH) i++;
-    const s = i;
-    while (i < bytes.length && bytes[i] !== SLASH) i++;
-    if (i > s) parts.push(bytes.subarray(s, i));
-  }
-  return parts;
-}
 
 /** Components of an ASCII path: lookup() takes them as they are, with no UTF-8 round trip. */
 function splitAscii(path: string): string[] {
