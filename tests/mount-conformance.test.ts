@@ -8,20 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, ROOT, capMask, credentials, parseDirents } from '@erofs-js/vfs';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, Syscalls, type Task } from '@erofs-js/mount';
 import { FIXTURES, readJsonl } from './fixtures.js';
+import type { ManifestRecord } from '../packages/cli/src/manifest.js';
 
-interface Entry {
-  path?: string;
-  path_b64?: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  ino: number;
-  target?: string;
-  sha256?: string;
-}
+type Entry = ManifestRecord;
 
 const IMAGES = { '/r': 'rootfs-18.erofs', '/z': 'z-zstd-18.erofs', '/b': 'basic-18.erofs' } as const;
 

@@ -6,6 +6,7 @@ import { Filesystem, SysError, parseDirents, O_DIRECTORY, O_RDONLY, type Errno }
 import { expect } from 'vitest';
 import { FIRST_ANON_DEV, type MountNamespace, type MountSpec } from '../src/namespace.js';
 import { AT_FDCWD, type Task } from '../src/task.js';
+import type { ManifestRecord } from '../../cli/src/manifest.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
@@ -27,19 +28,8 @@ export function spec(ns: MountNamespace | null, name: string, opts: { dentryCach
   return { fs, fstype: 'erofs', source: name, superOptions: 'ro', onRelease: opts.onRelease };
 }
 
-export interface ManifestEntry {
-  path: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  ino: number;
-  target?: string;
-  sha256?: string;
-  rdev?: number;
-}
+/** A manifest line with a text path (the helpers skip the non-UTF-8 ones). */
+export type ManifestEntry = ManifestRecord & { path: string };
 
 export function manifest(name: string): ManifestEntry[] {
   return readFileSync(FIXTURES + name.replace(/\.erofs$/, '.manifest.jsonl'), 'utf8')
