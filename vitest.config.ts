@@ -13,6 +13,9 @@ export default defineConfig({
       { find: /^@erofs-js\/mount$/, replacement: src('./packages/mount/src/index.ts') },
       { find: /^@erofs-js\/mkfs\/node$/, replacement: src('./packages/mkfs/src/fromdir.ts') },
       { find: /^@erofs-js\/mkfs$/, replacement: src('./packages/mkfs/src/index.ts') },
+      { find: /^@erofs-js\/node-fs$/, replacement: src('./packages/node-fs/src/index.ts') },
+      { find: /^@erofs-js\/browser-wasi-shim$/, replacement: src('./packages/browser-wasi-shim/src/index.ts') },
+      { find: /^@erofs-js\/zenfs$/, replacement: src('./packages/zenfs/src/index.ts') },
     ],
   },
   test: {
