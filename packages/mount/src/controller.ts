@@ -21,6 +21,7 @@ import * as node from './node.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve } from './resolve.js';
 import { FdSource } from './source.js';
 import { SynthDir } from './synthetic.js';
+import { restoreNamespace, saveNamespace, type Checkpoint, type RestoreHost } from './checkpoint.js';
 import { Task, type TaskOptions } from './task.js';
 
 const openAsync = promisify(openCb);
@@ -37,6 +38,8 @@ export interface HostMountOptions extends MountFlags {
   dirCacheEntries?: number;
   /** Byte budget of the decoded-extent cache of compressed files (default 16 MiB). */
   extentCacheBytes?: number;
+  /** Byte budget of the page cache memory mappings materialise pages in (default 8 MiB). */
+  pageCacheBytes?: number;
   /** Create the target (and missing parents) on the synthetic root when absent. */
   mkdir?: boolean;
   /** The source shown in mountinfo (default: the image path). */
@@ -322,6 +325,28 @@ export class HostController {
     }
   }
 
+  /**
+   * A checkpoint of the whole namespace (mounts, image identities, tasks, open
+   * descriptions): plain data for JSON.stringify, never image bytes. See checkpoint.ts.
+   */
+  save(): Checkpoint {
+    this.live();
+    return saveNamespace(this.ns);
+  }
+
+  /**
+   * Rebuilds a controller from a checkpoint (parsed JSON; it is validated). `host`
+   * decides what each recorded image name opens (see allowImages); each opened image must
+   * be the recorded one (superblock identity) or the restore fails with a CheckpointError
+   * naming the mount and what differs. Returns the controller and the saved tasks in
+   * their saved order, every descriptor at its saved offset or directory position.
+   */
+  static async restore(checkpoint: unknown, host: RestoreHost, options: Pick<HostControllerOptions, 'beforeCommit'> = {}): Promise<{ controller: HostController; tasks: Task[] }> {
+    await loadCodecs();
+    const { ns, tasks } = await restoreNamespace(checkpoint, host, { openSources, makeSpec });
+    return { controller: new HostController(ns, { beforeCommit: options.beforeCommit }), tasks };
+  }
+
   /** A guest task in this namespace. */
   task(options?: TaskOptions): Task {
     this.live();
@@ -344,14 +369,15 @@ function checkTarget(path: unknown): asserts path is string {
   if (bytes.includes(0)) throw new SysError('EINVAL', 'target holds a NUL byte');
 }
 
-/** An image and its extra devices, opened but not yet validated. */
-interface OpenedImage {
+/** @internal An image and its extra devices, opened but not yet validated. */
+export interface OpenedImage {
   main: Opened;
   devices: Opened[];
   close(): void;
 }
 
-async function openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {
+/** @internal */
+export async function openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {
   const all: Opened[] = [];
   let closed = false;
   const close = () => {
@@ -379,7 +405,7 @@ async function openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Pr
  * Validates the image (superblock, checksum, root inode) and builds its Filesystem.
  * Synchronous. On failure the sources are closed.
  */
-function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec {
+export function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec {
   let fs: Filesystem;
   try {
     const image = new Image(opened.main.source, { devices: opened.devices.map((d) => d.source), cacheBytes: options.extentCacheBytes });
@@ -387,6 +413,7 @@ function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): 
       dentryCacheSize: options.dentryCacheSize,
       negativeCacheSize: options.negativeCacheSize,
       dirCacheEntries: options.dirCacheEntries,
+      pageCacheBytes: options.pageCacheBytes,
       dev,
     });
   } catch (e) {
@@ -401,6 +428,7 @@ function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): 
     source: options.source ?? opened.main.name,
     superOptions: EROFS_SUPER_OPTIONS,
     flags: { nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
+    origin: { name: opened.main.name, devices: opened.devices.map((d) => ({ name: d.name, bytes: d.source.size })), extentCacheBytes: fs.image.extentCache.maxBytes },
     onRelease: () => {
       if (released) return;
       released = true;

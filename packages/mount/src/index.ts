@@ -12,6 +12,7 @@ export {
   type MountPolicy,
   type MountRecord,
   type MountState,
+  type ImageOrigin,
   type NamespaceOptions,
 } from './namespace.js';
 export {
@@ -62,6 +63,29 @@ export {
   VERSION,
   type RpcServerOptions,
 } from './rpc/server.js';
+export {
+  saveNamespace,
+  restoreNamespace,
+  parseCheckpoint,
+  imageIdentity,
+  identityDiff,
+  allowImages,
+  CheckpointError,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CHECKPOINT_LIMITS,
+  type Checkpoint,
+  type CheckpointFailure,
+  type MountCheckpoint,
+  type DescriptionCheckpoint,
+  type TaskCheckpoint,
+  type LocationCheckpoint,
+  type ImageIdentity,
+  type CacheOptions,
+  type ImageRequest,
+  type RestoreHost,
+  type Restored,
+} from './checkpoint.js';
 export { RpcClient, RpcError, type RpcClientOptions } from './rpc/client.js';
 export * as rpcSchema from './rpc/schema.js';
 export { hostMain, parseOciConfig, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';

@@ -23,6 +23,7 @@ import { makedev, splitDev } from '@erofs-js/erofs';
 import { Filesystem, SysError } from '@erofs-js/vfs';
 import { drop, hold, isSynth, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
 import { SyntheticFs } from './synthetic.js';
+import type { Task } from './task.js';
 
 /** A place in the namespace: a node of a mount's filesystem. */
 export interface Location {
@@ -48,6 +49,22 @@ export interface MountSpec {
   flags?: MountFlags;
   /** Called once the mount is released (close the image here). */
   onRelease?: () => void;
+  /** Where the image came from, as the host controller opened it (kept for checkpoints). */
+  origin?: ImageOrigin;
+}
+
+/**
+ * What a checkpoint records of a mounted image besides its superblock identity: the
+ * names the host opened it (and its extra devices) under, and the cache options its
+ * filesystem was built with. Never bytes.
+ */
+export interface ImageOrigin {
+  /** The image as the controller knows it (a host path, or the name given with bytes / a source). */
+  name: string;
+  /** The extra devices, in device-table order: names and sizes in bytes. */
+  devices: { name: string; bytes: number }[];
+  /** Byte budget of the decoded-extent cache (Image cacheBytes). */
+  extentCacheBytes: number;
 }
 
 /** What the namespace lets a guest do to its mounts. */
@@ -160,6 +177,8 @@ export class MountNamespace {
   private readonly attached = new Map<number, Mount>();
   /** Detached mounts not yet released. */
   private readonly lingering = new Set<Mount>();
+  /** Live tasks in this namespace, in creation order (a checkpoint saves them). */
+  private readonly taskSet = new Set<Task>();
 
   /**
    * A namespace whose root is `root` (a spec for an image filesystem), or a fresh
@@ -193,6 +212,67 @@ export class MountNamespace {
 
   mountById(id: number): Mount | undefined {
     return this.attached.get(id);
+  }
+
+  /** The id the next mount will get. */
+  get nextMountId(): number {
+    return this.nextId;
+  }
+
+  /** Live tasks of this namespace (not exited), in creation order. */
+  tasks(): Task[] {
+    return [...this.taskSet];
+  }
+
+  /** @internal Task bookkeeping: a task joins at creation and leaves at exit(). */
+  addTask(t: Task): void {
+    this.taskSet.add(t);
+  }
+
+  /** @internal */
+  removeTask(t: Task): void {
+    this.taskSet.delete(t);
+  }
+
+  /**
+   * @internal Checkpoint restore: recreates a mount with its recorded id, under `parent`
+   * (a held location: the mount point in its parent mount, whose hold the mount takes
+   * over) or with no parent (a detached mount's top), attached or detached. Ids must come
+   * in increasing order, as they were handed out.
+   */
+  adopt(spec: MountSpec, id: number, parent: Location | null, state: 'attached' | 'detached'): Mount {
+    if (!(Number.isSafeInteger(id) && id >= this.nextId)) throw new SysError('EINVAL', `mount id ${id} is not above the ids in use`);
+    if (state === 'attached' && !parent) throw new SysError('EINVAL', `attached mount ${id} has no parent`);
+    if (parent) {
+      const want = state === 'attached' ? 'attached' : 'detached';
+      if (parent.mount.state !== want) throw new SysError('EINVAL', `mount ${id} is ${state} but its parent mount ${parent.mount.id} is ${parent.mount.state}`);
+      if (!(isSynth(parent.node) || parent.node.inode.isDir)) throw new SysError('ENOTDIR', `mount point of mount ${id} is not a directory`);
+      if (parent.mount.children.has(parent.node)) throw new SysError('EBUSY', `mount point of mount ${id} is taken`);
+    }
+    if (state === 'attached' && this.attached.size >= this.maxMounts) throw new SysError('ENOSPC', `mount limit of ${this.maxMounts} reached`);
+    for (const m of [...this.attached.values(), ...this.lingering]) {
+      if (m.fs === spec.fs) throw new SysError('EBUSY', 'this filesystem is mounted already');
+      if (m.dev === spec.fs.dev) throw new SysError('EBUSY', `device ${m.dev} is used by mount ${m.id}`);
+    }
+    const m = new Mount(this, id, spec);
+    this.nextId = id + 1;
+    if (parent) {
+      m.parent = parent.mount;
+      m.mountpoint = parent.node;
+      parent.mount.children.set(parent.node, m);
+    }
+    if (state === 'attached') this.attached.set(id, m);
+    else {
+      m.state = 'detached';
+      this.lingering.add(m);
+    }
+    return m;
+  }
+
+  /** @internal Checkpoint restore: the id counter as it was saved (never lowered). */
+  setNextMountId(n: number): void {
+    if (!(Number.isSafeInteger(n) && n >= this.nextId)) throw new SysError('EINVAL', `next mount id ${n} is below the ids in use`);
+    this.nextId = n;
   }
 
   /**

@@ -162,6 +162,7 @@ export class Task {
     this.rootLoc = r;
     this.cwdLoc = holdLoc({ ...r });
     r.mount.get();
+    ns.addTask(this);
     if (options.cwd && options.cwd !== '/') {
       try {
         this.chdir(options.cwd);
@@ -184,6 +185,41 @@ export class Task {
   /** Open descriptor numbers, ascending. */
   openFds(): number[] {
     return [...this.fds.keys()].sort((a, b) => a - b);
+  }
+
+  /** Descriptor numbers this table never hands out. */
+  get reservedFds(): number[] {
+    return [...this.reserved].sort((a, b) => a - b);
+  }
+
+  /** The descriptor table as data (ascending): what a checkpoint saves. */
+  fdTable(): { fd: number; desc: OpenDescription; cloexec: boolean }[] {
+    this.alive();
+    return this.openFds().map((fd) => {
+      const e = this.fds.get(fd)!;
+      return { fd, desc: e.desc, cloexec: e.cloexec };
+    });
+  }
+
+  /**
+   * @internal Checkpoint restore: a task whose root and cwd are the given held locations
+   * (their holds pass to the task) and whose table holds the given descriptors. Each
+   * description must come with its `refs` already counting every descriptor that points
+   * at it, in all tasks.
+   */
+  static adopt(ns: MountNamespace, options: Omit<TaskOptions, 'cwd'>, root: Location, cwd: Location, fds: readonly { fd: number; desc: OpenDescription; cloexec: boolean }[]): Task {
+    const maxFds = options.maxFds ?? 1024;
+    const reserved = new Set(options.reservedFds ?? []);
+    const seen = new Set<number>();
+    for (const { fd } of fds) {
+      if (!(Number.isInteger(fd) && fd >= 0 && fd < maxFds) || reserved.has(fd) || seen.has(fd)) throw new SysError('EBADF', `descriptor ${fd} cannot be restored in this table`);
+      seen.add(fd);
+    }
+    const t = new Task(ns, options);
+    t.setLocation('root', root);
+    t.setLocation('cwd', cwd);
+    for (const { fd, desc, cloexec } of fds) t.fds.set(fd, { desc, cloexec });
+    return t;
   }
 
   /** The description behind a descriptor (EBADF when none). */
@@ -314,6 +350,7 @@ export class Task {
     if (this.exited) return;
     for (const fd of [...this.fds.keys()]) this.close(fd);
     this.exited = true;
+    this.ns.removeTask(this);
     release(this.cwdLoc);
     this.cwdLoc.mount.put();
     release(this.rootLoc);

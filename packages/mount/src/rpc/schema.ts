@@ -7,7 +7,7 @@
  *   ping    {}                                                   -> { pong: true, version }
  *   mount   { image: abs host path, target: abs guest path,
  *             options?: { dentryCacheSize?, negativeCacheSize?, dirCacheEntries?,
- *                         extentCacheBytes?, mkdir?, source?, devices?: abs path[],
+ *                         extentCacheBytes?, pageCacheBytes?, mkdir?, source?, devices?: abs path[],
  *                         nosuid?, nodev?, noexec? } }          -> MountRecord
  *   unmount { target: abs guest path, detach?: boolean }         -> { id, target, released }
  *   list    {}                                                   -> { mounts: MountRecord[], mountinfo }
@@ -135,6 +135,7 @@ export const METHODS: Readonly<Record<string, Schema>> = {
           negativeCacheSize: count(1_000_000),
           dirCacheEntries: count(10_000_000),
           extentCacheBytes: count(1 << 30),
+          pageCacheBytes: count(1 << 30),
           mkdir: bool,
           source: { type: 'string', maxBytes: 1024 },
           devices: { type: 'array', items: hostPath, maxItems: 16 },
