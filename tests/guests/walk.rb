@@ -8,30 +8,38 @@
 # not under a preopen).
 require 'digest'
 
-def walk_entry(rel, out)
-  path = rel == '.' ? WALK_ROOT : File.join(WALK_ROOT, rel)
-  st = File.lstat(path)
-  # A directory's size is the filesystem's own business (4096 on ext4, the dirent bytes
-  # on EROFS), so it is left out.
-  fields = [rel, st.ftype, st.directory? ? '-' : st.size, st.nlink, st.mtime.to_i]
-  case st.ftype
-  when 'file'
-    fields << Digest::SHA256.hexdigest(File.binread(path))
-  when 'link'
-    fields << File.readlink(path)
-  when 'directory'
-    return out << (fields << '(skipped)').join(' ') if WALK_SKIP.include?(rel)
-    kids = Dir.children(path).sort
-    fields << kids.length
+# Iterative (an explicit stack, depth-first in sorted order): fixture trees are 40 levels
+# deep, and a recursive walk overflows the JavaScript stack ruby.wasm runs on.
+def walk(out)
+  stack = ['.']
+  until stack.empty?
+    rel = stack.pop
+    path = rel == '.' ? WALK_ROOT : File.join(WALK_ROOT, rel)
+    st = File.lstat(path)
+    # A directory's size is the filesystem's own business (4096 on ext4, the dirent bytes
+    # on EROFS), so it is left out.
+    fields = [rel, st.ftype, st.directory? ? '-' : st.size, st.nlink, st.mtime.to_i]
+    case st.ftype
+    when 'file'
+      fields << Digest::SHA256.hexdigest(File.binread(path))
+    when 'link'
+      fields << File.readlink(path)
+    when 'directory'
+      if WALK_SKIP.include?(rel)
+        fields << '(skipped)'
+      else
+        kids = Dir.children(path).sort
+        fields << kids.length
+        kids.reverse_each { |k| stack.push(rel == '.' ? k : File.join(rel, k)) }
+      end
+    end
     out << fields.join(' ')
-    kids.each { |k| walk_entry(rel == '.' ? k : File.join(rel, k), out) }
-    return out
   end
-  out << fields.join(' ')
+  out
 end
 
 out = []
-walk_entry('.', out)
+walk(out)
 # Dir.glob's own walk, as a second reader of the same directories.
 globbed = Dir.glob('**/*', File::FNM_DOTMATCH, base: WALK_ROOT).reject do |p|
   File.basename(p) == '.' || WALK_SKIP.any? { |s| p.start_with?(s + '/') }
