@@ -1,0 +1,119 @@
+/**
+ * What the workloads run on both sides: a mounted image with a guest task, the guest's
+ * walk through the Task syscall surface, and the same walk as a Node program over a host
+ * directory. Shared by tools/bench/workloads.ts and its child process (walk-child.ts).
+ */
+import { closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
+import { Image, type Codec } from '../../packages/erofs/src/index.js';
+import { FileSource } from '../../packages/erofs/src/node.js';
+import { Filesystem, O_DIRECTORY, O_RDONLY } from '../../packages/vfs/src/index.js';
+import { MountNamespace } from '../../packages/mount/src/namespace.js';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, Task } from '../../packages/mount/src/task.js';
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+
+export interface Mounted {
+  task: Task;
+  fs: Filesystem;
+  close(): void;
+}
+
+export function mountImage(path: string, codecs?: Partial<Record<number, Codec>>): Mounted {
+  const source = new FileSource(path);
+  const fs = new Filesystem(new Image(source, { codecs }));
+  const ns = new MountNamespace({ fs, fstype: 'erofs', source: path, onRelease: () => source.close() });
+  const task = new Task(ns);
+  return {
+    task,
+    fs,
+    close() {
+      task.exit();
+      ns.shutdown();
+    },
+  };
+}
+
+export interface WalkCount {
+  entries: number;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * A guest's `find -type f -exec cat` in one process: directory descriptors and names
+ * straight from the getdents64 buffer (no path strings), one buffer per depth.
+ */
+export function guestWalk(task: Task, read: boolean): WalkCount {
+  const bufs: Uint8Array[] = [];
+  const data = new Uint8Array(1 << 16);
+  const c: WalkCount = { entries: 0, files: 0, bytes: 0 };
+  const walkDir = (dirfd: number, depth: number) => {
+    const buf = (bufs[depth] ??= new Uint8Array(1 << 15));
+    for (let n; (n = task.getdents64(dirfd, buf)) > 0; ) {
+      for (let p = 0; p < n; ) {
+        const reclen = buf[p + 16] | (buf[p + 17] << 8);
+        let end = p + 19;
+        while (buf[end] !== 0) end++;
+        const name = buf.subarray(p + 19, end);
+        p += reclen;
+        if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) continue;
+        const st = task.newfstatat(dirfd, name, AT_SYMLINK_NOFOLLOW);
+        c.entries++;
+        const type = st.mode & S_IFMT;
+        if (type === S_IFDIR) {
+          const fd = task.openat(dirfd, name, O_RDONLY | O_DIRECTORY);
+          try {
+            walkDir(fd, depth + 1);
+          } finally {
+            task.close(fd);
+          }
+        } else if (type === S_IFREG && read) {
+          const fd = task.openat(dirfd, name, O_RDONLY);
+          try {
+            task.fstat(fd);
+            c.files++;
+            for (let k; (k = task.read(fd, data)) > 0; ) c.bytes += k;
+          } finally {
+            task.close(fd);
+          }
+        }
+      }
+    }
+  };
+  const root = task.openat(AT_FDCWD, '/', O_RDONLY | O_DIRECTORY);
+  try {
+    walkDir(root, 0);
+  } finally {
+    task.close(root);
+  }
+  return c;
+}
+
+/** The same walk as a Node program over a host directory (unpacked tree or kernel mount). */
+export function hostWalk(dir: string, read: boolean): WalkCount {
+  const data = new Uint8Array(1 << 16);
+  const c: WalkCount = { entries: 0, files: 0, bytes: 0 };
+  const walkDir = (p: string) => {
+    for (const name of readdirSync(p)) {
+      const q = p + '/' + name;
+      const st = lstatSync(q);
+      c.entries++;
+      if (st.isDirectory()) walkDir(q);
+      else if (st.isFile() && read) {
+        const fd = openSync(q, 'r');
+        try {
+          fstatSync(fd);
+          c.files++;
+          for (let k; (k = readSync(fd, data, 0, data.length, null)) > 0; ) c.bytes += k;
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+  };
+  walkDir(dir);
+  return c;
+}
+

@@ -1,0 +1,634 @@
+/**
+ * Guest workloads over the corpus (tools/bench/corpus.ts), through the mount layer's Task
+ * the way an emulator's syscall handlers call it, against the baselines in the same run:
+ *
+ *   1. walk + read: getdents64, newfstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) of every
+ *      entry, openat + fstat + read in 64 KiB pieces + close of every regular file;
+ *      cold (page cache dropped when /proc/sys/vm/drop_caches is writable, fresh
+ *      FileSource and Filesystem), fresh (new objects, image in the page cache), warm
+ *      (a second pass over the same mount);
+ *   2. metadata walk: the same without opening files;
+ *   3. 100k random lstat lookups of existing and of missing paths, cold (fresh
+ *      filesystem) and warm, plus a hot set of 200 paths that fits the dentry cache;
+ *   4. the largest file read sequentially in 64 KiB pieces, and 20k random 4 KiB preads;
+ *   5. mount time: open the file, read and checksum the superblock, resolve the root,
+ *      build the namespace and a task;
+ *   6. peak RSS of workloads 1 and 2 (default dentry cache), each in its own process.
+ *
+ * Baselines: `fsck.erofs --extract` (1.8+, no target) on the same image; the same walk in
+ * Node (readdirSync, lstatSync, openSync/fstatSync/readSync 64 KiB/closeSync) over the
+ * unpacked tree through the host kernel, and over the kernel's own loop mount of the
+ * image (cold: remounted after dropping caches). A baseline the machine cannot run is
+ * left out with its reason.
+ *
+ *   npx tsx tools/bench/workloads.ts [--quick] [--rounds=3] [--out=bench-results/workloads]
+ *
+ * Writes OUT.json (every figure) and OUT.md (the tables and the targets).
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCodecs, type Codec } from '../../packages/erofs/src/index.js';
+import { createNodeDeflate } from '../../packages/erofs/src/node.js';
+import { O_DIRECTORY, O_RDONLY, type FilesystemStats } from '../../packages/vfs/src/index.js';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, type Task } from '../../packages/mount/src/task.js';
+import { ensureCorpus, findMkfs, type BuiltImage, type Tree } from './corpus.js';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? 'true'];
+  }),
+);
+const QUICK = args.quick === 'true';
+const ROUNDS = Number(args.rounds ?? (QUICK ? 2 : 3));
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const log = (s: string) => process.stderr.write(s + '\n');
+
+import { guestWalk, hostWalk, mountImage, type WalkCount } from './guest.js';
+
+// ---- the machine ------------------------------------------------------------------------
+
+let dropNote: string;
+function dropCaches(): boolean {
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+const canDrop = dropCaches();
+dropNote = canDrop
+  ? 'cold = `echo 3 > /proc/sys/vm/drop_caches` (page, dentry and inode caches of the host kernel) before the pass, plus fresh objects on our side'
+  : 'cold: /proc/sys/vm/drop_caches is not writable here, so "cold" means fresh objects only (the host page cache stays warm)';
+
+const KM = '/tmp/erofs-js-bench-kmount';
+let kmountNote = '';
+function kmount(image: string): boolean {
+  kumount();
+  mkdirSync(KM, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'erofs', '-o', 'loop,ro', image, KM], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    kmountNote = `kernel loop mount unavailable: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`;
+    return false;
+  }
+  return true;
+}
+function kumount(): void {
+  spawnSync('umount', [KM], { stdio: 'ignore' });
+}
+const canMount = process.getuid?.() === 0 && (() => {
+  try {
+    return /\berofs\b/.test(readFileSync('/proc/filesystems', 'utf8'));
+  } catch {
+    return false;
+  }
+})();
+if (!canMount) kmountNote = process.getuid?.() !== 0 ? 'kernel loop mount skipped: needs root' : 'kernel loop mount skipped: no erofs in /proc/filesystems';
+
+const bins = findMkfs();
+const fsckNote = bins.fsck ? '' : 'fsck.erofs 1.8+ not found (/opt/erofs-utils/bin/fsck.erofs19 or one on PATH): that baseline is left out';
+
+// ---- timing -------------------------------------------------------------------------------
+
+function time<T>(fn: () => T): { ms: number; r: T } {
+  const t = performance.now();
+  const r = fn();
+  return { ms: performance.now() - t, r };
+}
+
+const min = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
+
+function fsckRun(image: string): number {
+  if (!bins.fsck) return NaN;
+  const t = performance.now();
+  const r = spawnSync(bins.fsck, ['--extract', image], { stdio: 'ignore' });
+  const ms = performance.now() - t;
+  return r.status === 0 ? ms : NaN;
+}
+
+// ---- results --------------------------------------------------------------------------------
+
+interface WalkRow {
+  tree: string;
+  image: string;
+  imageMiB: number;
+  count: WalkCount;
+  oursCold: number;
+  oursFresh: number;
+  oursWarm: number;
+  fsck?: number;
+  hostCold: number;
+  hostWarm: number;
+  kmCold?: number;
+  kmWarm?: number;
+  mismatch?: string;
+}
+
+interface LookupRow {
+  tree: string;
+  image: string;
+  paths: number;
+  // million lookups per second
+  existingCold: number;
+  existingWarm: number;
+  missingCold: number;
+  missingWarm: number;
+  hotWarm: number;
+  hostExisting: number;
+  hostMissing: number;
+  hostHot: number;
+  stats: FilesystemStats;
+}
+
+interface BigRow {
+  tree: string;
+  image: string;
+  file: string;
+  bytes: number;
+  seqMs: number;
+  randMs: number;
+  hostSeqMs: number;
+  hostRandMs: number;
+  kmSeqMs?: number;
+  kmRandMs?: number;
+}
+
+interface MountRow {
+  tree: string;
+  image: string;
+  bestMs: number;
+  medianMs: number;
+}
+
+interface RssRow {
+  tree: string;
+  image: string;
+  walk: 'read' | 'meta';
+  maxRssMiB: number;
+  entries: number;
+  dentriesCached: number;
+}
+
+const results = {
+  walk: [] as WalkRow[],
+  meta: [] as WalkRow[],
+  lookups: [] as LookupRow[],
+  big: [] as BigRow[],
+  mount: [] as MountRow[],
+  rss: [] as RssRow[],
+  restRssMiB: NaN,
+  notes: [] as string[],
+  skipped: [] as string[],
+};
+
+// ---- workloads 1 and 2 ----------------------------------------------------------------------
+
+function sameCount(a: WalkCount, b: WalkCount, read: boolean): boolean {
+  return a.entries === b.entries && (!read || (a.files === b.files && a.bytes === b.bytes));
+}
+
+function walkBench(tree: Tree, img: BuiltImage, read: boolean, codecs?: Partial<Record<number, Codec>>, label = img.variant, baselines = true): WalkRow {
+  const cold: number[] = [];
+  const fresh: number[] = [];
+  const warm: number[] = [];
+  const fsck: number[] = [];
+  const hc: number[] = [];
+  const hw: number[] = [];
+  const kc: number[] = [];
+  const kw: number[] = [];
+  let count: WalkCount = { entries: 0, files: 0, bytes: 0 };
+  let mismatch: string | undefined;
+  const useKm = baselines && canMount && !kmountNote.startsWith('kernel loop mount unavailable');
+  for (let r = 0; r < ROUNDS; r++) {
+    // ours: cold, then a second pass (warm) on the same mount
+    dropCaches();
+    let m = mountImage(img.path, codecs);
+    const c1 = time(() => guestWalk(m.task, read));
+    cold.push(c1.ms);
+    count = c1.r;
+    warm.push(time(() => guestWalk(m.task, read)).ms);
+    m.close();
+    // ours: fresh objects, image bytes already in the page cache
+    m = mountImage(img.path, codecs);
+    fresh.push(time(() => guestWalk(m.task, read)).ms);
+    m.close();
+    if (read && baselines) fsck.push(fsckRun(img.path));
+    if (baselines) {
+      dropCaches();
+      const h = time(() => hostWalk(tree.dir, read));
+      hc.push(h.ms);
+      hw.push(time(() => hostWalk(tree.dir, read)).ms);
+      if (!sameCount(h.r, count, read)) mismatch = `host tree counted ${JSON.stringify(h.r)}, ours ${JSON.stringify(count)}`;
+    }
+    if (useKm) {
+      dropCaches();
+      if (kmount(img.path)) {
+        const k = time(() => hostWalk(KM, read));
+        kc.push(k.ms);
+        kw.push(time(() => hostWalk(KM, read)).ms);
+        kumount();
+        if (!sameCount(k.r, count, read)) mismatch = `kernel mount counted ${JSON.stringify(k.r)}, ours ${JSON.stringify(count)}`;
+      }
+    }
+  }
+  return {
+    tree: tree.name,
+    image: label,
+    imageMiB: img.bytes / 1048576,
+    count,
+    oursCold: min(cold),
+    oursFresh: min(fresh),
+    oursWarm: min(warm),
+    fsck: fsck.length ? min(fsck.filter((x) => !Number.isNaN(x))) : undefined,
+    hostCold: min(hc),
+    hostWarm: min(hw),
+    kmCold: kc.length ? min(kc) : undefined,
+    kmWarm: kw.length ? min(kw) : undefined,
+    mismatch,
+  };
+}
+
+// ---- workload 3: lookups ---------------------------------------------------------------------
+
+function treePaths(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (p: string, rel: string) => {
+    for (const name of readdirSync(p)) {
+      const st = lstatSync(p + '/' + name);
+      out.push(rel + '/' + name);
+      if (st.isDirectory()) walk(p + '/' + name, rel + '/' + name);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+function lookupBench(tree: Tree, img: BuiltImage): LookupRow {
+  const paths = treePaths(tree.dir);
+  let seed = 12345;
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  const N = 100000;
+  const enc = new TextEncoder();
+  const existing = Array.from({ length: N }, () => paths[rnd(paths.length)]);
+  // Missing: a sibling that is not there, or a name under a file (ENOTDIR) now and then.
+  const missing = existing.map((p, i) => (i % 10 === 0 ? p + '/x' : p + '.missing'));
+  const hot = Array.from({ length: N }, (_, i) => existing[i % 200]);
+  const bytes = (l: string[]) => l.map((p) => enc.encode(p));
+  const [eB, mB, hB] = [bytes(existing), bytes(missing), bytes(hot)];
+  const ours = (task: Task, list: Uint8Array[]) => {
+    let ok = 0;
+    for (const p of list) {
+      try {
+        task.newfstatat(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW);
+        ok++;
+      } catch {
+        // ENOENT / ENOTDIR
+      }
+    }
+    return ok;
+  };
+  const host = (list: string[]) => {
+    let ok = 0;
+    for (const p of list) {
+      try {
+        if (lstatSync(tree.dir + p, { throwIfNoEntry: false })) ok++;
+      } catch {
+        // ENOTDIR (a name under a file)
+      }
+    }
+    return ok;
+  };
+  const rate = (ms: number) => N / ms / 1000;
+  const eC: number[] = [], eW: number[] = [], mC: number[] = [], mW: number[] = [], hW: number[] = [];
+  const hE: number[] = [], hM: number[] = [], hH: number[] = [];
+  let stats!: FilesystemStats;
+  for (let r = 0; r < ROUNDS; r++) {
+    let m = mountImage(img.path);
+    const c = time(() => ours(m.task, eB));
+    if (c.r !== N) throw new Error(`lookups: ${N - c.r} existing paths not found in ${img.path}`);
+    eC.push(c.ms);
+    ours(m.task, eB);
+    eW.push(time(() => ours(m.task, eB)).ms);
+    stats = m.fs.stats();
+    m.close();
+    m = mountImage(img.path);
+    const mc = time(() => ours(m.task, mB));
+    if (mc.r !== 0) throw new Error(`lookups: ${mc.r} missing paths found`);
+    mC.push(mc.ms);
+    ours(m.task, mB);
+    mW.push(time(() => ours(m.task, mB)).ms);
+    ours(m.task, hB);
+    hW.push(time(() => ours(m.task, hB)).ms);
+    m.close();
+    host(existing);
+    hE.push(time(() => host(existing)).ms);
+    hM.push(time(() => host(missing)).ms);
+    hH.push(time(() => host(hot)).ms);
+  }
+  return {
+    tree: tree.name,
+    image: img.variant,
+    paths: paths.length,
+    existingCold: rate(min(eC)),
+    existingWarm: rate(min(eW)),
+    missingCold: rate(min(mC)),
+    missingWarm: rate(min(mW)),
+    hotWarm: rate(min(hW)),
+    hostExisting: rate(min(hE)),
+    hostMissing: rate(min(hM)),
+    hostHot: rate(min(hH)),
+    stats,
+  };
+}
+
+// ---- workload 4: the largest file -------------------------------------------------------------
+
+function largest(dir: string): { rel: string; size: number } {
+  let best = { rel: '', size: -1 };
+  const walk = (p: string, rel: string) => {
+    for (const name of readdirSync(p)) {
+      const st = lstatSync(p + '/' + name);
+      if (st.isDirectory()) walk(p + '/' + name, rel + '/' + name);
+      else if (st.isFile() && st.size > best.size) best = { rel: rel + '/' + name, size: st.size };
+    }
+  };
+  walk(dir, '');
+  return best;
+}
+
+function bigBench(tree: Tree, imgs: BuiltImage[]): BigRow[] {
+  const { rel, size } = largest(tree.dir);
+  const R = 20000;
+  let seed = 777;
+  const offsets = Array.from({ length: R }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % Math.max(1, Math.floor(size / 4096))) * 4096);
+  const data = new Uint8Array(1 << 16);
+  const page = new Uint8Array(4096);
+  const oursSeq = (task: Task) => {
+    const fd = task.openat(AT_FDCWD, rel, O_RDONLY);
+    let n = 0;
+    for (let k; (k = task.read(fd, data)) > 0; ) n += k;
+    task.close(fd);
+    if (n !== size) throw new Error(`read ${n} of ${size} bytes of ${rel}`);
+  };
+  const oursRand = (task: Task) => {
+    const fd = task.openat(AT_FDCWD, rel, O_RDONLY);
+    for (const o of offsets) task.pread64(fd, page, o);
+    task.close(fd);
+  };
+  const hostSeq = (path: string) => {
+    const fd = openSync(path, 'r');
+    let n = 0;
+    for (let k; (k = readSync(fd, data, 0, data.length, null)) > 0; ) n += k;
+    closeSync(fd);
+    if (n !== size) throw new Error(`read ${n} of ${size} bytes of ${path}`);
+  };
+  const hostRand = (path: string) => {
+    const fd = openSync(path, 'r');
+    for (const o of offsets) readSync(fd, page, 0, 4096, o);
+    closeSync(fd);
+  };
+  const rows: BigRow[] = [];
+  const hs: number[] = [], hr: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    hostSeq(tree.dir + rel);
+    hs.push(time(() => hostSeq(tree.dir + rel)).ms);
+    hr.push(time(() => hostRand(tree.dir + rel)).ms);
+  }
+  for (const img of imgs) {
+    const s: number[] = [], rr: number[] = [], ks: number[] = [], kr: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const m = mountImage(img.path);
+      oursSeq(m.task);
+      s.push(time(() => oursSeq(m.task)).ms);
+      rr.push(time(() => oursRand(m.task)).ms);
+      m.close();
+      if (canMount && !kmountNote && kmount(img.path)) {
+        hostSeq(KM + rel);
+        ks.push(time(() => hostSeq(KM + rel)).ms);
+        kr.push(time(() => hostRand(KM + rel)).ms);
+        kumount();
+      }
+    }
+    rows.push({
+      tree: tree.name,
+      image: img.variant,
+      file: rel,
+      bytes: size,
+      seqMs: min(s),
+      randMs: min(rr),
+      hostSeqMs: min(hs),
+      hostRandMs: min(hr),
+      kmSeqMs: ks.length ? min(ks) : undefined,
+      kmRandMs: kr.length ? min(kr) : undefined,
+    });
+  }
+  return rows;
+}
+
+// ---- workload 5: mount time --------------------------------------------------------------------
+
+function mountBench(tree: Tree, img: BuiltImage): MountRow {
+  const xs: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    const m = mountImage(img.path);
+    m.task.close(m.task.openat(AT_FDCWD, '/', O_RDONLY | O_DIRECTORY));
+    xs.push(performance.now() - t);
+    m.close();
+  }
+  xs.sort((a, b) => a - b);
+  return { tree: tree.name, image: img.variant, bestMs: xs[0], medianMs: xs[xs.length >> 1] };
+}
+
+// ---- workload 6: peak RSS ------------------------------------------------------------------------
+
+/**
+ * The child runs as plain node on an esbuild bundle of walk-child.ts (esbuild comes with
+ * tsx), so that its RSS is ours and node's, not the TypeScript loader's; without esbuild
+ * it runs under tsx and the note says so.
+ */
+let childCmd: string[];
+let childNote = '';
+const childDir = mkdtempSync(join(tmpdir(), 'erofs-js-bench-child-'));
+try {
+  const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const outfile = join(childDir, 'walk-child.mjs');
+  esbuild.buildSync({ entryPoints: [fileURLToPath(new URL('./walk-child.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'error' });
+  childCmd = [outfile];
+} catch (e) {
+  childCmd = ['--import', 'tsx', fileURLToPath(new URL('./walk-child.ts', import.meta.url))];
+  childNote = `RSS children run under tsx (esbuild not loadable: ${(e as Error).message.split('\n')[0]}), which adds the loader's memory`;
+}
+function child(extra: string[]): Record<string, number> {
+  const r = spawnSync(process.execPath, [...childCmd, ...extra], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`child ${extra.join(' ')} failed: ${r.stderr.slice(-500)}`);
+  return JSON.parse(r.stdout);
+}
+
+// ---- formatting -------------------------------------------------------------------------------------
+
+const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) ? '–' : (a / b).toFixed(2) + '×');
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function walkTable(rows: WalkRow[], read: boolean): string {
+  const head = ['tree', 'image', 'MiB img', read ? 'files / MiB read' : 'entries', 'ours cold', 'ours fresh', 'ours warm'];
+  if (read) head.push('fsck.erofs', 'fresh / fsck');
+  head.push('host cold', 'host warm', 'ours/host cold', 'ours/host warm', 'kmount cold', 'kmount warm', 'ours/kmount warm');
+  return table(
+    head,
+    rows.map((w) => {
+      const r = [w.tree, w.image, f1(w.imageMiB), read ? `${w.count.files} / ${f1(w.count.bytes / 1048576)}` : String(w.count.entries), f1(w.oursCold), f1(w.oursFresh), f1(w.oursWarm)];
+      if (read) r.push(f1(w.fsck), ratio(w.oursFresh, w.fsck));
+      r.push(f1(w.hostCold), f1(w.hostWarm), ratio(w.oursCold, w.hostCold), ratio(w.oursWarm, w.hostWarm), f1(w.kmCold), f1(w.kmWarm), ratio(w.oursWarm, w.kmWarm));
+      return r;
+    }),
+  );
+}
+
+// ---- main ---------------------------------------------------------------------------------------------
+
+await loadCodecs();
+const corpus = ensureCorpus({ quick: QUICK });
+results.skipped.push(...corpus.skipped);
+if (fsckNote) results.skipped.push(fsckNote);
+if (!canDrop) results.skipped.push('page cache drop: /proc/sys/vm/drop_caches not writable');
+results.notes.push(dropNote);
+
+for (const tree of corpus.trees) {
+  const imgs = corpus.images.filter((i) => i.tree === tree.name);
+  if (!imgs.length) continue;
+  for (const img of imgs) {
+    log(`workloads: ${tree.name}/${img.variant}: walk + read`);
+    results.walk.push(walkBench(tree, img, true));
+    if (img.variant === 'deflate') {
+      log(`workloads: ${tree.name}/${img.variant}: walk + read with node:zlib`);
+      results.walk.push(walkBench(tree, img, true, { 2: createNodeDeflate() }, 'deflate (node:zlib codec)', true));
+    }
+    log(`workloads: ${tree.name}/${img.variant}: metadata walk`);
+    results.meta.push(walkBench(tree, img, false));
+    results.mount.push(mountBench(tree, img));
+  }
+  const plain = imgs.find((i) => i.variant === 'plain-18') ?? imgs[0];
+  log(`workloads: ${tree.name}: lookups`);
+  results.lookups.push(lookupBench(tree, plain));
+  log(`workloads: ${tree.name}: largest file`);
+  results.big.push(...bigBench(tree, QUICK ? imgs : imgs.filter((i) => ['plain-18', 'lz4', 'lz4hc-64k', 'zstd', 'deflate', 'lzma', 'chunk-64k'].includes(i.variant))));
+  log(`workloads: ${tree.name}: peak RSS`);
+  for (const img of imgs) {
+    for (const walk of ['read', 'meta'] as const) {
+      const j = child([img.path, walk]);
+      results.rss.push({ tree: tree.name, image: img.variant, walk, maxRssMiB: j.maxRssKiB / 1024, entries: j.entries, dentriesCached: j.dentriesCached });
+    }
+  }
+}
+kumount();
+try {
+  rmdirSync(KM);
+} catch {
+  // not created
+}
+results.restRssMiB = child(['-', 'rest']).maxRssKiB / 1024;
+rmSync(childDir, { recursive: true, force: true });
+if (childNote) results.skipped.push(childNote);
+if (kmountNote) results.skipped.push(kmountNote);
+
+// ---- targets ----------------------------------------------------------------------------------------------
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+const targets: Target[] = [];
+const mainTree = corpus.trees.find((t) => t.name === 'debian') ? 'debian' : 'node_modules';
+const treeNote = mainTree === 'debian' ? '' : ' (no Debian tree: measured on node_modules)';
+for (const w of results.walk.filter((x) => x.tree === mainTree && x.image.startsWith('plain'))) {
+  const r = w.oursFresh / (w.fsck ?? NaN);
+  targets.push({ target: `walk+read ${w.tree}/${w.image} within 1.5× of fsck.erofs${treeNote}`, measured: `${r.toFixed(2)}× (${f1(w.oursFresh)} vs ${f1(w.fsck)} ms)`, met: Number.isNaN(r) ? undefined : r <= 1.5 });
+  const rc = w.oursCold / w.hostCold;
+  const rw = w.oursWarm / w.hostWarm;
+  targets.push({
+    target: `walk+read ${w.tree}/${w.image} faster than Node through the host kernel${treeNote}`,
+    measured: `cold ${rc.toFixed(2)}×, warm ${rw.toFixed(2)}× the host's time`,
+    met: rc < 1 && rw < 1,
+  });
+}
+const limits: [string[], number][] = [
+  [['lz4', 'lz4hc-64k', 'lz4hc-frag-dedupe'], 2],
+  [['zstd', 'deflate', 'lzma'], 3],
+];
+for (const [variants, lim] of limits) {
+  for (const w of results.walk.filter((x) => x.tree === mainTree && variants.includes(x.image))) {
+    const r = w.oursFresh / (w.fsck ?? NaN);
+    targets.push({ target: `walk+read ${w.tree}/${w.image} within ${lim}× of fsck.erofs${treeNote}`, measured: `${r.toFixed(2)}× (${f1(w.oursFresh)} vs ${f1(w.fsck)} ms)`, met: Number.isNaN(r) ? undefined : r <= lim });
+  }
+}
+for (const l of results.lookups) {
+  targets.push({ target: `warm lookups over 2 M/s (${l.tree}, random existing paths)`, measured: `${l.existingWarm.toFixed(2)} M/s (hot set ${l.hotWarm.toFixed(2)}, missing ${l.missingWarm.toFixed(2)})`, met: l.existingWarm > 2 });
+}
+const rssRead = results.rss.filter((r) => r.walk === 'read');
+if (rssRead.length) {
+  const worst = rssRead.reduce((a, b) => (b.maxRssMiB > a.maxRssMiB ? b : a));
+  targets.push({ target: 'peak RSS of a full walk+read under 150 MB (every image)', measured: `worst ${f1(worst.maxRssMiB * 1.048576)} MB (${worst.tree}/${worst.image}); node at rest ${f1(results.restRssMiB * 1.048576)} MB`, met: worst.maxRssMiB * 1.048576 < 150 });
+}
+
+// ---- the report ----------------------------------------------------------------------------------------------
+
+const md: string[] = [];
+md.push(`Times in ms, best of ${ROUNDS} rounds, the contenders interleaved in each round. ${dropNote}. "fresh": new FileSource and Filesystem with the image in the host page cache; "warm": a second pass over the same mount. Ratios below 1 mean ours is faster.`);
+md.push('\n### 1. Walk + read of every file (getdents64, lstat, open, fstat, read 64 KiB, close)\n');
+md.push(walkTable(results.walk, true));
+md.push('\n### 2. Metadata walk (getdents64 + lstat of every entry)\n');
+md.push(walkTable(results.meta, false));
+md.push('\n### 3. 100k lstat lookups, million per second (default dentry cache of 1000)\n');
+md.push(
+  table(
+    ['tree', 'image', 'paths', 'existing cold', 'existing warm', 'missing cold', 'missing warm', 'hot 200 warm', 'host existing', 'host missing', 'host hot'],
+    results.lookups.map((l) => [l.tree, l.image, String(l.paths), f1(l.existingCold), f1(l.existingWarm), f1(l.missingCold), f1(l.missingWarm), f1(l.hotWarm), f1(l.hostExisting), f1(l.hostMissing), f1(l.hostHot)]),
+  ),
+);
+md.push('\n### 4. The largest file: sequential read (64 KiB pieces) and 20k random 4 KiB preads, warm, ms\n');
+md.push(
+  table(
+    ['tree', 'image', 'file', 'MiB', 'ours seq', 'host seq', 'kmount seq', 'ours rand', 'host rand', 'kmount rand', 'ours/host seq', 'ours/host rand'],
+    results.big.map((b) => [b.tree, b.image, b.file, f1(b.bytes / 1048576), f1(b.seqMs), f1(b.hostSeqMs), f1(b.kmSeqMs), f1(b.randMs), f1(b.hostRandMs), f1(b.kmRandMs), ratio(b.seqMs, b.hostSeqMs), ratio(b.randMs, b.hostRandMs)]),
+  ),
+);
+md.push('\n### 5. Mount time (open, superblock + checksum, root, namespace, task, open "/"), ms of 30\n');
+md.push(table(['tree', 'image', 'best', 'median'], results.mount.map((m) => [m.tree, m.image, f1(m.bestMs), f1(m.medianMs)])));
+md.push(`\n### 6. Peak RSS (maxRSS of a child process that mounts and walks once), MiB; node at rest (codecs loaded): ${f1(results.restRssMiB)} MiB\n`);
+const rssImgs = [...new Set(results.rss.map((r) => `${r.tree}\u0000${r.image}`))];
+md.push(
+  table(
+    ['tree', 'image', 'walk + read', 'metadata walk', 'dentries cached at the end'],
+    rssImgs.map((k) => {
+      const [tree, image] = k.split('\u0000');
+      const rd = results.rss.find((r) => r.tree === tree && r.image === image && r.walk === 'read');
+      const mt = results.rss.find((r) => r.tree === tree && r.image === image && r.walk === 'meta');
+      return [tree, image, f1(rd?.maxRssMiB), f1(mt?.maxRssMiB), String(rd?.dentriesCached ?? '–')];
+    }),
+  ),
+);
+md.push('\n### Targets (issue #7)\n');
+md.push(table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**'])));
+const mism = [...results.walk, ...results.meta].filter((w) => w.mismatch);
+if (mism.length) md.push('\nCount mismatches (a bug somewhere): ' + mism.map((w) => `${w.tree}/${w.image}: ${w.mismatch}`).join('; '));
+if (results.skipped.length) md.push('\nLeft out on this machine:\n' + results.skipped.map((s) => `- ${s}`).join('\n'));
+const text = md.join('\n') + '\n';
+console.log(text);
+
+const out = args.out ?? join(fileURLToPath(new URL('../../bench-results/', import.meta.url)), QUICK ? 'workloads-quick' : 'workloads');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out + '.md', text);
+writeFileSync(out + '.json', JSON.stringify({ ...results, targets, rounds: ROUNDS, quick: QUICK, corpus: corpus.images.map((i) => ({ tree: i.tree, variant: i.variant, bytes: i.bytes, mkfs: i.mkfs, args: i.args })) }, null, 1) + '\n');
