@@ -34,6 +34,9 @@ export class FileSource implements ByteSource {
   /** block index -> block bytes; Map order is LRU order (oldest first). */
   private readonly cache = new Map<number, Uint8Array>();
   private scratch = new Uint8Array(0);
+  /** The block block() returned last (always the newest in the cache), or -1. */
+  private lastIndex = -1;
+  private lastBlock: Uint8Array | undefined;
   reads = 0;
 
   constructor(pathOrFd: string | number, options: FileSourceOptions = {}) {
@@ -76,10 +79,16 @@ export class FileSource implements ByteSource {
   }
 
   private block(index: number): Uint8Array {
+    // The block returned last is already the newest in LRU order; consecutive views of one
+    // block (index entries, small pclusters, inodes side by side) skip the Map reordering,
+    // which cost 16% of a walk over an LZ4 image.
+    if (index === this.lastIndex) return this.lastBlock!;
     const hit = this.cache.get(index);
     if (hit) {
       this.cache.delete(index);
       this.cache.set(index, hit);
+      this.lastIndex = index;
+      this.lastBlock = hit;
       return hit;
     }
     const start = index * this.bsz;
@@ -93,8 +102,11 @@ export class FileSource implements ByteSource {
     } else {
       buf = new Uint8Array(len);
     }
+    this.lastIndex = -1;
     this.pread(buf, 0, start, len);
     this.cache.set(index, buf);
+    this.lastIndex = index;
+    this.lastBlock = buf;
     return buf;
   }
 
@@ -135,6 +147,8 @@ export class FileSource implements ByteSource {
       const fd = this.fd;
       this.fd = -1;
       this.cache.clear();
+      this.lastIndex = -1;
+      this.lastBlock = undefined;
       closeSync(fd);
     }
   }

@@ -54,6 +54,21 @@ describe('FileSource', () => {
     s.close();
   });
 
+  it('keeps LRU order with repeated views of the newest block, down to a one-block cache', () => {
+    for (const cacheBlocks of [1, 2]) {
+      const s = new FileSource(file, { blockSize: 4096, cacheBlocks });
+      const m = new MemorySource(data);
+      // a a b a c b: with 2 blocks, "a" is evicted by "c" only if the repeat of "a" did not renew it.
+      const offs = [0, 100, 4096, 200, 8192, 4100];
+      for (const o of offs) expect(Buffer.compare(s.view(o, 16), m.view(o, 16))).toBe(0);
+      expect(s.reads).toBe(cacheBlocks === 1 ? 5 : 4);
+      s.view(300, 16); // a: evicted by then in both sizes (by b with one block, by b again with two)
+      expect(s.reads).toBe(cacheBlocks === 1 ? 6 : 5);
+      s.close();
+      expect(() => s.view(0, 1)).toThrowError(expect.objectContaining({ code: 'EIO' }));
+    }
+  });
+
   it('reports a missing file and reads past the end as EIO', () => {
     expect(() => new FileSource(join(dir, 'missing'))).toThrowError(expect.objectContaining({ code: 'EIO' }));
     const s = new FileSource(file);
