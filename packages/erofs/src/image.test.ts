@@ -81,6 +81,34 @@ describe('Image.read', () => {
   });
 });
 
+describe('Image.read of compressed files', () => {
+  for (const name of ['z-lz4hc-18-C64k.erofs', 'z-lzma-18.erofs', 'z-lz4-15.erofs']) {
+    it(`${name}: whole-extent reads decode into the caller's buffer uncached and equal reads in 4 KiB pieces`, () => {
+      const whole = openFixture(name);
+      const pieces = openFixture(name);
+      const inode = whole.resolvePath('/big/counter-1m');
+      const a = new Uint8Array(inode.size);
+      expect(whole.read(inode, 0, a)).toBe(inode.size);
+      // every extent lay inside the one read: nothing was decoded into the cache
+      expect(whole.extentCache.misses).toBeGreaterThan(0);
+      whole.read(inode, 0, a);
+      expect(whole.extentCache.hits).toBe(0);
+      const p = pieces.resolvePath('/big/counter-1m');
+      const b = new Uint8Array(p.size);
+      for (let off = 0; off < p.size; off += 4096) pieces.read(p, off, b.subarray(off, off + 4096));
+      expect(Buffer.compare(a, b)).toBe(0);
+      // reads within extents went through the cache: each pcluster decoded once, then hit
+      expect(pieces.extentCache.hits).toBeGreaterThan(0);
+      // and a whole read after that is served from the cache, copying out of it
+      const c = new Uint8Array(p.size);
+      const before = pieces.extentCache.hits;
+      pieces.read(p, 0, c);
+      expect(pieces.extentCache.hits).toBeGreaterThan(before);
+      expect(Buffer.compare(a, c)).toBe(0);
+    });
+  }
+});
+
 describe('Image.readdir', () => {
   it('resumes from any entry position and rounds positions between entries up', () => {
     const image = openFixture('basic-18.erofs');
