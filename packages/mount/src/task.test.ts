@@ -23,6 +23,10 @@ import {
   capMask,
   credentials,
   parseDirents,
+  PROT_READ,
+  PROT_WRITE,
+  MAP_PRIVATE,
+  MAP_SHARED,
 } from '@erofs-js/vfs';
 import { expectErrno, ls, manifest, readAll, spec, text } from '../test/helpers.js';
 import { MountNamespace } from './namespace.js';
@@ -429,5 +433,29 @@ describe('Task: the trust boundary', () => {
     expect(t.listxattr('/dev')).toBe(0);
     expect(t.statx(AT_FDCWD, '/', 0, 0).attributes & STATX_ATTR_MOUNT_ROOT).toBe(STATX_ATTR_MOUNT_ROOT);
     expect(t.statx(AT_FDCWD, '/dev', 0, 0).attributes & STATX_ATTR_MOUNT_ROOT).toBe(0);
+  });
+});
+
+describe('mmap', () => {
+  it('maps a file through its descriptor; the pages read as pread does, and Linux errors elsewhere', () => {
+    const { task: t } = world();
+    const fd = t.open('/bin/busybox', O_RDONLY);
+    const pages = t.mmap(fd, 4096, 3 * 4096, PROT_READ, MAP_PRIVATE);
+    expect(pages.map((p) => p.length)).toEqual([4096, 4096, 4096]);
+    const want = new Uint8Array(3 * 4096);
+    t.pread64(fd, want, 4096);
+    const got = new Uint8Array(3 * 4096);
+    pages.forEach((p, i) => got.set(p, i * 4096));
+    expect(got).toEqual(want);
+    expectErrno(() => t.mmap(fd, 100, 4096, PROT_READ, MAP_PRIVATE), 'EINVAL');
+    expectErrno(() => t.mmap(fd, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED), 'EACCES');
+    expectErrno(() => t.mmap(fd, 1 << 20, 4096, PROT_READ, MAP_PRIVATE), 'EFAULT');
+    expectErrno(() => t.mmap(t.open('/etc', O_RDONLY | O_DIRECTORY), 0, 4096, PROT_READ, MAP_PRIVATE), 'ENODEV');
+    expectErrno(() => t.mmap(t.open('/etc/passwd', O_PATH), 0, 4096, PROT_READ, MAP_PRIVATE), 'EBADF');
+    const ns = new MountNamespace();
+    const s = new Task(ns);
+    expectErrno(() => s.mmap(s.open('/', O_RDONLY | O_DIRECTORY), 0, 4096, PROT_READ, MAP_PRIVATE), 'ENODEV');
+    expectErrno(() => s.mmap(s.open('/', O_PATH), 0, 4096, PROT_READ, MAP_PRIVATE), 'EBADF');
+    expectErrno(() => t.mmap(99, 0, 4096, PROT_READ, MAP_PRIVATE), 'EBADF');
   });
 });

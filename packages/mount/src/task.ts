@@ -38,6 +38,7 @@ import type { Location, Mount, MountNamespace } from './namespace.js';
 import * as node from './node.js';
 import type { OpenFile } from './node.js';
 import { mountinfoFor } from './mountinfo.js';
+import { SynthFile } from './synthetic.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve, type PathArg } from './resolve.js';
 
 export const AT_FDCWD = -100;
@@ -494,6 +495,22 @@ export class Task {
   /** fsync(2) / fdatasync(2): EINVAL, as Linux answers on EROFS. */
   fsync(fd: number): number {
     return sys(() => this.description(fd).file.fsync());
+  }
+
+  /**
+   * mmap(2) of a file descriptor: the PAGE_SIZE pages of the range, read-only by contract
+   * (see the vfs mmap module for zero-copy views, the page cache and SIGBUS past end of
+   * file). Directories, synthetic ones included, are ENODEV; O_PATH descriptors EBADF.
+   */
+  mmap(fd: number, offset: number, length: number, prot: number, flags: number): Uint8Array[] {
+    return sys(() => {
+      const f = this.description(fd).file;
+      if (f instanceof SynthFile) {
+        if (f.kind === 'path') throw new SysError('EBADF', 'O_PATH descriptor');
+        throw new SysError('ENODEV', 'cannot map a directory');
+      }
+      return f.mmap(offset, length, prot, flags);
+    });
   }
 
   // ---- attributes ---------------------------------------------------------------------
