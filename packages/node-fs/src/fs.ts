@@ -362,7 +362,10 @@ export class NodeFs {
         done.push(c);
         continue;
       }
-      if (++links > MAX_SYMLINKS) throw fsError('ELOOP', 'lstat', utf8.decode(here));
+      // Node stats a link before reading it (to key its cache of seen links), so a loop or
+      // a dangling link is reported by stat on the link's own path.
+      call('stat', utf8.decode(here), () => this.task.stat(here));
+      if (++links > MAX_SYMLINKS) throw fsError('ELOOP', 'stat', utf8.decode(here));
       const buf = new Uint8Array(4096);
       const n = call('readlink', utf8.decode(here), () => this.task.readlinkat(AT_FDCWD, here, buf));
       const target = buf.subarray(0, n);
