@@ -1,4 +1,4 @@
-/** npm run demo: the scripted session runs to the end and shows each rule it claims. */
+/** npm run demo: the scripted session runs to the end and shows each rule it claims (mmap and checkpoint/restore included). */
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../tools/demo.js';
 
@@ -21,5 +21,16 @@ describe('the demo', () => {
     expect(out).toContain('detached mount 2 from the namespace (released: false)');
     expect(out).toContain('(unreachable)/text');
     expect(out).toContain('lingering mounts: 0');
+    // A file read through its mapping, and SIGBUS past end of file.
+    expect(out).toMatch(/4 pages of 4096 bytes; p\[0\.\.40\]: "[^"]{40}"/);
+    expect(out).toContain('the 16384 mapped bytes equal pread(fd, 16384, 8192): true');
+    expect(out).toContain('-1 EFAULT (SIGBUS: page past end of file)');
+    // A checkpoint mid-session, restored, finished, and refused against another image.
+    expect(out).toContain('100 bytes read; listed . .. empty size-1; the rest waits');
+    expect(out).toMatch(/\d+ bytes: 2 mounts, 1 task, 2 open descriptions, no image bytes/);
+    expect(out).toContain('3997 more bytes (offset 4097), 22 more entries (first size-100)');
+    expect(out).toContain('the original process, continuing, sees the same: true');
+    expect(out).toContain('error: ENXIO: mount 2 (/tmp): "fixtures/z-zstd-18.erofs" is not the image the checkpoint was taken with');
+    expect(out).toMatch(/\(checksum, superblockCrc, blocks, .*bytes differ\)/);
   });
 });

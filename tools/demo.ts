@@ -5,14 +5,16 @@
  * JSON-RPC socket; an RPC client (what erofsctl does) mounts a second, zstd-compressed
  * image at /tmp; then a guest (uid 1000) makes syscalls through the Task surface: ls,
  * cat, stat, readlink, getdents64 across the mount point, a ".." climb out of the mount,
- * a refused mount(2), a busy unmount and a lazy one.
+ * a refused mount(2), a file read through a memory mapping, a checkpoint taken with a
+ * file half read and a directory half listed and restored into a fresh controller (and
+ * refused against another image), a busy unmount and a lazy one.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, RpcClient, RpcError, RpcServer, Syscalls, devString, type Task } from '@erofs-js/mount';
-import { O_DIRECTORY, O_RDONLY, STATX_ATTR_MOUNT_ROOT, SysError, credentials, parseDirents } from '@erofs-js/vfs';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, CheckpointError, HostController, RpcClient, RpcError, RpcServer, Syscalls, allowImages, devString, type Checkpoint, type Task } from '@erofs-js/mount';
+import { MAP_PRIVATE, MAP_SHARED, O_DIRECTORY, O_RDONLY, PAGE_SIZE, PROT_READ, STATX_ATTR_MOUNT_ROOT, SysError, credentials, pageCache, parseDirents, type FileDescription } from '@erofs-js/vfs';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const ROOTFS = join(FIXTURES, 'rootfs-18.erofs');
@@ -134,6 +136,71 @@ export async function runDemo(print: (line: string) => void = (l) => console.log
     out(`= ${sys.mount('/tmp/evil.erofs', '/mnt', 'erofs', 1, null)}  (-EPERM: only the host mounts images)`);
     guest('umount2("/tmp", 0)');
     out(`= ${sys.umount2('/tmp', 0)}  (-EPERM: the host's policy keeps guest unmounts off)`);
+
+    say();
+    say('== guest: a file mapped into memory');
+    guest('fd = open("/tmp/big/log-192k"); p = mmap(NULL, 16384, PROT_READ, MAP_PRIVATE, fd, 8192)');
+    {
+      const mfd = task.open('/tmp/big/log-192k', O_RDONLY);
+      const pages = task.mmap(mfd, 8192, 16384, PROT_READ, MAP_PRIVATE);
+      const mapped = new Uint8Array(16384);
+      pages.forEach((p, i) => mapped.set(p, i * PAGE_SIZE));
+      const viaRead = new Uint8Array(16384);
+      task.pread64(mfd, viaRead, 8192);
+      out(`${pages.length} pages of ${PAGE_SIZE} bytes; p[0..40]: ${JSON.stringify(text.decode(mapped.subarray(0, 40)))}`);
+      const same = mapped.every((b, i) => b === viaRead[i]);
+      const cache = pageCache((task.description(mfd).file as FileDescription).fs).stats();
+      out(`the 16384 mapped bytes equal pread(fd, 16384, 8192): ${same} (zstd data: pages decoded into the page cache, ${cache.pages} of ${cache.budget / PAGE_SIZE} pages used)`);
+      guest('mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 200704)            # a page wholly past end of file');
+      out(errno(() => task.mmap(mfd, 196608 + 4096, 4096, PROT_READ, MAP_SHARED)));
+      task.close(mfd);
+    }
+
+    say();
+    say('== host: checkpoint mid-session, restore in a fresh controller, finish the session there');
+    guest('exec 4< /tmp/text/size-4097; head -c 100 <&4 | wc -c; ls -f /tmp/text | head -4   # small getdents64 buffer');
+    const cfd = task.open('/tmp/text/size-4097', O_RDONLY);
+    const first = new Uint8Array(100);
+    const dfd = task.openat(AT_FDCWD, '/tmp/text', O_RDONLY | O_DIRECTORY);
+    const dbuf = new Uint8Array(120);
+    const listed = parseDirents(dbuf, task.getdents64(dfd, dbuf)).map((d) => text.decode(d.name));
+    out(`${task.read(cfd, first)} bytes read; listed ${listed.join(' ')}; the rest waits`);
+    host('json = JSON.stringify(controller.save())');
+    const json = JSON.stringify(controller.save());
+    const cp = JSON.parse(json) as Checkpoint;
+    out(`${json.length} bytes: ${cp.mounts.length} mounts, ${cp.tasks.length} task, ${cp.descriptions.length} open descriptions, no image bytes`);
+    for (const m of cp.mounts) out(`mount ${m.id} ${m.target.padEnd(4)} ${m.image!.name.replace(FIXTURES, 'fixtures/')}: uuid ${m.image!.identity.uuid.slice(0, 12)}... crc 0x${m.image!.identity.superblockCrc.toString(16)}`);
+    out('(the fixtures share one fixed UUID: the superblock CRC, counts and sizes are part of the identity)');
+    host('HostController.restore(JSON.parse(json), allowImages([rootfs, zstd]))   # the host opens the images; identities checked');
+    const { controller: restored, tasks } = await HostController.restore(cp, allowImages([ROOTFS, DATA]));
+    try {
+      const finish = (t: Task) => {
+        const rest = new Uint8Array(8192);
+        const n = t.read(cfd, rest);
+        const names: string[] = [];
+        for (let k: number; (k = t.getdents64(dfd, dbuf)) > 0; ) names.push(...parseDirents(dbuf, k).map((d) => text.decode(d.name)));
+        return `${n} more bytes (offset ${t.lseek(cfd, 0, 1)}), ${names.length} more entries (first ${names[0]})`;
+      };
+      guest('(restored) cat <&4 | wc -c; ls -f /tmp/text | tail   # resumes where the checkpoint was');
+      const there = finish(tasks[0]);
+      out(there);
+      out(`the original process, continuing, sees the same: ${finish(task) === there}`);
+      for (const t of tasks) t.exit();
+    } finally {
+      restored.close();
+    }
+    task.close(cfd);
+    task.close(dfd);
+    host('HostController.restore(..., allowImages({ [zstd]: "fixtures/z-lz4-15.erofs", ... }))   # another image');
+    const refusal = await HostController.restore(cp, allowImages({ [ROOTFS]: ROOTFS, [DATA]: join(FIXTURES, 'z-lz4-15.erofs') })).then(
+      () => 'unexpectedly restored',
+      (e: unknown) => {
+        if (!(e instanceof CheckpointError)) throw e;
+        const [, head, diff] = /^(.*?with) \((.*)\)$/.exec(e.message.replaceAll(FIXTURES, 'fixtures/'))!;
+        return `error: ${head}\n(${diff.split('; ').map((d) => d.split(':')[0]).join(', ')} differ)`;
+      },
+    );
+    out(refusal);
 
     say();
     say('== host unmounts while the guest is using the mount');
