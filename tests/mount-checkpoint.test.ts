@@ -108,6 +108,7 @@ describe('checkpoint and restore of a guest session', () => {
     expect(cp.mounts[2].image!.options).toMatchObject({ dirCacheEntries: 100, negativeCacheSize: 3 });
     expect(cp.mounts[1].image!.name).toBe(ZSTD);
     expect(cp.tasks).toHaveLength(2);
+    expect(cp.descriptions).toHaveLength(7);
     // dup and fork share descriptions: saved once, referenced by number.
     expect(cp.descriptions.length).toBeLessThan(cp.tasks[0].fds.length + cp.tasks[1].fds.length);
   });
@@ -234,6 +235,8 @@ describe('restore refuses cleanly', () => {
       ['huge cache', (cp) => (cp.mounts[1].image.options.pageCacheBytes = 2 ** 40, cp), /pageCacheBytes: .* is outside/],
       ['deep path', (cp) => (cp.tasks[0].cwd.path = new Array(5000).fill('a'), cp), /has 5000 items/],
       ['wrong format', (cp) => ({ ...cp, format: 'something' }), /format: is not/],
+      ['image mount posing as another type', (cp) => (cp.mounts[2].fstype = 'tmpfs', cp), /mounts\[2\]\.fstype: an image mount is "erofs"/],
+      ['root with a parent', (cp) => (cp.mounts[0].parent = 1, cp.mounts[0].mountpoint = [], cp), /first mount must be the attached namespace root/],
     ];
     for (const [what, mutate, message] of cases) {
       const e = await refusal(mutate(structuredClone(saved.checkpoint)));

@@ -462,6 +462,9 @@ export function parseCheckpoint(v: unknown): Checkpoint {
       if ((synthetic === null) !== !!m.image) throw bad(at, synthetic ? 'a synthetic root cannot have an image' : 'an image root needs its image (or give synthetic)');
     } else {
       if (!m.image) throw bad(`${at}.image`, 'only the namespace root can be synthetic');
+    }
+    if (m.image && m.fstype !== 'erofs') throw bad(`${at}.fstype`, `an image mount is "erofs", not ${JSON.stringify(m.fstype)}`);
+    if (i > 0) {
       if (m.state === 'attached' && m.parent === null) throw bad(`${at}.parent`, 'an attached mount needs a parent');
       if (m.parent !== null) {
         const p = byId.get(m.parent);
@@ -691,8 +694,6 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
       if (diff.length) {
         throw new CheckpointError('image-mismatch', 'ENXIO', `${mountLabel(m)}: ${JSON.stringify(m.image.name)} is not the image the checkpoint was taken with (${diff.join('; ')})`, `mounts[${m.id}]`);
       }
-      spec.superOptions = m.superOptions;
-      spec.fstype = m.fstype;
     }
     const rootRec = cp.mounts[0];
     const nsOptions = { policy: { guestUnmount: cp.namespace.guestUnmount, imageTypes: cp.namespace.imageTypes }, maxMounts: cp.namespace.maxMounts };
