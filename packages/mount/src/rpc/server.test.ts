@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Filesystem } from '@erofs-js/vfs';
 import { fixture } from '../../test/helpers.js';
 import { HostController } from '../controller.js';
 import { RpcClient } from './client.js';
@@ -22,8 +23,11 @@ describe('RpcServer', () => {
     const client = await RpcClient.connect(s.socketPath);
     expect(await client.ping()).toEqual({ pong: true, version: '0.1.0' });
     expect(s.connections).toBe(1);
-    const r = await client.mount(fixture('basic-18.erofs'), '/mnt');
+    const r = await client.mount(fixture('basic-18.erofs'), '/mnt', { pageCacheBytes: 20480, dentryCacheSize: 9 });
     expect(r.target).toBe('/mnt');
+    // The cache options of the call reach the mounted filesystem.
+    const fs = c.ns.mounts().find((m) => m.id === r.id)!.fs as Filesystem;
+    expect([fs.options.pageCacheBytes, fs.options.dentryCacheSize]).toEqual([20480, 9]);
     expect((await client.list()).mounts).toHaveLength(2);
     expect(await client.mkdir('/x/y', true)).toEqual({ path: '/x/y' });
     expect(await client.unmount('/mnt')).toMatchObject({ released: true });
