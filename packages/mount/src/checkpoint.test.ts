@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Filesystem, O_CLOEXEC, O_DIRECTORY, O_RDONLY, SysError, credentials, parseDirents } from '@erofs-js/vfs';
+import { Filesystem, O_CLOEXEC, O_DIRECTORY, O_RDONLY, SysError, capMask, credentials, parseDirents } from '@erofs-js/vfs';
 import { fixtureBytes, readAll, spec, text } from '../test/helpers.js';
 import { CheckpointError, allowImages, identityDiff, imageIdentity, parseCheckpoint, saveNamespace, type Checkpoint, type ImageRequest, type RestoreHost } from './checkpoint.js';
 import { HostController } from './controller.js';
@@ -41,6 +41,9 @@ describe('checkpoint of a namespace with a synthetic root', () => {
     t.read(f, new Uint8Array(1234));
     const g = t.fork();
     const d = g.dup3(f, 40, O_CLOEXEC);
+    const jailed = c.task({ creds: credentials(0, 0, [], capMask(18 /* CAP_SYS_CHROOT */)) });
+    jailed.chroot('/srv');
+    jailed.chdir('/text');
     const cp = roundTrip(c.save());
     expect(cp.synthetic!.dirs.map((x) => [x.name, x.mode])).toEqual([
       ['dev', 0o755],
@@ -53,7 +56,10 @@ describe('checkpoint of a namespace with a synthetic root', () => {
     expect(cp.tasks[1].fds.find((x) => x.fd === d)).toEqual({ fd: 40, desc: cp.tasks[0].fds.find((x) => x.fd === f)!.desc, cloexec: true });
 
     const { controller: r, tasks } = await HostController.restore(cp, memoryHost('rootfs-18.erofs', 'z-lz4hc-18.erofs'));
-    const [t2, g2] = tasks;
+    const [t2, g2, jailed2] = tasks;
+    expect(text(jailed2.cwdPath())).toBe('/text');
+    expect(jailed2.stat('/')).toEqual(jailed.stat('/'));
+    expect(jailed2.stat('/..')).toEqual(t.stat('/srv'));
     expect(r.mountinfo()).toBe(c.mountinfo());
     expect(r.ns.policy).toEqual(c.ns.policy);
     expect(r.ns.maxMounts).toBe(9);
@@ -80,7 +86,7 @@ describe('checkpoint of a namespace with a synthetic root', () => {
     const next = await r.mount({ image: bytes('basic-18.erofs'), target: '/dev' });
     const nextOrig = await c.mount({ image: bytes('basic-18.erofs'), target: '/dev' });
     expect([next.id, next.dev]).toEqual([nextOrig.id, nextOrig.dev]);
-    for (const x of [t, g, t2, g2]) x.exit();
+    for (const x of [t, g, t2, g2, jailed, jailed2]) x.exit();
     c.close();
     r.close();
   });
