@@ -17,6 +17,12 @@ describe('dentry cache', () => {
     const bytes = new Uint8Array([0x61, 0xff, 0x00, 0x80, 0xe6]);
     expect(keyBytes(nameKey(bytes))).toEqual(bytes);
     expect(nameKey(new TextEncoder().encode('abc'))).toBe('abc');
+    // every byte value, and a run longer than one String.fromCharCode call takes
+    const all = Uint8Array.from({ length: 10000 }, (_, i) => (i * 7) & 255);
+    const key = nameKey(all);
+    expect(key.length).toBe(all.length);
+    expect(keyBytes(key)).toEqual(all);
+    expect(nameKey(new Uint8Array(0))).toBe('');
   });
 
   it('keeps at most N unreferenced dentries and evicts the least recently used', () => {
