@@ -62,14 +62,33 @@ function statWalk(fs: Filesystem, onDir?: () => void): number {
   return count;
 }
 
+/**
+ * Peak RSS in KiB: VmHWM of this process's memory map. process.resourceUsage().maxRSS would
+ * not do: Linux carries ru_maxrss across fork and exec, so a child reports at least its
+ * parent's peak.
+ */
+function peakKiB(): number {
+  try {
+    const m = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 // ---- child mode: walk an image and report peak RSS ----------------------------------
+if (args.rest) {
+  process.stdout.write(String(peakKiB()));
+  process.exit(0);
+}
 if (args.child) {
   await loadCodecs();
   const fs = new Filesystem(new Image(new FileSource(args.child)), { dentryCacheSize: Number(args.n) });
   let maxCached = 0;
   const entries = statWalk(fs, () => (maxCached = Math.max(maxCached, fs.stats().dentriesCached)));
   (globalThis as { gc?: () => void }).gc?.();
-  process.stdout.write(JSON.stringify({ entries, maxCached, maxRssKiB: process.resourceUsage().maxRSS, heapAfterGcMiB: process.memoryUsage().heapUsed / 1048576 }));
+  process.stdout.write(JSON.stringify({ entries, maxCached, maxRssKiB: peakKiB(), heapAfterGcMiB: process.memoryUsage().heapUsed / 1048576 }));
   process.exit(0);
 }
 
@@ -196,7 +215,7 @@ if (!existsSync(bigImg)) {
 }
 console.log(`\npeak RSS walking a generated image of ${ENTRIES} entries (getdents64 + lookup + stat of each)`);
 const self = fileURLToPath(import.meta.url);
-const baseline = spawnSync(process.execPath, ['--import', 'tsx', '-e', 'process.stdout.write(String(process.resourceUsage().maxRSS))']);
+const baseline = spawnSync(process.execPath, ['--import', 'tsx', self, '--rest=1']);
 console.log(`  node + tsx at rest:      ${(Number(baseline.stdout) / 1024).toFixed(0)} MiB`);
 for (const n of [1000, 1e9]) {
   const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, `--child=${bigImg}`, `--n=${n}`], { encoding: 'utf8' });
