@@ -40,8 +40,8 @@ describe('Linux errno to WASI errno', () => {
   it('errnoOf: SysError and ErofsError by code; anything else is a bug and is rethrown', () => {
     expect(errnoOf(new SysError('ENOENT', 'x'))).toBe(44);
     expect(errnoOf(new SysError('EUCLEAN', 'corrupt'))).toBe(wasi.ERRNO_IO);
-    expect(errnoOf(new ErofsError('EUCLEAN', 'dirent at byte 8'))).toBe(wasi.ERRNO_IO);
-    expect(errnoOf(new ErofsError('EOPNOTSUPP', 'unknown algorithm'))).toBe(wasi.ERRNO_NOTSUP);
+    expect(errnoOf(new ErofsError('EUCLEAN', 'dirent', 8, 'nameoff outside the block'))).toBe(wasi.ERRNO_IO);
+    expect(errnoOf(new ErofsError('EOPNOTSUPP', 'superblock', 0, 'unknown algorithm'))).toBe(wasi.ERRNO_NOTSUP);
     expect(() => errnoOf(new TypeError('bug'))).toThrow(TypeError);
     expect(wasiErrno('ENOTANERRNO')).toBe(wasi.ERRNO_IO);
     expect(wasiErrno('toString')).toBe(wasi.ERRNO_IO);

@@ -388,6 +388,15 @@ describe('lookup rules', () => {
     guest.dispose();
   });
 
+  it("the README's set-up: an image as the namespace root, preopened whole", async () => {
+    const host = await HostController.create({ rootfs: FIXTURES + 'rootfs-18.erofs' });
+    const root = ErofsPreopenDirectory.open(host.ns, '/', { path: '/' });
+    const passwd = jsonl<Rec>('rootfs-18.manifest.jsonl').find((e) => e.path === '/etc/passwd')!;
+    expect(createHash('sha256').update(readAll(open(root, 'etc/passwd'))).digest('hex')).toBe(passwd.sha256);
+    root.dispose();
+    host.close();
+  });
+
   it('a preopen names its directory; one that cannot be opened is a SysError', () => {
     const root = pre.get('rootfs-18.erofs')!;
     expect(root.fd_prestat_get().prestat!.inner.pr_name).toEqual(new TextEncoder().encode('/mnt'));
