@@ -1,0 +1,1 @@
+/* erofs-js compat: struct statfs and statfs() are declared in compat.h. */
