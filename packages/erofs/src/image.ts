@@ -194,7 +194,8 @@ export class Image {
     const key = `${inode.nid}@${ext.logical}`;
     const hit = this.extentCache.get(key);
     if (hit && hit.length === ext.length) return hit;
-    const W = `pcluster of inode ${formatNid(inode.nid)}`;
+    // Built only for an error: formatting the nid (through BigInt) on every decode showed in profiles.
+    const W = () => `pcluster of inode ${formatNid(inode.nid)}`;
     const plen = ext.plen!;
     const raw = ext.inMeta
       ? this.metaView(inode.inMetabox, ext.physical, plen)
@@ -214,7 +215,7 @@ export class Image {
       if (first < ext.length) out.set(raw.subarray(0, ext.length - first), first);
     } else {
       const codec = this.codecs[format];
-      if (!codec) throw unsupported(W, ext.physical, `no decoder for ${ALGORITHM_NAMES[format] ?? 'algorithm ' + format}`);
+      if (!codec) throw unsupported(W(), ext.physical, `no decoder for ${ALGORITHM_NAMES[format] ?? 'algorithm ' + format}`);
       let input = raw;
       let partial = ext.partial === true;
       if (this.sb.featureIncompat & INCOMPAT.ZERO_PADDING) {
@@ -222,7 +223,7 @@ export class Image {
         const limit = Math.min(plen, this.blockSize);
         let k = 0;
         while (k < limit && raw[k] === 0) k++;
-        if (k === limit) throw corrupt(W, ext.physical, 'pcluster starts with a whole block of zero padding');
+        if (k === limit) throw corrupt(W(), ext.physical, 'pcluster starts with a whole block of zero padding');
         input = raw.subarray(k);
       } else {
         // Pre-0padding LZ4 images: the stream starts at the pcluster and may be followed by garbage.

@@ -95,6 +95,14 @@ export class CompressedMapper {
     private readonly inode: ZInode,
   ) {}
 
+  /**
+   * The error-message prefix, built only when an error is thrown: a template with the nid
+   * on every call was a measurable share of mapping time (formatNid goes through BigInt).
+   */
+  private get W(): string {
+    return where(this.inode);
+  }
+
   private get headerPos(): number {
     return Math.ceil(this.inode.ibase / 8) * 8;
   }
@@ -164,8 +172,7 @@ export class CompressedMapper {
   }
 
   private loadFull(z: ZInfo, lcn: number): Lcluster {
-    const W = where(this.inode);
-    if (lcn >= this.lclusterCount(z)) throw corrupt(W, this.headerPos, `lcluster ${lcn} beyond the end of the file`);
+    if (lcn >= this.lclusterCount(z)) throw corrupt(this.W, this.headerPos, `lcluster ${lcn} beyond the end of the file`);
     const pos = this.headerPos + 16 + lcn * 8;
     const e = this.ctx.meta(this.inode.inMetabox, pos, 8);
     const advise = u16(e, 0);
@@ -175,7 +182,7 @@ export class CompressedMapper {
       r.clusterofs = 2 ** z.lclusterBits;
       r.delta0 = u16(e, 4);
       if (r.delta0 & D0_CBLKCNT) {
-        if (!(z.advise & (ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2))) throw corrupt(W, pos, 'CBLKCNT without big pclusters');
+        if (!(z.advise & (ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2))) throw corrupt(this.W, pos, 'CBLKCNT without big pclusters');
         r.compressedBlks = r.delta0 & ~D0_CBLKCNT;
         r.delta0 = 1;
       }
@@ -183,17 +190,16 @@ export class CompressedMapper {
     } else {
       r.partialRef = (advise & PARTIAL_REF) !== 0;
       r.clusterofs = u16(e, 2);
-      if (r.clusterofs >= 2 ** z.lclusterBits) throw corrupt(W, pos, `clusterofs ${r.clusterofs} past the lcluster`);
+      if (r.clusterofs >= 2 ** z.lclusterBits) throw corrupt(this.W, pos, `clusterofs ${r.clusterofs} past the lcluster`);
       r.pblk = u32(e, 4);
     }
     return r;
   }
 
   private loadCompact(z: ZInfo, lcnIn: number, lookahead: boolean): Lcluster {
-    const W = where(this.inode);
     const ebase = this.headerPos + 8;
     const totalidx = Math.ceil(this.inode.size / 2 ** this.ctx.blkszbits);
-    if (lcnIn >= totalidx) throw corrupt(W, ebase, `lcluster ${lcnIn} beyond the ${totalidx} indexes`);
+    if (lcnIn >= totalidx) throw corrupt(this.W, ebase, `lcluster ${lcnIn} beyond the ${totalidx} indexes`);
     const initial4b = ((32 - (ebase % 32)) / 4) & 7;
     let n2b = 0;
     if (z.advise & ADVISE_COMPACTED_2B && initial4b < totalidx) n2b = Math.floor((totalidx - initial4b) / 16) * 16;
@@ -213,10 +219,11 @@ export class CompressedMapper {
     let vcnt: number;
     if (shift === 2) vcnt = 2;
     else if (z.lclusterBits <= 12) vcnt = 16;
-    else throw new ErofsError('EOPNOTSUPP', W, pos, `2-byte compact indexes with lcluster size 2^${z.lclusterBits}`);
+    else throw new ErofsError('EOPNOTSUPP', this.W, pos, `2-byte compact indexes with lcluster size 2^${z.lclusterBits}`);
     const packSize = vcnt << shift;
     const packStart = pos - (pos % packSize);
-    const pack = this.ctx.meta(this.inode.inMetabox, packStart, packSize).slice();
+    // A view, not a copy: nothing below reads the source again while `pack` is in use.
+    const pack = this.ctx.meta(this.inode.inMetabox, packStart, packSize);
     const lobits = Math.max(z.lclusterBits, 12);
     const encodebits = ((packSize - 4) * 8) / vcnt;
     const field = (i: number) => {
@@ -253,7 +260,7 @@ export class CompressedMapper {
         r.delta1 = d1;
       }
       if (lo & D0_CBLKCNT) {
-        if (!bigPcluster) throw corrupt(W, packStart, 'CBLKCNT without big pclusters');
+        if (!bigPcluster) throw corrupt(this.W, packStart, 'CBLKCNT without big pclusters');
         r.compressedBlks = lo & ~D0_CBLKCNT;
         r.delta0 = 1;
         return r;
@@ -271,7 +278,7 @@ export class CompressedMapper {
       return r;
     }
     r.clusterofs = lo;
-    if (lo >= 2 ** z.lclusterBits) throw corrupt(W, packStart, `clusterofs ${lo} past the lcluster`);
+    if (lo >= 2 ** z.lclusterBits) throw corrupt(this.W, packStart, `clusterofs ${lo} past the lcluster`);
     // Block address: the pack's base plus the pclusters before this HEAD in the pack.
     let nblk: number;
     if (!bigPcluster) {
@@ -293,7 +300,7 @@ export class CompressedMapper {
             nblk += lo & ~D0_CBLKCNT;
             continue;
           }
-          if (lo <= 1) throw corrupt(W, packStart, 'plain delta[0] of 1 in a big-pcluster pack');
+          if (lo <= 1) throw corrupt(this.W, packStart, 'plain delta[0] of 1 in a big-pcluster pack');
           i -= lo - 2;
           continue;
         }
@@ -321,7 +328,6 @@ export class CompressedMapper {
   private mapIndexed(offset: number, findTail: boolean): Extent {
     const inode = this.inode;
     const z = inode.z!;
-    const W = where(inode);
     const lcs = 2 ** z.lclusterBits;
     const initialLcn = Math.floor(offset / lcs);
     const endoff = offset - initialLcn * lcs;
@@ -334,12 +340,12 @@ export class CompressedMapper {
       mla = m.lcn * lcs + m.clusterofs;
     } else {
       if (m.type !== TYPE_NONHEAD) {
-        if (m.lcn === 0) throw corrupt(W, inode.pos, 'offset before the first extent');
+        if (m.lcn === 0) throw corrupt(this.W, inode.pos, 'offset before the first extent');
         delta = 1;
       }
       // Look back to the HEAD.
       for (;;) {
-        if (delta === 0 || m.lcn < delta) throw corrupt(W, inode.pos, `bogus look-back distance ${delta} at lcluster ${m.lcn}`);
+        if (delta === 0 || m.lcn < delta) throw corrupt(this.W, inode.pos, `bogus look-back distance ${delta} at lcluster ${m.lcn}`);
         m = this.load(z, m.lcn - delta, false);
         if (m.type !== TYPE_NONHEAD) break;
         delta = m.delta0;
@@ -363,7 +369,7 @@ export class CompressedMapper {
       ext.physical = z.inlinePos;
       ext.plen = z.idataSize;
       const bs = 2 ** this.ctx.blkszbits;
-      if ((z.inlinePos % bs) + z.idataSize > bs) throw corrupt(W, z.inlinePos, `tail-packed pcluster of ${z.idataSize} bytes crosses a block boundary`);
+      if ((z.inlinePos % bs) + z.idataSize > bs) throw corrupt(this.W, z.inlinePos, `tail-packed pcluster of ${z.idataSize} bytes crosses a block boundary`);
     } else if (z.advise & ADVISE_FRAGMENT_PCLUSTER && headLcn === z.tailHeadLcn) {
       return { kind: ExtentKind.Fragment, logical: mla, length: end - mla, physical: z.fragmentOff, deviceId: 0 };
     } else {
@@ -371,12 +377,12 @@ export class CompressedMapper {
       ext.plen = this.compressedLength(z, m, headType) * 2 ** this.ctx.blkszbits;
     }
     if (headType === TYPE_PLAIN) {
-      if (ext.length > ext.plen!) throw corrupt(W, inode.pos, `uncompressed extent of ${ext.length} bytes larger than its ${ext.plen}-byte pcluster`);
+      if (ext.length > ext.plen!) throw corrupt(this.W, inode.pos, `uncompressed extent of ${ext.length} bytes larger than its ${ext.plen}-byte pcluster`);
       ext.format = z.advise & ADVISE_INTERLACED_PCLUSTER ? FORMAT_INTERLACED : FORMAT_SHIFTED;
     } else {
       ext.format = headType === TYPE_HEAD2 ? z.algs[1] : z.algs[0];
       if (!(this.ctx.availableAlgs & (1 << ext.format))) {
-        throw corrupt(W, inode.pos, `algorithm ${ext.format} is not among the image's algorithms`);
+        throw corrupt(this.W, inode.pos, `algorithm ${ext.format} is not among the image's algorithms`);
       }
     }
     this.checkLimits(ext);
@@ -384,7 +390,6 @@ export class CompressedMapper {
   }
 
   private compressedLength(z: ZInfo, head: Lcluster, headType: number): number {
-    const W = where(this.inode);
     const big1 = (z.advise & ADVISE_BIG_PCLUSTER_1) !== 0;
     const big2 = (z.advise & ADVISE_BIG_PCLUSTER_2) !== 0;
     const lcn = head.lcn + 1;
@@ -393,9 +398,9 @@ export class CompressedMapper {
     }
     const n = this.load(z, lcn, false);
     if (n.type === TYPE_NONHEAD) {
-      if (n.delta0 !== 1) throw corrupt(W, this.inode.pos, `bogus CBLKCNT at lcluster ${lcn}`);
+      if (n.delta0 !== 1) throw corrupt(this.W, this.inode.pos, `bogus CBLKCNT at lcluster ${lcn}`);
       if (n.compressedBlks) return n.compressedBlks;
-      throw corrupt(W, this.inode.pos, `no CBLKCNT at lcluster ${lcn}`);
+      throw corrupt(this.W, this.inode.pos, `no CBLKCNT at lcluster ${lcn}`);
     }
     return 1;
   }
@@ -423,7 +428,6 @@ export class CompressedMapper {
   /** Encoded extent records (mkfs.erofs 1.9, 48-bit layout): 4/8-byte lcluster-shaped or 16/32-byte sorted. */
   private mapExtents(z: ZInfo, offset: number): Extent {
     const inode = this.inode;
-    const W = where(inode);
     const recsz = z.recsz;
     let pos = Math.ceil((this.headerPos + 8) / recsz) * recsz;
     const size = inode.size;
@@ -473,7 +477,7 @@ export class CompressedMapper {
         const p = u32(rec, 4) + u32(rec, 8) * 2 ** 32;
         if (la > offset) {
           r = mid;
-          if (la > lend) throw corrupt(W, pos + mid * recsz, `extent record ${mid} starts at ${la}, past ${lend}`);
+          if (la > lend) throw corrupt(this.W, pos + mid * recsz, `extent record ${mid} starts at ${la}, past ${lend}`);
           lend = la;
         } else {
           l = mid + 1;
@@ -484,14 +488,14 @@ export class CompressedMapper {
           found = true;
         }
       }
-      if (!found) throw corrupt(W, pos, `no extent record covers offset ${offset}`);
+      if (!found) throw corrupt(this.W, pos, `no extent record covers offset ${offset}`);
       last = l >= z.extents;
     }
-    if (!(lstart < lend)) throw corrupt(W, pos, `empty extent at offset ${offset}`);
+    if (!(lstart < lend)) throw corrupt(this.W, pos, `empty extent at offset ${offset}`);
     if (last && z.advise & ADVISE_FRAGMENT_PCLUSTER) {
       // The last record of a fragment file holds the fragment offset in place of plen.
       const off = plen + (recsz > 4 ? pa * 2 ** 32 : 0);
-      if (off > Number.MAX_SAFE_INTEGER) throw corrupt(W, pos, 'fragment offset beyond 2^53');
+      if (off > Number.MAX_SAFE_INTEGER) throw corrupt(this.W, pos, 'fragment offset beyond 2^53');
       return { kind: ExtentKind.Fragment, logical: lstart, length: lend - lstart, physical: off, deviceId: 0 };
     }
     if (plen === 0) return { kind: ExtentKind.Hole, logical: lstart, length: lend - lstart, physical: 0, deviceId: 0 };
@@ -508,11 +512,11 @@ export class CompressedMapper {
     };
     if (fmt) {
       ext.format = fmt - 1;
-      if (ext.format >= 4) throw new ErofsError('EOPNOTSUPP', W, pos, `unknown extent format ${fmt}`);
-      if (!(this.ctx.availableAlgs & (1 << ext.format))) throw corrupt(W, pos, `algorithm ${ext.format} is not among the image's algorithms`);
+      if (ext.format >= 4) throw new ErofsError('EOPNOTSUPP', this.W, pos, `unknown extent format ${fmt}`);
+      if (!(this.ctx.availableAlgs & (1 << ext.format))) throw corrupt(this.W, pos, `algorithm ${ext.format} is not among the image's algorithms`);
     } else {
       ext.format = z.advise & ADVISE_INTERLACED_PCLUSTER && pa % bs === 0 ? FORMAT_INTERLACED : FORMAT_SHIFTED;
-      if (ext.length > ext.plen!) throw corrupt(W, pos, `uncompressed extent of ${ext.length} bytes larger than its ${ext.plen}-byte pcluster`);
+      if (ext.length > ext.plen!) throw corrupt(this.W, pos, `uncompressed extent of ${ext.length} bytes larger than its ${ext.plen}-byte pcluster`);
     }
     this.checkLimits(ext);
     return ext;
