@@ -19,6 +19,10 @@ describe('nid', () => {
     expect(formatNid(mb)).toBe('9223372036854775821');
   });
 
+  it('formats ordinary NIDs as their decimal value, up to the largest', () => {
+    for (const nid of [0, 36, 2 ** 32 + 5, 2 ** 48 - 1]) expect(formatNid(nid)).toBe(nidToBigInt(nid).toString());
+  });
+
   it('refuses NIDs that cannot address an image below 2^53 bytes', () => {
     expect(() => nidFromParts(0, 0x10000, 'dirent', 100)).toThrow(/dirent at byte 100: nid .* out of range/);
     expect(() => nidFromParts(0, 0x80010000, 'dirent', 100)).toThrow(/out of range/);

@@ -42,5 +42,7 @@ export function nidToIno(nid: number): number {
 }
 
 export function formatNid(nid: number): string {
-  return nidToBigInt(nid).toString();
+  // Error-message prefixes are built on hot paths (every inode decoded): skip the bigint
+  // for the common NIDs, whose decimal form is the number's own.
+  return nid < METABOX_NID_FLAG ? String(nid) : nidToBigInt(nid).toString();
 }
