@@ -19,13 +19,16 @@ export interface MetaSpec {
 }
 
 export type NodeSpec =
-  | { kind: 'file'; size: number; fill: number; zeros?: [number, number]; meta: MetaSpec }
+  | { kind: 'file'; size: number; fill: number; zeros?: [number, number]; pattern?: Pattern; meta: MetaSpec }
   | { kind: 'dir'; entries: [string | number[], NodeSpec][]; meta: MetaSpec }
   | { kind: 'wide'; n: number; prefix: string; meta: MetaSpec }
   | { kind: 'chain'; depth: number; meta: MetaSpec }
   | { kind: 'symlink'; target: string; meta: MetaSpec }
   | { kind: 'chardev' | 'blockdev'; major: number; minor: number; meta: MetaSpec }
   | { kind: 'fifo' | 'socket'; meta: MetaSpec };
+
+/** File content: a byte ramp (the default), English-like text, or noise that LZ4 cannot shrink. */
+export type Pattern = 'ramp' | 'text' | 'noise';
 
 export interface TreeSpec {
   root: { kind: 'dir'; entries: [string | number[], NodeSpec][]; meta: MetaSpec };
@@ -34,8 +37,11 @@ export interface TreeSpec {
   blockSize: number;
   inline: boolean;
   chunkBits: number | undefined;
+  /** 8-byte chunk indexes instead of the 4-byte block map. */
+  chunkIndexes?: boolean;
   epoch: number;
   fixedNsec: number;
+  compression?: 'lz4';
 }
 
 /** Xattr values by short key, so that specs stay readable. */
@@ -83,17 +89,25 @@ const metaArb: fc.Arbitrary<MetaSpec> = fc.record(
 
 /** Sizes around block boundaries of any block size the tests use. */
 const sizeArb = fc.oneof(
-  fc.constantFrom(0, 1, 511, 512, 513, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 8192, 8193, 12288),
-  fc.nat(3 * 4096 + 100),
+  { weight: 5, arbitrary: fc.constantFrom(0, 1, 511, 512, 513, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 8192, 8193, 12288) },
+  { weight: 5, arbitrary: fc.nat(3 * 4096 + 100) },
+  // Big enough for many pclusters, some of which decode to hundreds of kilobytes.
+  { weight: 1, arbitrary: fc.constantFrom(40_000, 300_000) },
 );
 
 const fileArb: fc.Arbitrary<NodeSpec> = fc.record({
   kind: fc.constant('file' as const),
   size: sizeArb,
   fill: fc.integer({ min: 0, max: 255 }),
-  zeros: fc.option(fc.tuple(fc.nat(12288), fc.nat(12288)), { nil: undefined }),
+  zeros: fc.option(fc.tuple(fc.nat(12288), fc.oneof(fc.nat(12288), fc.constant(250_000))), { nil: undefined }),
+  pattern: fc.constantFrom<Pattern | undefined>(undefined, undefined, 'text', 'noise'),
   meta: metaArb,
-}).map((f) => (f.zeros === undefined ? { ...f, zeros: undefined } : f));
+}).map((f) => {
+  const out: NodeSpec = { ...f };
+  if (f.zeros === undefined) delete out.zeros;
+  if (f.pattern === undefined) delete out.pattern;
+  return out;
+});
 
 const leafArb: fc.Arbitrary<NodeSpec> = fc.oneof(
   { weight: 6, arbitrary: fileArb },
@@ -119,8 +133,10 @@ export const treeSpecArb: fc.Arbitrary<TreeSpec> = fc.record({
   blockSize: fc.constantFrom(512, 1024, 2048, 4096, 4096),
   inline: fc.boolean(),
   chunkBits: fc.constantFrom(undefined, undefined, 0, 1),
+  chunkIndexes: fc.boolean(),
   epoch: fc.constantFrom(0, 1_700_000_000, 2 ** 32 + 5),
   fixedNsec: fc.constantFrom(0, 123_456_789),
+  compression: fc.constantFrom<'lz4' | undefined>(undefined, 'lz4'),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -141,9 +157,20 @@ function metaOf(m: MetaSpec): NodeMeta {
   return out;
 }
 
-export function fileData(size: number, fill: number, zeros?: [number, number]): Uint8Array {
+const WORDS = 'the of and to in is that for it as with was on be by this are from at or an which file block image inode'.split(' ');
+
+export function fileData(size: number, fill: number, zeros?: [number, number], pattern: Pattern = 'ramp'): Uint8Array {
   const d = new Uint8Array(size);
-  for (let i = 0; i < size; i++) d[i] = (i * (fill | 1) + (i >>> 9) + fill) & 255;
+  let x = fill * 2654435761 + 1;
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8;
+  if (pattern === 'ramp') for (let i = 0; i < size; i++) d[i] = (i * (fill | 1) + (i >>> 9) + fill) & 255;
+  else if (pattern === 'noise') for (let i = 0; i < size; i++) d[i] = rnd() & 255;
+  else {
+    for (let i = 0; i < size; ) {
+      const w = WORDS[rnd() % WORDS.length] + (rnd() % 9 ? ' ' : '.\n');
+      for (let j = 0; j < w.length && i < size; j++) d[i++] = w.charCodeAt(j);
+    }
+  }
   if (zeros) d.fill(0, Math.min(size, zeros[0]), Math.min(size, zeros[0] + zeros[1]));
   return d;
 }
@@ -158,7 +185,7 @@ function nodeOf(s: NodeSpec): TreeNode {
   }
   switch (s.kind) {
     case 'file':
-      return { type: 'file', data: fileData(s.size, s.fill, s.zeros), ...meta };
+      return { type: 'file', data: fileData(s.size, s.fill, s.zeros, s.pattern), ...meta };
     case 'dir': {
       const entries = new Map<string | Uint8Array, TreeNode>();
       const seen = new Set<string>();
@@ -213,7 +240,7 @@ export function treeOf(spec: TreeSpec): { tree: DirNode; options: BuildOptions }
   }
   return {
     tree,
-    options: { blockSize: spec.blockSize, inlineData: spec.inline, chunkBits: spec.chunkBits, epoch: spec.epoch, fixedNsec: spec.fixedNsec },
+    options: { blockSize: spec.blockSize, inlineData: spec.inline, chunkBits: spec.chunkBits, chunkIndexes: spec.chunkIndexes, epoch: spec.epoch, fixedNsec: spec.fixedNsec, compression: spec.compression },
   };
 }
 

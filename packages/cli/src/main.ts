@@ -22,7 +22,8 @@ commands:
   extract IMAGE DIR          write the tree to DIR
   fsck IMAGE                 decode and check everything; exit 1 if corrupt
   manifest [--readdir] IMAGE one JSON object per path (or per directory with --readdir)
-  mkfs SRC IMAGE             build an uncompressed image of directory SRC
+  mkfs [-zlz4] SRC IMAGE     build an image of directory SRC (-zlz4: LZ4-compress files
+                             where that saves space; uncompressed otherwise)
 
 options:
   --device=FILE              an extra device of a multi-device image (repeat in table order)
@@ -73,6 +74,8 @@ function parse(argv: string[]): Parsed {
     else if (a === '-l') flags.add('long');
     else if (a === '--readdir') flags.add('readdir');
     else if (a === '--no-checksum') flags.add('no-checksum');
+    else if (a === '-zlz4' || (a === '-z' && argv[i + 1] === 'lz4' && ++i)) flags.add('lz4');
+    else if (a.startsWith('-z')) throw new UsageError(`mkfs: unsupported compression ${a === '-z' ? (argv[i + 1] ?? '') : a.slice(2)} (only lz4)`);
     else if (a.startsWith('-') && a.length > 1) throw new UsageError(`unknown option ${a}`);
     else if (!command) command = a;
     else args.push(a);
@@ -222,7 +225,7 @@ function mkfs(p: Parsed): number {
   need(p, 2, 2);
   const [src, dest] = p.args;
   try {
-    writeFileSync(dest, buildImage(treeFromDirectory(src)));
+    writeFileSync(dest, buildImage(treeFromDirectory(src), { compression: p.flags.has('lz4') ? 'lz4' : undefined }));
   } catch (e) {
     if (!(e instanceof BuildError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
     process.stderr.write(`erofs: mkfs: ${(e as Error).message}\n`);

@@ -1,5 +1,5 @@
 /**
- * Tree -> EROFS image (uncompressed). Layout:
+ * Tree -> EROFS image (uncompressed, or with LZ4-compressed files). Layout:
  *
  *   block 0   boot area (1024 zero bytes), superblock at 1024 (128 bytes)
  *   1152..    shared xattr pool (xattr_blkaddr 0, ids counted in 4-byte units from byte 0)
@@ -14,6 +14,7 @@
  */
 import { crc32c, xxh32 } from '@erofs-js/erofs';
 import { compareBytes, nameBytes, type DirNode, type TreeNode } from './tree.js';
+import { lz4CompressFill, lz4Bound } from './lz4.js';
 
 export interface BuildOptions {
   /** 512..4096 (a power of two); default 4096. */
@@ -37,12 +38,23 @@ export interface BuildOptions {
    */
   chunkBits?: number;
   /**
+   * Chunk tables as 8-byte chunk indexes (start block and device id; format bit
+   * CHUNK_INDEXES) instead of the 4-byte block map. Default false.
+   */
+  chunkIndexes?: boolean;
+  /**
    * Share an xattr (same name and value) through the shared pool when this many inodes
    * carry it (default 2; Infinity keeps every xattr inline).
    */
   shareXattrsAt?: number;
   /** Superblock CRC-32C (default: on for 4 KiB blocks, like mkfs.erofs). */
   checksum?: boolean;
+  /**
+   * Compress regular files with LZ4 ('lz4'): one-block pclusters filled with as much of the
+   * file as fits, full (8-byte) lcluster indexes, zero padding. A file stays uncompressed
+   * when that would not save a block; sparse files picked for the chunk layout stay chunked.
+   */
+  compression?: 'lz4';
 }
 
 export class BuildError extends Error {
@@ -59,11 +71,14 @@ const NULL_ADDR = 0xffffffff;
 const COMPAT_SB_CHKSUM = 0x1;
 const COMPAT_MTIME = 0x2;
 const COMPAT_XATTR_FILTER = 0x4;
+const INCOMPAT_ZERO_PADDING = 0x1;
 const INCOMPAT_CHUNKED_FILE = 0x4;
 const LAYOUT_FLAT_PLAIN = 0;
+const LAYOUT_COMPRESSED_FULL = 1;
 const LAYOUT_FLAT_INLINE = 2;
 const LAYOUT_CHUNK_BASED = 4;
 const FILTER_SEED = 0x25bbe08f;
+const CHUNK_FORMAT_INDEXES = 0x20;
 
 const S_IF: Record<TreeNode['type'], number> = {
   file: 0o100000,
@@ -97,6 +112,16 @@ interface XattrEntry {
   id?: number;
 }
 
+/** One pcluster of a compressed file: a block of LZ4 stream or of raw bytes. */
+interface ZExtent {
+  /** Decoded range [logical, logical + length) of the file. */
+  logical: number;
+  length: number;
+  /** LZ4 block, or undefined for an uncompressed (PLAIN) pcluster. */
+  stream: Uint8Array | undefined;
+  block: number;
+}
+
 interface DirChild {
   name: Uint8Array;
   ino: Ino;
@@ -122,7 +147,10 @@ interface Ino {
   /** CHUNK_BASED: per-chunk start block or hole, filled at data allocation. */
   chunkHoles: boolean[];
   chunkStarts: number[];
-  chunkBits: number;
+  /** CHUNK_BASED: i_u chunk format (chunk bits, CHUNK_INDEXES bit). */
+  chunkFormat: number;
+  /** COMPRESSED_FULL: the pclusters in file order. */
+  zExtents: ZExtent[];
   pos: number;
   nid: number;
   /** First data block (FLAT_*), or NULL_ADDR. */
@@ -187,7 +215,7 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
   const make = (node: TreeNode, parent: Ino | undefined): Ino => {
     const ino: Ino = {
       node, nlink: 0, parent, children: [], dirBlockStarts: [], data: undefined, size: 0, extended: false, mtime: 0, nsec: 0,
-      xattrs: [], xattrSize: 0, layout: LAYOUT_FLAT_PLAIN, chunkHoles: [], chunkStarts: [], chunkBits: 0, pos: 0, nid: 0, startBlock: NULL_ADDR, dataBlocks: 0,
+      xattrs: [], xattrSize: 0, layout: LAYOUT_FLAT_PLAIN, chunkHoles: [], chunkStarts: [], chunkFormat: 0, zExtents: [], pos: 0, nid: 0, startBlock: NULL_ADDR, dataBlocks: 0,
     };
     inos.push(ino);
     byNode.set(node, ino);
@@ -318,6 +346,8 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
     throw new BuildError(`chunkBits ${options.chunkBits} out of range`);
   }
   let anyChunked = false;
+  let anyCompressed = false;
+  if (options.compression !== undefined && options.compression !== 'lz4') throw new BuildError(`unknown compression ${JSON.stringify(options.compression)}`);
   for (const ino of inos) {
     const isz = ino.extended ? 64 : 32;
     // An extended inode may straddle blocks for the kernel, but keeping it whole is simpler for every reader.
@@ -329,11 +359,19 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
       const tail = ino.size % bs;
       if (chunkSize && ino.node.type === 'file' && hasZeroChunk(ino.data!, chunkSize)) {
         ino.layout = LAYOUT_CHUNK_BASED;
-        ino.chunkBits = options.chunkBits!;
+        ino.chunkFormat = options.chunkBits!;
         anyChunked = true;
         const count = Math.ceil(ino.size / chunkSize);
-        const tablePos = align(pos + isz + ino.xattrSize, 4);
-        extra = tablePos - (pos + isz + ino.xattrSize) + 4 * count;
+        const unit = options.chunkIndexes ? 8 : 4;
+        if (options.chunkIndexes) ino.chunkFormat |= CHUNK_FORMAT_INDEXES;
+        const tablePos = align(pos + isz + ino.xattrSize, unit);
+        extra = tablePos - (pos + isz + ino.xattrSize) + unit * count;
+      } else if (options.compression && ino.node.type === 'file' && (ino.zExtents = compressLz4(ino.data!, bs)).length) {
+        ino.layout = LAYOUT_COMPRESSED_FULL;
+        anyCompressed = true;
+        // 8-aligned map header (8 bytes), 8 reserved bytes, then one 8-byte index per block.
+        const ibase = pos + isz + ino.xattrSize;
+        extra = align(ibase, 8) - ibase + 16 + 8 * Math.ceil(ino.size / bs);
       } else if (inline && tail > 0) {
         const fits = (p: number) => ((p + isz + ino.xattrSize) % bs) + tail <= bs;
         if (!fits(pos) && isz + ino.xattrSize + tail <= bs) pos = align(pos, bs);
@@ -362,6 +400,11 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
         ino.chunkStarts.push(hole ? NULL_ADDR : block);
         if (!hole) block += Math.ceil(chunk.length / bs);
       }
+      continue;
+    }
+    if (ino.layout === LAYOUT_COMPRESSED_FULL) {
+      for (const e of ino.zExtents) e.block = block++;
+      ino.dataBlocks = ino.zExtents.length;
       continue;
     }
     const hasData = ino.node.type === 'file' || ino.node.type === 'symlink' || ino.node.type === 'dir';
@@ -404,7 +447,9 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
     if (label.length > 16) throw new BuildError('volume name longer than 16 bytes');
     img.set(label, sb + 0x40);
   }
-  dv.setUint32(sb + 0x50, anyChunked ? INCOMPAT_CHUNKED_FILE : 0, true);
+  dv.setUint32(sb + 0x50, (anyChunked ? INCOMPAT_CHUNKED_FILE : 0) | (anyCompressed ? INCOMPAT_ZERO_PADDING : 0), true);
+  // Without COMPR_CFGS this field is lz4_max_distance: our encoder's window, as mkfs writes it.
+  if (anyCompressed) dv.setUint16(sb + 0x54, 65535, true);
   if (checksum) {
     const len = bs > SB_OFFSET ? bs - SB_OFFSET : bs;
     dv.setUint32(sb + 4, crc32c(0xffffffff, img.subarray(SB_OFFSET, SB_OFFSET + len)), true);
@@ -447,7 +492,8 @@ function writeInode(img: Uint8Array, dv: DataView, ino: Ino, bs: number, useFilt
   const imode = S_IF[n.type] | perm;
   let iu = 0;
   if (n.type === 'chardev' || n.type === 'blockdev') iu = encodeRdev(n.major, n.minor);
-  else if (ino.layout === LAYOUT_CHUNK_BASED) iu = ino.chunkBits; // chunk format: 4-byte block map
+  else if (ino.layout === LAYOUT_CHUNK_BASED) iu = ino.chunkFormat; // chunk format: chunk bits, CHUNK_INDEXES
+  else if (ino.layout === LAYOUT_COMPRESSED_FULL) iu = ino.dataBlocks; // compressed blocks (st_blocks)
   else if (n.type === 'file' || n.type === 'symlink' || n.type === 'dir') iu = ino.startBlock;
   const icount = ino.xattrSize ? (ino.xattrSize - 12) / 4 + 1 : 0;
   const format = (ino.extended ? 1 : 0) | (ino.layout << 1);
@@ -495,11 +541,17 @@ function writeInode(img: Uint8Array, dv: DataView, ino: Ino, bs: number, useFilt
   }
   const content = n.type === 'dir' ? dirContent(ino, bs) : ino.data;
   if (ino.layout === LAYOUT_CHUNK_BASED) {
-    // 4-byte block map entries, chunk size = bs << chunkBits; holes are NULL_ADDR.
+    // 4-byte block map entries or 8-byte chunk indexes {startblk_hi 0, device 0 (the
+    // unified address space), startblk_lo}; chunk size = bs << chunkBits; holes are NULL_ADDR.
     const count = ino.chunkStarts.length;
-    let q = align(at, 4);
-    const size = bs * 2 ** ino.chunkBits;
+    const indexes = (ino.chunkFormat & CHUNK_FORMAT_INDEXES) !== 0;
+    let q = align(at, indexes ? 8 : 4);
+    const size = bs * 2 ** (ino.chunkFormat & 0x1f);
     for (let k = 0; k < count; k++) {
+      if (indexes) {
+        dv.setUint32(q, 0, true);
+        q += 4;
+      }
       dv.setUint32(q, ino.chunkStarts[k], true);
       q += 4;
       if (!ino.chunkHoles[k]) {
@@ -507,6 +559,10 @@ function writeInode(img: Uint8Array, dv: DataView, ino: Ino, bs: number, useFilt
         img.set(chunk, ino.chunkStarts[k] * bs);
       }
     }
+    return;
+  }
+  if (ino.layout === LAYOUT_COMPRESSED_FULL) {
+    writeCompressed(img, dv, ino, align(at, 8), bs);
     return;
   }
   if (!content || ino.size === 0) return;
@@ -535,4 +591,70 @@ function dirContent(ino: Ino, bs: number): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * Cuts a file into one-block pclusters, each holding as much of the file as its LZ4 block
+ * can take; a pcluster that would not decode to more than a block holds raw bytes instead
+ * (PLAIN). Every extent but the last therefore covers at least a block, so no two extents
+ * start in the same lcluster. Returns [] when compression saves no block.
+ */
+function compressLz4(data: Uint8Array, bs: number): ZExtent[] {
+  const size = data.length;
+  const blocks = Math.ceil(size / bs);
+  if (blocks <= 1) return [];
+  const buf = new Uint8Array(lz4Bound(bs));
+  const out: ZExtent[] = [];
+  for (let pos = 0; pos < size; ) {
+    // The encoder reads only as far as its block fills: about 255 bytes of input per byte at most.
+    const r = lz4CompressFill(data, pos, size, buf, bs);
+    if (r.consumed > bs) {
+      out.push({ logical: pos, length: r.consumed, stream: buf.slice(0, r.written), block: 0 });
+      pos += r.consumed;
+    } else {
+      let n = Math.min(bs, size - pos);
+      // The kernel takes a PLAIN extent to reach the end of the lcluster being read (it
+      // clamps to i_size only with tail packing) and refuses one longer than its block: the
+      // last extent must not cross into another lcluster, so it is cut at the boundary.
+      if (pos + n === size && Math.floor(pos / bs) !== Math.floor((size - 1) / bs)) n = bs - (pos % bs);
+      out.push({ logical: pos, length: n, stream: undefined, block: 0 });
+      pos += n;
+    }
+    if (out.length >= blocks) return [];
+  }
+  return out;
+}
+
+/**
+ * Full lcluster indexes (8 bytes per block of the file) after the 16-byte map header, and
+ * the pclusters: LZ4 streams right-aligned behind zero padding, raw bytes from the start.
+ */
+function writeCompressed(img: Uint8Array, dv: DataView, ino: Ino, hp: number, bs: number): void {
+  // Map header: no fragment/inline data, advise 0, algorithm 0 (LZ4), lclusterbits = blkszbits.
+  img.fill(0, hp, hp + 16);
+  const data = ino.data!;
+  const count = Math.ceil(ino.size / bs);
+  const exts = ino.zExtents;
+  let k = 0; // extent covering the start of lcluster lcn
+  for (let lcn = 0; lcn < count; lcn++) {
+    const at = hp + 16 + 8 * lcn;
+    while (k + 1 < exts.length && Math.floor(exts[k + 1].logical / bs) <= lcn) k++;
+    const e = exts[k];
+    const headLcn = Math.floor(e.logical / bs);
+    if (headLcn === lcn) {
+      dv.setUint16(at, e.stream ? 1 : 0, true); // HEAD1 (LZ4) or PLAIN
+      dv.setUint16(at + 2, e.logical % bs, true); // clusterofs
+      dv.setUint32(at + 4, e.block, true);
+    } else {
+      const nextHead = k + 1 < exts.length ? Math.floor(exts[k + 1].logical / bs) : count;
+      dv.setUint16(at, 2, true); // NONHEAD
+      dv.setUint16(at + 2, 0, true);
+      dv.setUint16(at + 4, lcn - headLcn, true); // delta[0]: back to the HEAD
+      dv.setUint16(at + 6, nextHead - lcn, true); // delta[1]: on to the next HEAD (or EOF)
+    }
+  }
+  for (const e of exts) {
+    if (e.stream) img.set(e.stream, (e.block + 1) * bs - e.stream.length);
+    else img.set(data.subarray(e.logical, e.logical + e.length), e.block * bs);
+  }
 }

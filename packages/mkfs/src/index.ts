@@ -18,3 +18,4 @@ export {
   type XattrMap,
 } from './tree.js';
 export { buildImage, BuildError, type BuildOptions } from './builder.js';
+export { lz4Compress, lz4CompressFill, lz4Bound, type Lz4FillResult } from './lz4.js';
