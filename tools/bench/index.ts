@@ -18,7 +18,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { cpus, getPriority, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,6 +73,7 @@ function machine(): Record<string, string | number> {
     node: process.version,
     fsck: ['/opt/erofs-utils/bin/fsck.erofs19', '/opt/erofs-utils/bin/fsck.erofs18'].filter(existsSync).map(version).filter(Boolean)[0] ?? '',
     commit,
+    nice: getPriority(),
     loadStart: loadavg().map((x) => x.toFixed(2)).join(' '),
   };
 }
@@ -109,7 +110,7 @@ m.loadEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
 const md: string[] = [];
 md.push(`# erofs-js benchmarks${quick ? ' (--quick)' : ''}`);
 md.push('');
-md.push(`Made by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${m.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.fsck || 'no fsck.erofs 1.8+'}, commit ${m.commit || 'unknown'}. Load average (1, 5, 15 min) ${m.loadStart} at the start, ${m.loadEnd} at the end: absolute times drift with it, the ratios within a row were measured under the same load.`);
+md.push(`Made by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${m.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.fsck || 'no fsck.erofs 1.8+'}, commit ${m.commit || 'unknown'}, run at nice ${m.nice}. Load average (1, 5, 15 min) ${m.loadStart} at the start, ${m.loadEnd} at the end: absolute times drift with it, the ratios within a row were measured under the same load.`);
 md.push('');
 md.push('## Guest workloads over real trees (tools/bench/workloads.ts)');
 md.push('');
