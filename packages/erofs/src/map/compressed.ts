@@ -336,12 +336,18 @@ export class CompressedMapper {
     if (findTail && ztail) z.inlinePos = m.nextPackOff;
     let mla: number;
     let delta = m.delta0;
+    // Where the kernel takes the extent to end for this offset: the end of its lcluster
+    // (clamped to i_size only with tail packing), or the next HEAD's start when that lies in
+    // the same lcluster. It refuses a PLAIN extent longer than its pcluster by that measure.
+    let kernelEnd = (initialLcn + 1) * lcs;
     if (m.type !== TYPE_NONHEAD && endoff >= m.clusterofs) {
       mla = m.lcn * lcs + m.clusterofs;
+      if (ztail) kernelEnd = Math.min(kernelEnd, inode.size);
     } else {
       if (m.type !== TYPE_NONHEAD) {
         if (m.lcn === 0) throw corrupt(this.W, inode.pos, 'offset before the first extent');
         delta = 1;
+        kernelEnd = m.lcn * lcs + m.clusterofs;
       }
       // Look back to the HEAD.
       for (;;) {
@@ -377,7 +383,8 @@ export class CompressedMapper {
       ext.plen = this.compressedLength(z, m, headType) * 2 ** this.ctx.blkszbits;
     }
     if (headType === TYPE_PLAIN) {
-      if (ext.length > ext.plen!) throw corrupt(this.W, inode.pos, `uncompressed extent of ${ext.length} bytes larger than its ${ext.plen}-byte pcluster`);
+      const llen = Math.max(ext.length, kernelEnd - mla);
+      if (llen > ext.plen!) throw corrupt(this.W, inode.pos, `uncompressed extent of ${llen} bytes (as mapped at offset ${offset}) larger than its ${ext.plen}-byte pcluster`);
       ext.format = z.advise & ADVISE_INTERLACED_PCLUSTER ? FORMAT_INTERLACED : FORMAT_SHIFTED;
     } else {
       ext.format = headType === TYPE_HEAD2 ? z.algs[1] : z.algs[0];
