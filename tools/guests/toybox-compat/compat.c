@@ -19,8 +19,12 @@
 #include <syslog.h>
 #include <sys/wait.h>
 
-/* See compat.h: no access mode means read-only, as on Linux. */
-static int with_mode(int flags) { return (flags & O_ACCMODE) ? flags : flags | O_RDONLY; }
+/* See compat.h: no access mode means read-only, as on Linux; O_CLOEXEC is ours alone. */
+static int with_mode(int flags)
+{
+  flags &= ~O_CLOEXEC;
+  return (flags & O_ACCMODE) ? flags : flags | O_RDONLY;
+}
 int erofs_js_open(const char *path, int flags, ...)
 {
   va_list ap;

@@ -159,6 +159,13 @@ int getsockopt(int, int, int, void *__restrict, socklen_t *__restrict);
    O_RDONLY is a bit of its own and open() refuses a missing access mode with EINVAL, so
    every open in toybox goes through a wrapper that adds O_RDONLY when no mode is given. */
 #include <fcntl.h>
+/* toybox also uses O_CLOEXEC as a marker: loopfiles() closes each file after use only when
+   its flags hold O_CLOEXEC, which is 0 in wasi-libc (WASI has no exec), so every file a tool
+   looped over stayed open until a runtime ran out of descriptors. A bit WASI does not use
+   stands for it here (toybox keeps 1<<30 and 1<<31 for its own flags), and the wrapper
+   clears it before the real open. */
+#undef O_CLOEXEC
+#define O_CLOEXEC 0x20000000
 #ifndef EROFS_JS_COMPAT_NO_OPEN_WRAP
 int erofs_js_open(const char *, int, ...);
 int erofs_js_openat(int, const char *, int, ...);
