@@ -13,7 +13,7 @@
  * in packages/erofs/src/map/compressed.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { ErofsError, Image, MemorySource, DataLayout, ExtentKind, type Inode } from '@erofs-js/erofs';
+import { CompressedMapper, ErofsError, Image, MemorySource, DataLayout, ExtentKind, type Inode } from '@erofs-js/erofs';
 import { Filesystem, ROOT, O_RDONLY, O_DIRECTORY, SEEK_DATA, SEEK_HOLE, SEEK_END, SysError, openPath, resolve } from '@erofs-js/vfs';
 import { buildImage, dir, file, symlink, type BuildOptions, type DirNode } from '@erofs-js/mkfs';
 import { MountNamespace, resolve as mountResolve, release } from '@erofs-js/mount';
@@ -242,6 +242,62 @@ describe('compressed full indexes', () => {
       return;
     }
     throw new Error('no tail split found');
+  });
+});
+
+describe('4-byte encoded extent records (implicit addresses): work and memory follow the offset read, not i_size', () => {
+  /** An inode with 4-byte records by hand: header at 32, base at 40, records from 48. */
+  function recordInode(size: number, meta: (p: number, l: number) => Uint8Array) {
+    const inode = { nid: 7, pos: 0, ibase: 32, size, layout: DataLayout.CompressedFull, inMetabox: false } as Inode;
+    return new CompressedMapper({ blkszbits: 12, bigPcluster: true, availableAlgs: 1, meta: (_m, p, l) => meta(p, l) }, inode);
+  }
+  function header(base: number): Uint8Array {
+    const h = new Uint8Array(48);
+    const dv = new DataView(h.buffer);
+    dv.setUint16(32 + 4, 0x1, true); // EXTENTS, record size 4 << 0
+    dv.setUint32(40, base % 2 ** 32, true);
+    dv.setUint32(44, Math.floor(base / 2 ** 32), true);
+    return h;
+  }
+
+  it('physical starts are the base plus the lengths before, across many prefix-sum steps', () => {
+    const n = 3000;
+    const meta = new Uint8Array(48 + 4 * n);
+    meta.set(header(2 ** 33));
+    const dv = new DataView(meta.buffer);
+    const plens: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const len = 4096 + ((i * 37) % 900);
+      plens.push(len);
+      dv.setUint32(48 + 4 * i, len, true); // format 0 (uncompressed)
+    }
+    const m = recordInode(n * 4096, (p, l) => meta.subarray(p, p + l));
+    const starts: number[] = [];
+    for (let i = 0, at = 2 ** 33; i < n; at += plens[i++]) starts.push(at);
+    const order = [...plens.keys()].sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n)); // scattered
+    for (const k of order) {
+      const e = m.map(k * 4096 + 5);
+      expect([e.logical, e.physical, e.plen], `record ${k}`).toEqual([k * 4096, starts[k], plens[k]]);
+    }
+  });
+
+  it('i_size 2^45 over a metabox-like meta space that claims 2^40 bytes: no table of 2^33 records is read', () => {
+    const h = header(4096);
+    let largest = 0;
+    const meta = (p: number, l: number) => {
+      if (p + l > 2 ** 40) throw new ErofsError('EUCLEAN', 'metabox data', p, 'past the end');
+      largest = Math.max(largest, l);
+      const out = new Uint8Array(l); // holes read as zeros: records of length 0 are holes
+      if (p < 48) out.set(h.subarray(p, Math.min(48, p + l)));
+      return out;
+    };
+    const m = recordInode(2 ** 45, meta);
+    const ms = timed(() => {
+      expect(m.map(0).kind).toBe(ExtentKind.Hole);
+      expect(m.map(1000 * 4096).kind).toBe(ExtentKind.Hole);
+    });
+    expect(ms).toBeLessThan(2000);
+    expect(largest).toBeLessThanOrEqual(4 * 256);
   });
 });
 

@@ -30,6 +30,8 @@ const D0_CBLKCNT = 0x800;
 const PARTIAL_REF = 0x8000;
 const EXTENT_PLEN_MASK = 0x1fffff;
 const EXTENT_PLEN_PARTIAL = 1 << 27;
+/** 4-byte extent records: one remembered prefix sum per this many records. */
+const RECORD_STEP = 256;
 
 /** Kernel limits: a pcluster holds at most 1 MiB, an extent decodes to at most 12 MiB. */
 export const PCLUSTER_MAX_SIZE = 1 << 20;
@@ -62,8 +64,13 @@ export interface ZInfo {
   tailHeadLcn: number;
   /** Position of the tail-packed pcluster in the meta space. */
   inlinePos: number;
-  /** 4-byte extent records: physical start of record k (prefix sums), built on first use. */
-  recordPa?: Float64Array;
+  /**
+   * 4-byte extent records: physical start of record k * RECORD_STEP (prefix sums), grown
+   * as far as reads reach. Memory and work follow the offsets read, not i_size: a whole
+   * table read at once allocated 4 bytes per lcluster of the claimed size, which through a
+   * metabox inode (whose own claimed size bounds the reads) could be gigabytes.
+   */
+  recordPa?: number[];
 }
 
 interface Lcluster {
@@ -452,17 +459,21 @@ export class CompressedMapper {
         // Physical starts are implicit: a base, then the sum of earlier records' lengths.
         if (!z.recordPa) {
           const base = read(pos, 8);
-          let acc = u32(base, 0) + u32(base, 4) * 2 ** 32;
-          const recs = read(pos + 8, count * 4).slice();
-          const pas = new Float64Array(count);
-          for (let i = 0; i < count; i++) {
-            pas[i] = acc;
-            acc += u32(recs, i * 4) & EXTENT_PLEN_MASK;
-          }
-          z.recordPa = pas;
+          z.recordPa = [u32(base, 0) + u32(base, 4) * 2 ** 32];
         }
         pos += 8;
-        pa = z.recordPa[k];
+        const ck = z.recordPa;
+        const sum = (from: number, n: number, acc: number) => {
+          const recs = read(pos + from * 4, n * 4);
+          for (let i = 0; i < n; i++) acc += u32(recs, i * 4) & EXTENT_PLEN_MASK;
+          return acc;
+        };
+        const j = Math.floor(k / RECORD_STEP);
+        while (ck.length <= j) {
+          const from = (ck.length - 1) * RECORD_STEP;
+          ck.push(sum(from, Math.min(RECORD_STEP, count - from), ck[ck.length - 1]));
+        }
+        pa = sum(j * RECORD_STEP, k - j * RECORD_STEP, ck[j]);
       }
       const rec = read(pos + k * recsz, recsz);
       plen = u32(rec, 0);
