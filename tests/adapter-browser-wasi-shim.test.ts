@@ -88,10 +88,15 @@ describe('ruby.wasm walks an EROFS image through browser_wasi_shim as it walks t
     });
 
     if (reference) {
-      it(`${image}: the guest's listing is the one it prints for the unpacked tree under Node's WASI`, async () => {
+      it(`${image}: the guest's listing is the one it prints for the unpacked tree under Node's WASI`, async (ctx) => {
         const tree = join(work, image);
         extract(openFixture(image), tree);
         const expected = rubyUnderNodeWasi(tree, MNT, walkScript(MNT, reference.skip));
+        if ('crashed' in expected) {
+          console.warn(`${image}: reference skipped, ${expected.crashed}`);
+          ctx.skip();
+          return;
+        }
         expect(await walk(image, reference.skip)).toBe(expected.out);
       }, 300_000); // the reference may be run several times (guests/shim-node-wasi.ts)
     }
