@@ -4,7 +4,7 @@
  * `Attributes`, decoded only when something asks for them (ZenFS's xattr calls read
  * `attributes` off a fresh statSync; ls-style walks never do).
  */
-import { Attributes, InodeFlags, type InodeLike } from '@zenfs/core';
+import { Attributes, type InodeLike } from '@zenfs/core';
 import type { Inode as RawInode } from '@erofs-js/erofs';
 import { SysError } from '@erofs-js/vfs';
 import type { ErofsFS } from './filesystem.js';
@@ -38,10 +38,12 @@ export class ErofsInode implements InodeLike {
   /** EROFS records no birth time; 0 is what Node reports on Linux when statx has none. */
   birthtimeMs = 0;
   /**
-   * NoAtime: reads do not dirty ZenFS's copy. Not Immutable, though EROFS inodes are
-   * (statx says so): ZenFS answers writes to immutable files with EPERM, and Linux with EROFS.
+   * No inode flags. Not Immutable, though EROFS inodes are (statx says so): ZenFS answers
+   * writes to immutable files with EPERM, and Linux with EROFS. Not NoAtime: the
+   * filesystem's no_atime attribute already keeps reads from dirtying atime here, and an
+   * inode flag would follow the file into a writable layer above (CopyOnWrite).
    */
-  flags = InodeFlags.NoAtime;
+  flags = 0;
   /** The NID: where the inode is in the image (ZenFS's "data" is the backend's own key). */
   data: number;
   version = 0;
