@@ -371,7 +371,11 @@ export class Image {
     if (inode.size === 0 || inode.size > SYMLINK_MAX) {
       throw corrupt(where, inode.pos, `symlink target of ${inode.size} bytes is not 1..${SYMLINK_MAX}`);
     }
-    return this.readFile(inode);
+    // Linux keeps the target as a C string: readlink(2) and path walks stop at the first NUL
+    // a crafted image may put inside it (st_size still counts every byte).
+    const target = this.readFile(inode);
+    const nul = target.indexOf(0);
+    return nul < 0 ? target : target.subarray(0, nul);
   }
 
   private dirBlock(dir: Inode, start: number): DirBlock {
