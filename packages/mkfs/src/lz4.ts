@@ -49,7 +49,7 @@ function hash(v: number): number {
  * lies in [start, ip) and its 4 bytes equal the current ones, so stale entries from other
  * calls cost a comparison, not correctness (and no 64 KiB fill per pcluster).
  */
-const table = new Int32Array(1 << HASH_LOG);
+const table = new Uint32Array(1 << HASH_LOG); // positions up to 4 GiB
 
 /**
  * Compresses input[start, end) into out[0, capacity) as one LZ4 block, taking as much input
