@@ -21,7 +21,7 @@
  * image (cold: remounted after dropping caches). A baseline the machine cannot run is
  * left out with its reason.
  *
- *   npx tsx tools/bench/workloads.ts [--quick] [--rounds=3] [--out=bench-results/workloads]
+ *   npx tsx tools/bench/workloads.ts [--quick] [--rounds=3] [--out=PATH] [--only=walk,meta,lookups,big,mount,rss] [--trees=debian]
  *
  * Writes OUT.json (every figure) and OUT.md (the tables and the targets); OUT defaults to
  * $TMPDIR/erofs-js-workloads. `npm run bench` (index.ts) folds them into bench-results/.
@@ -289,28 +289,32 @@ function walkBench(tree: Tree, img: BuiltImage, read: boolean, codecs?: Partial<
 
 // ---- workload 3: lookups ---------------------------------------------------------------------
 
-function treePaths(dir: string): string[] {
-  const out: string[] = [];
+/** Every path below `dir` (relative, with a leading slash), and the regular files among them. */
+function treePaths(dir: string): { paths: string[]; files: Set<string> } {
+  const paths: string[] = [];
+  const files = new Set<string>();
   const walk = (p: string, rel: string) => {
     for (const name of readdirSync(p)) {
       const st = lstatSync(p + '/' + name);
-      out.push(rel + '/' + name);
+      paths.push(rel + '/' + name);
+      if (st.isFile()) files.add(rel + '/' + name);
       if (st.isDirectory()) walk(p + '/' + name, rel + '/' + name);
     }
   };
   walk(dir, '');
-  return out;
+  return { paths, files };
 }
 
 function lookupBench(tree: Tree, img: BuiltImage): LookupRow {
-  const paths = treePaths(tree.dir);
+  const { paths, files } = treePaths(tree.dir);
   let seed = 12345;
   const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
   const N = 100000;
   const enc = new TextEncoder();
   const existing = Array.from({ length: N }, () => paths[rnd(paths.length)]);
   // Missing: a sibling that is not there, or a name under a file (ENOTDIR) now and then.
-  const missing = existing.map((p, i) => (i % 10 === 0 ? p + '/x' : p + '.missing'));
+  // (a name under a symlink or directory might exist, so only under regular files)
+  const missing = existing.map((p, i) => (i % 10 === 0 && files.has(p) ? p + '/x' : p + '.missing'));
   const hot = Array.from({ length: N }, (_, i) => existing[i % 200]);
   const bytes = (l: string[]) => l.map((p) => enc.encode(p));
   const [eB, mB, hB] = [bytes(existing), bytes(missing), bytes(hot)];
@@ -553,30 +557,45 @@ if (fsckNote) results.skipped.push(fsckNote);
 if (!canDrop) results.skipped.push('page cache drop: /proc/sys/vm/drop_caches not writable');
 results.notes.push(dropNote);
 
+/** --only=walk,meta,lookups,big,mount,rss and --trees=debian,...: a subset, for trying a change. */
+const only = args.only ? new Set(args.only.split(',')) : undefined;
+const want = (w: string) => !only || only.has(w);
+const treeFilter = args.trees ? new Set(args.trees.split(',')) : undefined;
 for (const tree of corpus.trees) {
+  if (treeFilter && !treeFilter.has(tree.name)) continue;
   const imgs = corpus.images.filter((i) => i.tree === tree.name);
   if (!imgs.length) continue;
   for (const img of imgs) {
-    log(`workloads: ${tree.name}/${img.variant}: walk + read`);
-    results.walk.push(walkBench(tree, img, true));
-    if (img.variant === 'deflate') {
-      log(`workloads: ${tree.name}/${img.variant}: walk + read with node:zlib`);
-      results.walk.push(walkBench(tree, img, true, { 2: createNodeDeflate() }, 'deflate (node:zlib codec)', true));
+    if (want('walk')) {
+      log(`workloads: ${tree.name}/${img.variant}: walk + read`);
+      results.walk.push(walkBench(tree, img, true));
+      if (img.variant === 'deflate') {
+        log(`workloads: ${tree.name}/${img.variant}: walk + read with node:zlib`);
+        results.walk.push(walkBench(tree, img, true, { 2: createNodeDeflate() }, 'deflate (node:zlib codec)', true));
+      }
     }
-    log(`workloads: ${tree.name}/${img.variant}: metadata walk`);
-    results.meta.push(walkBench(tree, img, false));
-    results.mount.push(mountBench(tree, img));
+    if (want('meta')) {
+      log(`workloads: ${tree.name}/${img.variant}: metadata walk`);
+      results.meta.push(walkBench(tree, img, false));
+    }
+    if (want('mount')) results.mount.push(mountBench(tree, img));
   }
   const plain = imgs.find((i) => i.variant === 'plain-18') ?? imgs[0];
-  log(`workloads: ${tree.name}: lookups`);
-  results.lookups.push(lookupBench(tree, plain));
-  log(`workloads: ${tree.name}: largest file`);
-  results.big.push(...bigBench(tree, QUICK ? imgs : imgs.filter((i) => ['plain-18', 'lz4', 'lz4hc-64k', 'zstd', 'deflate', 'lzma', 'chunk-64k'].includes(i.variant))));
-  log(`workloads: ${tree.name}: peak RSS`);
-  for (const img of imgs) {
-    for (const walk of ['read', 'meta'] as const) {
-      const j = child([img.path, walk]);
-      results.rss.push({ tree: tree.name, image: img.variant, walk, maxRssMiB: j.maxRssKiB / 1024, entries: j.entries, dentriesCached: j.dentriesCached });
+  if (want('lookups')) {
+    log(`workloads: ${tree.name}: lookups`);
+    results.lookups.push(lookupBench(tree, plain));
+  }
+  if (want('big')) {
+    log(`workloads: ${tree.name}: largest file`);
+    results.big.push(...bigBench(tree, QUICK ? imgs : imgs.filter((i) => ['plain-18', 'lz4', 'lz4hc-64k', 'zstd', 'deflate', 'lzma', 'chunk-64k'].includes(i.variant))));
+  }
+  if (want('rss')) {
+    log(`workloads: ${tree.name}: peak RSS`);
+    for (const img of imgs) {
+      for (const walk of ['read', 'meta'] as const) {
+        const j = child([img.path, walk]);
+        results.rss.push({ tree: tree.name, image: img.variant, walk, maxRssMiB: j.maxRssKiB / 1024, entries: j.entries, dentriesCached: j.dentriesCached });
+      }
     }
   }
 }
