@@ -14,14 +14,13 @@
  * ENOTDIR, EEXIST first) and then fails with EROFS.
  */
 import { FileSystem, Sync, type CreationOptions, type InodeLike, type UsageInfo } from '@zenfs/core';
-import type { Image } from '@erofs-js/erofs';
+import { splitPath, type Image } from '@erofs-js/erofs';
 import { cacheOf } from '@zenfs/core/vfs/vcache.js';
 import {
   Filesystem,
   ROOT,
   SysError,
   decoding,
-  resolve,
   type Credentials,
   type Dentry,
   type FilesystemOptions,
@@ -45,8 +44,29 @@ export interface ErofsFSOptions extends FilesystemOptions {
 
 const S_IFMT = 0o170000;
 const SLASH = 0x2f;
-/** Paths this long or longer are walked in pieces (our VFS takes at most PATH_MAX - 1 bytes at once). */
-const PIECE = 4000;
+const MAX_SYMLINKS = 40;
+
+/** The components of a ZenFS path: strings when ASCII (our VFS looks those up as they are), bytes otherwise. */
+function components(path: string): (string | Uint8Array)[] {
+  if (isAscii(path)) return path.split('/').filter((c) => c !== '');
+  return splitPath(stringToBytes(path));
+}
+
+function isDotDot(c: string | Uint8Array): boolean {
+  return typeof c === 'string' ? c === '..' : c.length === 2 && c[0] === 0x2e && c[1] === 0x2e;
+}
+
+/**
+ * An absolute link target's components inside the image mounted at `mountPoint`, or EXDEV
+ * when it names a place outside it. ZenFS has already made the mount point canonical.
+ */
+function insideMount(target: Uint8Array, mountPoint: string): Uint8Array[] {
+  const parts = splitPath(target);
+  const mp = splitPath(stringToBytes(mountPoint));
+  const under = mp.length <= parts.length && mp.every((c, i) => c.length === parts[i].length && c.every((b, j) => b === parts[i][j]));
+  if (!under) throw new SysError('EXDEV', `symlink target leaves the image mounted at ${mountPoint}`);
+  return parts.slice(mp.length);
+}
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
@@ -78,32 +98,61 @@ export class ErofsFS extends Sync(FileSystem) {
 
   /**
    * The dentry `path` names (the last component followed only with `follow`), held: the
-   * caller decRefs it. ZenFS builds paths itself when it follows a symlink, so a path may
-   * be longer than PATH_MAX though no program gave one that long; it is walked in pieces,
-   * as the kernel walks a long symlink target.
+   * caller decRefs it. One Linux path walk through our VFS's lookups (permission checks,
+   * ENOTDIR, ENAMETOOLONG for a component over 255 bytes, at most 40 symlinks, a trailing
+   * "/" or a link target ending in "/" requiring a directory), with two differences that
+   * come from ZenFS: a path may be longer than PATH_MAX (ZenFS builds paths itself when it
+   * follows a link, where Linux walks the target piece by piece), and the walk knows where
+   * ZenFS mounted us. Linux resolves an absolute link against the process root and ".." at
+   * a mount root in the mount below: when we are not mounted at "/", a link or ".." that
+   * leaves this image fails here with EXDEV, and ZenFS, which retries a failed resolution
+   * component by component, resolves it across its mounts itself.
    */
   lookupPath(path: string, follow = false, directory = false): Dentry {
     if (this.vfs.isReleased) throw new SysError('EIO', 'filesystem closed');
-    const p: string | Uint8Array = isAscii(path) ? path : stringToBytes(path);
-    if (p.length < PIECE) return resolve(this.vfs, p, this.creds, { follow, directory });
-    let rest = typeof p === 'string' ? stringToBytes(p) : p;
-    let at: Dentry | undefined;
+    const pending: (string | Uint8Array)[] = components(path).reverse();
+    let mustDir = directory;
+    if (path.length > 1 && path.endsWith('/')) {
+      follow = true;
+      mustDir = true;
+    }
+    const root = this.vfs.root;
+    const mountPoint = this._mountPoint && this._mountPoint !== '/' ? this._mountPoint : null;
+    let links = 0;
+    let cur = root.incRef();
     try {
-      while (rest.length >= PIECE) {
-        const cut = rest.lastIndexOf(SLASH, PIECE - 1);
-        if (cut <= 0) throw new SysError('ENAMETOOLONG', 'path component longer than 255 bytes');
-        const d = resolve(this.vfs, rest.subarray(0, cut), this.creds, { follow: true, directory: true, at });
-        at?.decRef();
-        at = d;
-        let next = cut;
-        while (next < rest.length && rest[next] === SLASH) next++;
-        rest = rest.subarray(next);
+      while (pending.length) {
+        const comp = pending.pop()!;
+        const last = pending.length === 0;
+        if (mountPoint && cur === root && isDotDot(comp)) throw new SysError('EXDEV', `".." leaves the image mounted at ${mountPoint}`);
+        const next = this.vfs.lookup(cur, comp, this.creds);
+        if (!(next.inode.isSymlink && (!last || follow))) {
+          cur.decRef();
+          cur = next;
+          continue;
+        }
+        let target: Uint8Array;
+        try {
+          if (++links > MAX_SYMLINKS) throw new SysError('ELOOP', 'too many levels of symbolic links');
+          target = this.vfs.readlink(next);
+        } finally {
+          next.decRef();
+        }
+        if (target.length === 0) throw new SysError('ENOENT', 'empty symlink target');
+        let parts = splitPath(target);
+        if (target[0] === SLASH) {
+          if (mountPoint) parts = insideMount(target, mountPoint);
+          cur.decRef();
+          cur = root.incRef();
+        }
+        if (last && target[target.length - 1] === SLASH) mustDir = true;
+        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
       }
-      // A path ending in "/" is the directory walked so far.
-      if (rest.length === 0) return at!.incRef();
-      return resolve(this.vfs, rest, this.creds, { follow, directory, at });
-    } finally {
-      at?.decRef();
+      if (mustDir && !cur.inode.isDir) throw new SysError('ENOTDIR', 'not a directory');
+      return cur;
+    } catch (e) {
+      cur.decRef();
+      throw e;
     }
   }
 
