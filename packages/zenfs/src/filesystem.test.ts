@@ -20,6 +20,8 @@ const tree = dir({
   abs: symlink('/etc/hostname'),
   rel: symlink('etc'),
   dangling: symlink('nowhere'),
+  loopA: symlink('loopB/x'),
+  loopB: symlink('loopA'),
   dev: dir({ null: device('chardev', 1, 3), fifo: fifo() }),
   deep,
 });
@@ -69,9 +71,17 @@ describe('ErofsFS', () => {
     expect(() => readAll(fs, '/dev/fifo', 1)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
   });
 
+  it('a link whose resolution loops: lstat works, reading it (ZenFS following it) is ELOOP', () => {
+    const fs = open();
+    expect(fs.statSync('/loopA').mode & 0o170000).toBe(0o120000);
+    expect(() => readAll(fs, '/loopA', 7)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(() => fs.statSync('/loopB/x')).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(readAll(fs, '/dangling', 7)).toEqual(text('nowhere'));
+  });
+
   it('readdirSync lists on-disk order without . and ..', () => {
     const fs = open();
-    expect(fs.readdirSync('/')).toEqual(['a', 'abs', 'b', 'big', 'dangling', 'deep', 'dev', 'etc', 'rel']);
+    expect(fs.readdirSync('/')).toEqual(['a', 'abs', 'b', 'big', 'dangling', 'deep', 'dev', 'etc', 'loopA', 'loopB', 'rel']);
     expect(fs.readdirSync('/rel')).toEqual(['hostname']);
     expect(() => fs.readdirSync('/big')).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
   });

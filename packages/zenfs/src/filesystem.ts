@@ -260,6 +260,11 @@ export class ErofsFS extends Sync(FileSystem) {
         }
         case S_IFLNK: {
           const target = this.vfs.readlink(d);
+          // ZenFS follows links by reading them like this, with no limit of its own: stat
+          // of a link loop recurses until the process runs out of memory. A link whose
+          // resolution loops is answered with ELOOP here, so that stat gives ELOOP, as on
+          // Linux (at the cost of readlink of such a link giving ELOOP too).
+          if (this.loops(path)) throw new SysError('ELOOP', 'too many levels of symbolic links');
           const part = target.subarray(Math.min(start, target.length), Math.min(start + want, target.length));
           dest.set(part);
           dest.fill(0, part.length);
@@ -271,6 +276,16 @@ export class ErofsFS extends Sync(FileSystem) {
           throw new SysError('ENXIO', 'no device behind this special file');
       }
     });
+  }
+
+  /** Whether following the link at `path` runs into more than 40 links (within this image). */
+  private loops(path: string): boolean {
+    try {
+      this.lookupPath(path, true).decRef();
+      return false;
+    } catch (e) {
+      return e instanceof SysError && e.code === 'ELOOP';
+    }
   }
 
   override usage(): UsageInfo {
