@@ -42,6 +42,7 @@ export interface TreeSpec {
   epoch: number;
   fixedNsec: number;
   compression?: 'lz4';
+  compressedIndexes?: 'full' | 'compact';
 }
 
 /** Xattr values by short key, so that specs stay readable. */
@@ -137,6 +138,7 @@ export const treeSpecArb: fc.Arbitrary<TreeSpec> = fc.record({
   epoch: fc.constantFrom(0, 1_700_000_000, 2 ** 32 + 5),
   fixedNsec: fc.constantFrom(0, 123_456_789),
   compression: fc.constantFrom<'lz4' | undefined>(undefined, 'lz4'),
+  compressedIndexes: fc.constantFrom<'full' | 'compact'>('full', 'compact'),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ export function treeOf(spec: TreeSpec): { tree: DirNode; options: BuildOptions }
   }
   return {
     tree,
-    options: { blockSize: spec.blockSize, inlineData: spec.inline, chunkBits: spec.chunkBits, chunkIndexes: spec.chunkIndexes, epoch: spec.epoch, fixedNsec: spec.fixedNsec, compression: spec.compression },
+    options: { blockSize: spec.blockSize, inlineData: spec.inline, chunkBits: spec.chunkBits, chunkIndexes: spec.chunkIndexes, epoch: spec.epoch, fixedNsec: spec.fixedNsec, compression: spec.compression, compressedIndexes: spec.compressedIndexes },
   };
 }
 

@@ -73,21 +73,21 @@ describe('buildImage', () => {
     const noise = new Uint8Array(20000).map(() => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
     const mixed = new Uint8Array([...text.subarray(0, 30000), ...noise, ...text.subarray(0, 30000)]);
     const tree = dir({ text: file(text), noise: file(noise), mixed: file(mixed), zeros: file(new Uint8Array(3 << 20)), small: file('tiny') });
-    for (const blockSize of [512, 4096]) {
-      const b = buildImage(tree, { compression: 'lz4', blockSize });
+    for (const [blockSize, compressedIndexes] of [[512, 'full'], [4096, 'full'], [512, 'compact'], [4096, 'compact']] as const) {
+      const b = buildImage(tree, { compression: 'lz4', blockSize, compressedIndexes });
       const img = open(b);
       expect(img.sb.featureIncompat & INCOMPAT.ZERO_PADDING).toBeTruthy();
       expect(img.sb.featureIncompat & INCOMPAT.COMPR_CFGS).toBe(0);
       for (const [name, want] of [['text', text], ['mixed', mixed], ['zeros', new Uint8Array(3 << 20)]] as const) {
         const ino = child(img, name);
-        expect(ino.layout, name).toBe(DataLayout.CompressedFull);
+        expect(ino.layout, name).toBe(compressedIndexes === 'full' ? DataLayout.CompressedFull : DataLayout.CompressedCompact);
         expect(Buffer.compare(img.readFile(ino), want), name).toBe(0); // toEqual is slow on megabytes
         // Reads that start and end inside extents.
         const part = new Uint8Array(5000);
         expect(img.read(ino, 12345, part)).toBe(5000);
         expect(part).toEqual(want.subarray(12345, 17345));
       }
-      expect(child(img, 'noise').layout).not.toBe(DataLayout.CompressedFull);
+      expect(child(img, 'noise').layout).toBe(DataLayout.FlatInline);
       expect(child(img, 'small').layout).toBe(DataLayout.FlatInline);
       // Noise stays raw (twice), the rest takes a few pclusters (3 MiB of zeros: about 255
       // bytes per stream byte); full indexes cost 8 bytes per block of every compressed file.

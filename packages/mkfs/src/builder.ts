@@ -55,6 +55,12 @@ export interface BuildOptions {
    * when that would not save a block; sparse files picked for the chunk layout stay chunked.
    */
   compression?: 'lz4';
+  /**
+   * Lcluster index format of compressed files: 'full' (8 bytes per block, the default) or
+   * 'compact' (4-byte entries in packs of two with a shared base block, as mkfs.erofs
+   * writes by default).
+   */
+  compressedIndexes?: 'full' | 'compact';
 }
 
 export class BuildError extends Error {
@@ -75,6 +81,7 @@ const INCOMPAT_ZERO_PADDING = 0x1;
 const INCOMPAT_CHUNKED_FILE = 0x4;
 const LAYOUT_FLAT_PLAIN = 0;
 const LAYOUT_COMPRESSED_FULL = 1;
+const LAYOUT_COMPRESSED_COMPACT = 3;
 const LAYOUT_FLAT_INLINE = 2;
 const LAYOUT_CHUNK_BASED = 4;
 const FILTER_SEED = 0x25bbe08f;
@@ -367,11 +374,18 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
         const tablePos = align(pos + isz + ino.xattrSize, unit);
         extra = tablePos - (pos + isz + ino.xattrSize) + unit * count;
       } else if (options.compression && ino.node.type === 'file' && (ino.zExtents = compressLz4(ino.data!, bs)).length) {
-        ino.layout = LAYOUT_COMPRESSED_FULL;
         anyCompressed = true;
-        // 8-aligned map header (8 bytes), 8 reserved bytes, then one 8-byte index per block.
         const ibase = pos + isz + ino.xattrSize;
-        extra = align(ibase, 8) - ibase + 16 + 8 * Math.ceil(ino.size / bs);
+        const lclusters = Math.ceil(ino.size / bs);
+        if (options.compressedIndexes === 'compact') {
+          // 8-aligned map header, then 8-byte packs of two 4-byte entries.
+          ino.layout = LAYOUT_COMPRESSED_COMPACT;
+          extra = align(ibase, 8) - ibase + 8 + 8 * Math.ceil(lclusters / 2);
+        } else {
+          // 8-aligned map header (8 bytes), 8 reserved bytes, then one 8-byte index per block.
+          ino.layout = LAYOUT_COMPRESSED_FULL;
+          extra = align(ibase, 8) - ibase + 16 + 8 * lclusters;
+        }
       } else if (inline && tail > 0) {
         const fits = (p: number) => ((p + isz + ino.xattrSize) % bs) + tail <= bs;
         if (!fits(pos) && isz + ino.xattrSize + tail <= bs) pos = align(pos, bs);
@@ -402,7 +416,7 @@ export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Arra
       }
       continue;
     }
-    if (ino.layout === LAYOUT_COMPRESSED_FULL) {
+    if (ino.layout === LAYOUT_COMPRESSED_FULL || ino.layout === LAYOUT_COMPRESSED_COMPACT) {
       for (const e of ino.zExtents) e.block = block++;
       ino.dataBlocks = ino.zExtents.length;
       continue;
@@ -493,7 +507,7 @@ function writeInode(img: Uint8Array, dv: DataView, ino: Ino, bs: number, useFilt
   let iu = 0;
   if (n.type === 'chardev' || n.type === 'blockdev') iu = encodeRdev(n.major, n.minor);
   else if (ino.layout === LAYOUT_CHUNK_BASED) iu = ino.chunkFormat; // chunk format: chunk bits, CHUNK_INDEXES
-  else if (ino.layout === LAYOUT_COMPRESSED_FULL) iu = ino.dataBlocks; // compressed blocks (st_blocks)
+  else if (ino.layout === LAYOUT_COMPRESSED_FULL || ino.layout === LAYOUT_COMPRESSED_COMPACT) iu = ino.dataBlocks; // compressed blocks (st_blocks)
   else if (n.type === 'file' || n.type === 'symlink' || n.type === 'dir') iu = ino.startBlock;
   const icount = ino.xattrSize ? (ino.xattrSize - 12) / 4 + 1 : 0;
   const format = (ino.extended ? 1 : 0) | (ino.layout << 1);
@@ -561,7 +575,7 @@ function writeInode(img: Uint8Array, dv: DataView, ino: Ino, bs: number, useFilt
     }
     return;
   }
-  if (ino.layout === LAYOUT_COMPRESSED_FULL) {
+  if (ino.layout === LAYOUT_COMPRESSED_FULL || ino.layout === LAYOUT_COMPRESSED_COMPACT) {
     writeCompressed(img, dv, ino, align(at, 8), bs);
     return;
   }
@@ -635,12 +649,34 @@ function writeCompressed(img: Uint8Array, dv: DataView, ino: Ino, hp: number, bs
   const data = ino.data!;
   const count = Math.ceil(ino.size / bs);
   const exts = ino.zExtents;
+  const compact = ino.layout === LAYOUT_COMPRESSED_COMPACT;
   let k = 0; // extent covering the start of lcluster lcn
   for (let lcn = 0; lcn < count; lcn++) {
-    const at = hp + 16 + 8 * lcn;
     while (k + 1 < exts.length && Math.floor(exts[k + 1].logical / bs) <= lcn) k++;
     const e = exts[k];
     const headLcn = Math.floor(e.logical / bs);
+    if (compact) {
+      // Pack p (lclusters 2p, 2p+1) at hp + 8 + 8p: two 16-bit fields {lo: 12 bits, type: 2
+      // bits}, then the pack's base block: its first HEAD's block - 1 (a HEAD's block is
+      // base + 1 + the HEADs before it in the pack). lo is clusterofs for a HEAD, delta[0]
+      // for a NONHEAD, except in a pack's last slot, where a NONHEAD stores delta[1].
+      const pack = hp + 8 + 8 * (lcn >> 1);
+      const slot = lcn & 1;
+      let field: number;
+      if (headLcn === lcn) {
+        field = ((e.stream ? 1 : 0) << 12) | (e.logical % bs);
+        if (slot === 0 || dv.getUint16(pack, true) >> 12 === 2) dv.setUint32(pack + 4, e.block - 1, true);
+      } else {
+        const nextHead = k + 1 < exts.length ? Math.floor(exts[k + 1].logical / bs) : count;
+        const lo = slot === 1 ? Math.min(nextHead - lcn, 2047) : lcn - headLcn;
+        if (lo > 2047) throw new BuildError('compressed extent spans more than 2047 lclusters (compact indexes)');
+        field = (2 << 12) | lo;
+      }
+      dv.setUint16(pack + 2 * slot, field, true);
+      if (lcn === count - 1 && slot === 0) dv.setUint16(pack + 2, (2 << 12) | 1, true); // padding: a NONHEAD
+      continue;
+    }
+    const at = hp + 16 + 8 * lcn;
     if (headLcn === lcn) {
       dv.setUint16(at, e.stream ? 1 : 0, true); // HEAD1 (LZ4) or PLAIN
       dv.setUint16(at + 2, e.logical % bs, true); // clusterofs
