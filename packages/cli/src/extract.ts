@@ -14,6 +14,7 @@ export interface ExtractReport {
   hardlinks: number;
   symlinks: number;
   special: number;
+  /** Host paths of entries the host cannot hold: sockets, devices without root, empty symlink targets. */
   skipped: string[];
   xattrsSet: number;
   xattrsSkipped: number;
@@ -119,7 +120,14 @@ export function extract(image: Image, dest: string, onProgress?: (n: number) => 
       return;
     }
     if (t === S_IFLNK) {
-      symlinkSync(Buffer.from(image.readlink(inode)), p);
+      const target = image.readlink(inode);
+      // A crafted image's link may read as empty (its body starts with a NUL): symlink(2)
+      // refuses an empty target, so the host cannot hold it; skipped like a socket.
+      if (target.length === 0) {
+        report.skipped.push(p.toString());
+        return;
+      }
+      symlinkSync(Buffer.from(target), p);
       if (isRoot) lchownSync(p, inode.uid, inode.gid);
       lutimesSync(p, fsTime(inode.mtime, inode.mtimeNsec), fsTime(inode.mtime, inode.mtimeNsec));
       setXattrs(image, inode, p, report);

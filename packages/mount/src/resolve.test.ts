@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ROOT, credentials, type Credentials } from '@erofs-js/vfs';
-import { expectErrno, spec } from '../test/helpers.js';
+import { Image, MemorySource } from '@erofs-js/erofs';
+import { Filesystem, ROOT, credentials, type Credentials } from '@erofs-js/vfs';
+import { expectErrno, fixtureBytes, spec } from '../test/helpers.js';
 import { MountNamespace, type Location } from './namespace.js';
 import { isSynth } from './node.js';
 import { MAXSYMLINKS, PATH_MAX, checkPath, crossMounts, holdLoc, release, resolve } from './resolve.js';
@@ -147,5 +148,44 @@ describe('resolve across mounts', () => {
     ns.unmount(b);
     expect(where(ns, '/mnt/data/files')).toMatchObject({ mount: a.id });
     expect(isSynth(crossMounts(holdLoc({ ...ns.rootLocation })).node)).toBe(true);
+  });
+});
+
+describe('a symlink whose target is empty (its body starts with a NUL)', () => {
+  /** rootfs-18 as the root, and at /tmp basic-18 with the first byte of /links/dot's target "." set to NUL. */
+  function emptyDotWorld() {
+    const ns = new MountNamespace(spec(null, 'rootfs-18.erofs'));
+    const bytes = fixtureBytes('basic-18.erofs').slice();
+    const img = new Image(new MemorySource(bytes));
+    const at = img.map(img.resolvePath('/links/dot'), 0).physical;
+    expect(bytes[at]).toBe(0x2e);
+    bytes[at] = 0;
+    const fs = new Filesystem(new Image(new MemorySource(bytes)), { dev: ns.allocDev() });
+    const tmp = resolve(ns.rootLocation, '/tmp', ROOT);
+    const basic = ns.attach({ fs, fstype: 'erofs', source: 'crafted', superOptions: 'ro' }, tmp);
+    release(tmp);
+    return { ns, basic, fs };
+  }
+
+  it('is followed to the directory holding it, with the rest of the path from there (Linux 6.18)', () => {
+    const { ns, basic } = emptyDotWorld();
+    expect(where(ns, '/tmp/links/dot')).toMatchObject({ mount: basic.id, path: '/tmp/links' });
+    expect(where(ns, '/tmp/links/dot/')).toMatchObject({ mount: basic.id, path: '/tmp/links' });
+    expect(where(ns, '/tmp/links/dot', ROOT, { directory: true })).toMatchObject({ path: '/tmp/links' });
+    expect(where(ns, '/tmp/links/dot/rel')).toMatchObject({ mount: basic.id, path: '/tmp/files/size-1' });
+    expect(where(ns, '/tmp/links/dot/../..')).toMatchObject({ mount: 1, path: '/' });
+    expect(where(ns, '/tmp/links/dot', ROOT, { follow: false })).toMatchObject({ path: '/tmp/links/dot' });
+    expectErrno(() => resolve(ns.rootLocation, '/tmp/links/dot/nothing', ROOT), 'ENOENT');
+  });
+
+  it('counts against the 40-link budget, and leaves no reference behind', () => {
+    const { ns, fs } = emptyDotWorld();
+    const path = (n: number) => '/tmp/links' + '/dot'.repeat(n);
+    expect(where(ns, path(MAXSYMLINKS)).path).toBe('/tmp/links');
+    expectErrno(() => resolve(ns.rootLocation, path(MAXSYMLINKS + 1), ROOT), 'ELOOP');
+    expect(where(ns, path(MAXSYMLINKS - 1) + '/rel').path).toBe('/tmp/files/size-1');
+    expectErrno(() => resolve(ns.rootLocation, path(MAXSYMLINKS) + '/rel', ROOT), 'ELOOP');
+    fs.shrink();
+    expect(fs.stats().dentriesPinned).toBe(1);
   });
 });

@@ -15,7 +15,8 @@
  *  - a symlink in the middle of a path, or at its end unless told not to follow, is read
  *    and its target walked in place: an absolute target restarts at the task root, never
  *    at the root of the image holding the link and never anywhere on the host. At most
- *    40 links are followed in one resolution (ELOOP).
+ *    40 links are followed in one resolution (ELOOP). An empty target (only a crafted
+ *    image has one) adds nothing: the walk goes on from the link's directory.
  * Paths of 4096 bytes or more are ENAMETOOLONG, components over 255 bytes too (from the
  * filesystem's lookup); an empty path is ENOENT; a trailing slash demands a directory
  * and follows a final symlink.
@@ -93,12 +94,14 @@ export class Resolver {
     readonly root: Location,
   ) {}
 
-  /** Reads a symlink to follow it, counting it against the budget. */
+  /**
+   * Reads a symlink to follow it, counting it against the budget. The target may be empty
+   * (a crafted image's link whose body starts with a NUL): following it then adds no
+   * component, so the walk goes on from the link's directory, as Linux's does.
+   */
   follow(link: Location['node']): Uint8Array {
     if (++this.links > MAXSYMLINKS) throw new SysError('ELOOP', 'too many levels of symbolic links');
-    const target = readlink(link);
-    if (target.length === 0) throw new SysError('ENOENT', 'empty symlink target');
-    return target;
+    return readlink(link);
   }
 
   private jumpRoot(cur: Location): Location {

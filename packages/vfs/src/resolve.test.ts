@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { openFixture } from '../../../tests/fixtures.js';
+import { Image, MemorySource } from '@erofs-js/erofs';
+import { fixtureBytes, openFixture } from '../../../tests/fixtures.js';
 import { ROOT, credentials } from './credentials.js';
 import { SysError } from './errno.js';
-import { O_CREAT, O_DIRECTORY, O_RDONLY } from './file.js';
+import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from './file.js';
 import { Filesystem } from './filesystem.js';
 import { MAX_SYMLINKS, PATH_MAX, openPath, resolve, resolveParent } from './resolve.js';
 
@@ -83,5 +84,56 @@ describe('resolve', () => {
   it('leaves no references behind, whatever failed', () => {
     fs.shrink();
     expect(fs.stats()).toMatchObject({ dentriesPinned: 1, dentriesCached: 0, inodesLive: 1 });
+  });
+});
+
+describe('a symlink whose target is empty (its body starts with a NUL)', () => {
+  /** basic-18 with the first byte of /links/dot's one-byte target "." set to NUL. */
+  function emptyDot(): Filesystem {
+    const bytes = fixtureBytes('basic-18.erofs').slice();
+    const img = new Image(new MemorySource(bytes));
+    const dot = img.resolvePath('/links/dot');
+    const at = img.map(dot, 0).physical;
+    expect(bytes[at]).toBe(0x2e);
+    bytes[at] = 0;
+    const fs = new Filesystem(new Image(new MemorySource(bytes)));
+    expect(fs.readlink(resolveHeld(fs, '/links/dot', false))).toEqual(new Uint8Array(0));
+    return fs;
+  }
+  function resolveHeld(fs: Filesystem, p: string, follow = true) {
+    const d = resolve(fs, p, ROOT, { follow });
+    d.decRef();
+    return d;
+  }
+
+  it('is followed to the directory holding it, with the rest of the path from there (Linux 6.18)', () => {
+    const fs = emptyDot();
+    const links = resolveHeld(fs, '/links');
+    expect(resolveHeld(fs, '/links/dot')).toBe(links);
+    expect(resolveHeld(fs, '/links/dot/')).toBe(links);
+    expect(resolveHeld(fs, '/links/dot/rel')).toBe(resolveHeld(fs, '/files/size-1'));
+    expect(resolveHeld(fs, '/links/dot/../files')).toBe(resolveHeld(fs, '/files'));
+    expect(resolveHeld(fs, '/links/dot', false).inode.isSymlink).toBe(true);
+    expect(code(() => resolve(fs, '/links/dot/nothing', ROOT))).toBe('ENOENT');
+    const fd = openPath(fs, '/links/dot', O_RDONLY | O_DIRECTORY, ROOT);
+    expect(fd.dentry).toBe(links);
+    fd.close();
+    expect(code(() => openPath(fs, '/links/dot', O_RDONLY | O_NOFOLLOW, ROOT))).toBe('ELOOP');
+    expect(code(() => openPath(fs, '/links/dot', O_PATH | O_NOFOLLOW, ROOT))).toBe('OK');
+    // O_CREAT follows it to the directory: open(2) of a directory with O_CREAT is EISDIR.
+    expect(code(() => openPath(fs, '/links/dot', O_RDONLY | O_CREAT, ROOT))).toBe('EISDIR');
+  });
+
+  it('counts against the 40-link budget', () => {
+    const fs = emptyDot();
+    const dots = (n: number) => '/links/' + 'dot/'.repeat(n);
+    expect(code(() => resolve(fs, dots(40), ROOT))).toBe('OK');
+    expect(code(() => resolve(fs, dots(41), ROOT))).toBe('ELOOP');
+    expect(code(() => resolve(fs, dots(39) + 'rel', ROOT))).toBe('OK');
+    expect(code(() => resolve(fs, dots(40) + 'rel', ROOT))).toBe('ELOOP');
+    expect(code(() => openPath(fs, dots(40).slice(0, -1), O_RDONLY | O_CREAT, ROOT))).toBe('EISDIR');
+    expect(code(() => openPath(fs, dots(41).slice(0, -1), O_RDONLY | O_CREAT, ROOT))).toBe('ELOOP');
+    fs.shrink();
+    expect(fs.stats()).toMatchObject({ dentriesPinned: 1, inodesLive: 1 });
   });
 });

@@ -6,6 +6,8 @@
  * at most 40 symlinks followed over the whole resolution (ELOOP), paths of 4096 bytes
  * or more ENAMETOOLONG, components of more than 255 bytes ENAMETOOLONG, a trailing slash
  * on a non-directory ENOTDIR, search permission on every directory walked through.
+ * A symlink whose target is empty (possible only in a crafted image) is followed to the
+ * directory holding it, with the rest of the path walked from there, as Linux does.
  */
 import type { Credentials } from './credentials.js';
 import type { Dentry } from './dentry.js';
@@ -84,12 +86,14 @@ class Walk {
     readonly creds: Credentials,
   ) {}
 
-  /** Reads a symlink for following it, counting it against the budget. */
+  /**
+   * Reads a symlink for following it, counting it against the budget. The target may be
+   * empty (a crafted image's link whose body starts with a NUL): following it then adds
+   * no component, so the walk goes on from the link's directory, as Linux's does.
+   */
   follow(link: Dentry): Uint8Array {
     if (++this.links > MAX_SYMLINKS) throw new SysError('ELOOP', 'too many levels of symbolic links');
-    const target = this.fs.readlink(link);
-    if (target.length === 0) throw new SysError('ENOENT', 'empty symlink target');
-    return target;
+    return this.fs.readlink(link);
   }
 
   /**
