@@ -422,7 +422,9 @@ export class Image {
     let hi = Math.ceil(dir.size / bs) - 1;
     let candidate = -1;
     while (lo <= hi) {
-      const mid = lo + ((hi - lo) >> 1);
+      // Not `>> 1`: a corrupt i_size gives more than 2^31 blocks, and a 32-bit shift would
+      // wrap the midpoint and keep the search from converging.
+      const mid = lo + Math.floor((hi - lo) / 2);
       const block = this.dirBlock(dir, mid * bs);
       const c = block.compare(target, 0);
       if (c === 0) return block.entry(0);
