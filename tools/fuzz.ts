@@ -236,7 +236,10 @@ async function workerThread(): Promise<void> {
   const start = performance.now();
   let lastReport = start;
   const end = start + seconds * 1000;
-  let ti = 0;
+  // Targets share time, not executions: a whole-image walk or an LZMA stream costs 10-100x a
+  // superblock parse, and a round robin let the slow ones set the pace for all. Each input
+  // goes to the target with the least time spent so far.
+  const spent = new Float64Array(targets.length);
   let execsTotal = 0;
   const selftestHang = process.env.FUZZ_SELFTEST === 'hang';
 
@@ -273,14 +276,20 @@ async function workerThread(): Promise<void> {
   };
 
   while (performance.now() < end) {
-    const target = targets[ti++ % targets.length];
+    let ti = 0;
+    for (let k = 1; k < targets.length; k++) if (spent[k] < spent[ti]) ti = k;
+    const target = targets[ti];
+    const started = performance.now();
     let input: import('./fuzz-targets.js').Input;
     let original: Uint8Array;
     let base: string;
     const algo = ['lz4', 'lzma', 'deflate', 'zstd'].indexOf(target);
     if (algo >= 0) {
       const pool = streams.filter((x) => x.algorithm === algo);
-      if (!pool.length) continue;
+      if (!pool.length) {
+        spent[ti] = Infinity;
+        continue;
+      }
       const st = pool[ri(pool.length)];
       original = st.bytes;
       base = st.name;
@@ -290,7 +299,10 @@ async function workerThread(): Promise<void> {
     } else {
       const kind = target === 'walk' ? undefined : target === 'zindex' ? 'zindex' : target;
       const candidates = target === 'superblock' || target === 'walk' ? seeds : seeds.filter((x) => x.nids[target]?.length);
-      if (!candidates.length) continue;
+      if (!candidates.length) {
+        spent[ti] = Infinity;
+        continue;
+      }
       const sd = candidates[ri(candidates.length)];
       const nids = sd.nids[target] ?? [];
       const nid = nids.length ? nids[ri(nids.length)] : -1;
@@ -310,6 +322,7 @@ async function workerThread(): Promise<void> {
     if (selftestHang && execsTotal === 100) for (;;);
     execsTotal++;
     const r = T.outcome(target, input);
+    spent[ti] += performance.now() - started;
     Atomics.add(hdr, 0, 1);
     execs++;
     const tot = totals[target];
