@@ -40,6 +40,7 @@ import type { OpenFile } from './node.js';
 import { mountinfoFor } from './mountinfo.js';
 import { SynthFile } from './synthetic.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve, type PathArg } from './resolve.js';
+import { S_IFMT, S_IFREG } from '@erofs-js/erofs';
 
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -76,8 +77,6 @@ const ST_NOSUID = 0x2;
 const ST_NODEV = 0x4;
 const ST_NOEXEC = 0x8;
 const CAP_SYS_CHROOT = 18;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
 
 /** statx result with what the mount layer adds: the mount id (STATX_MNT_ID). */
 export interface MountStatx extends Statx {

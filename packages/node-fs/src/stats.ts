@@ -6,15 +6,8 @@
  * filesystem whose statx has no STATX_BTIME, birthtime is the epoch.
  */
 import type { Stat } from '@erofs-js/vfs';
+import { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO } from '@erofs-js/erofs';
 
-const S_IFMT = 0o170000;
-const S_IFSOCK = 0o140000;
-const S_IFLNK = 0o120000;
-const S_IFREG = 0o100000;
-const S_IFBLK = 0o060000;
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
-const S_IFIFO = 0o010000;
 
 /** The type predicates Stats and BigIntStats share; `mode` is a number or a bigint. */
 abstract class StatsBase<T extends number | bigint> {

@@ -3,6 +3,7 @@
  * and the capabilities that override discretionary access control.
  */
 import { SysError } from './errno.js';
+import { S_IFMT, S_IFDIR } from '@erofs-js/erofs';
 
 /** Linux capability numbers (the ones a read-only filesystem consults). */
 export const CAP_DAC_OVERRIDE = 1;
@@ -157,8 +158,6 @@ export interface Owned {
   readonly gid: number;
 }
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
 const S_IXUGO = 0o111;
 const S_IRWXG = 0o070;
 

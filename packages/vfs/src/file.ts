@@ -5,7 +5,7 @@
  * valid across lseek and across dentry eviction; O_PATH descriptions (the only way to
  * open a symlink) only stat and readlink.
  */
-import { ExtentKind, fileTypeToDtype, nidToIno } from '@erofs-js/erofs';
+import { ExtentKind, fileTypeToDtype, nidToIno, S_IFMT, S_IFDIR } from '@erofs-js/erofs';
 import { MAY_READ, MAY_WRITE, ownerOrCapable, type Credentials } from './credentials.js';
 import type { Dentry } from './dentry.js';
 import { SysError, decoding, toSysError } from './errno.js';
@@ -48,8 +48,6 @@ export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
 export const DT_DIR = 4;
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
 
 export type DescriptionKind = 'file' | 'dir' | 'path';
 

@@ -8,7 +8,7 @@
  * Resolving whole paths across mounts is the mount layer's job; resolve.ts has a simple
  * resolver for tests and tools.
  */
-import { makedev, type DirEntry, type Image } from '@erofs-js/erofs';
+import { makedev, type DirEntry, type Image, S_IFMT, S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '@erofs-js/erofs';
 import {
   CAP_DAC_READ_SEARCH,
   CAP_SYS_ADMIN,
@@ -73,13 +73,6 @@ export const RENAME_WHITEOUT = 4;
 export const UTIME_OMIT = (1 << 30) - 2;
 export const UTIME_NOW = (1 << 30) - 1;
 
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const S_IFIFO = 0o010000;
-const S_IFSOCK = 0o140000;
 
 /** struct statfs. The 64-bit counts Linux reports as 2^64-1 are bigints. */
 export interface StatFs {

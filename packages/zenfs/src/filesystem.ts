@@ -14,7 +14,7 @@
  * ENOTDIR, EEXIST first) and then fails with EROFS.
  */
 import { FileSystem, Sync, type CreationOptions, type InodeLike, type UsageInfo } from '@zenfs/core';
-import { splitPath, type Image } from '@erofs-js/erofs';
+import { splitPath, type Image, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from '@erofs-js/erofs';
 import { cacheOf } from '@zenfs/core/vfs/vcache.js';
 import {
   Filesystem,
@@ -42,7 +42,6 @@ export interface ErofsFSOptions extends FilesystemOptions {
   onClose?: () => void;
 }
 
-const S_IFMT = 0o170000;
 const SLASH = 0x2f;
 const MAX_SYMLINKS = 40;
 
@@ -67,9 +66,6 @@ function insideMount(target: Uint8Array, mountPoint: string): Uint8Array[] {
   if (!under) throw new SysError('EXDEV', `symlink target leaves the image mounted at ${mountPoint}`);
   return parts.slice(mp.length);
 }
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 
 export class ErofsFS extends Sync(FileSystem) {
   /** Our VFS over the image: dentries, inodes, Linux's errors. */
