@@ -2,8 +2,10 @@ import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SysError, credentials } from '@erofs-js/vfs';
-import { fixture, fixtureBytes, ls, readAll, text } from '../test/helpers.js';
+import { SysError, credentials, type Filesystem } from '@erofs-js/vfs';
+import { createHash } from 'node:crypto';
+import { deflate, type Codec, type Image } from '@erofs-js/erofs';
+import { fixture, fixtureBytes, ls, manifest, readAll, text } from '../test/helpers.js';
 import { CancelledError, EROFS_SUPER_OPTIONS, HostController } from './controller.js';
 import { parseMountinfoLine } from './mountinfo.js';
 
@@ -135,6 +137,34 @@ describe('HostController', () => {
     expect(c.unmount({ target: '/tmp' })).toEqual({ id: a.id, target: '/tmp', released: true });
     expect(ls(t, '/tmp')).toEqual([]);
     t.exit();
+  });
+
+  it('decodes DEFLATE with native zlib by default, and takes the codecs a host passes', async () => {
+    const c = await HostController.create({ mkdirs: ['/a', '/b'] });
+    await c.mount({ image: fixture('z-deflate-18.erofs'), target: '/a' });
+    let calls = 0;
+    const counting: Codec = {
+      name: 'deflate',
+      decode(input, output, partial) {
+        calls++;
+        deflate.decode(input, output, partial);
+      },
+    };
+    await c.mount({ image: fixture('z-deflate-18.erofs'), target: '/b', options: { codecs: { 2: counting } } });
+    const [, a, b] = c.ns.mounts();
+    // Image keeps its codec table private; the default must be the node:zlib codec, not the portable one.
+    const codecOf = (m: typeof a) => (m.fs as Filesystem).image['codecs' as keyof Image] as unknown as Record<number, Codec>;
+    expect(codecOf(a)[2]).not.toBe(deflate);
+    expect(codecOf(a)[2].name).toBe('deflate');
+    expect(codecOf(b)[2]).toBe(counting);
+    const t = c.task();
+    const x0 = manifest('z-deflate-18.erofs').find((e) => e.path === '/align/x0')!;
+    expect(createHash('sha256').update(readAll(t, '/a/align/x0')).digest('hex')).toBe(x0.sha256);
+    expect(calls).toBe(0);
+    expect(createHash('sha256').update(readAll(t, '/b/align/x0')).digest('hex')).toBe(x0.sha256);
+    expect(calls).toBeGreaterThan(0);
+    t.exit();
+    c.close();
   });
 
   it('applies per-mount options', async () => {
