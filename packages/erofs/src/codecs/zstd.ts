@@ -160,40 +160,120 @@ function plan(input: Uint8Array, want: number, partial: boolean): { frame: ZstdF
   return { frame, bytes: input.subarray(0, frame.size), cap };
 }
 
-/** Decodes a whole frame (exactly its bytes) into a new array of at most `cap` bytes; an empty result means failure. */
-type WholeFrameDecoder = (frame: Uint8Array, cap: number) => Uint8Array;
+/**
+ * Decodes a whole frame (exactly its bytes) into at most `cap` bytes, copies the first
+ * min(produced, output.length) of them into `output`, and returns how many it produced;
+ * 0 means failure (or an empty frame).
+ */
+type WholeFrameDecoder = (frame: Uint8Array, cap: number, output: Uint8Array) => number;
 
 function decodeWith(engine: WholeFrameDecoder, input: Uint8Array, output: Uint8Array, partial: boolean): void {
   const want = output.length;
   if (partial && want === 0) return;
   const { bytes, cap } = plan(input, want, partial);
-  let out: Uint8Array;
+  let n: number;
   try {
     // zstddec reads a capacity of 0 as "use the header's content size": never pass 0.
-    out = engine(bytes, Math.max(cap, 1));
+    n = engine(bytes, Math.max(cap, 1), output);
   } catch (e) {
     throw codecError('zstd', undefined, `decoder failed: ${(e as Error).message}`);
   }
   if (want === 0) {
     // Failure and an empty frame both come back empty; the walk has already checked the structure.
-    if (out.length === 0) return;
-  } else if (out.length === 0) {
+    if (n === 0) return;
+  } else if (n === 0) {
     throw codecError('zstd', undefined, `libzstd rejected the frame: corrupt, or it holds more than ${cap} bytes`);
   }
-  if (partial ? out.length < want : out.length !== want) {
-    throw codecError('zstd', undefined, `frame ends after ${out.length} of ${want} output bytes`);
+  if (partial ? n < want : n !== want) {
+    throw codecError('zstd', undefined, `frame ends after ${n} of ${want} output bytes`);
   }
-  output.set(out.length === want ? out : out.subarray(0, want));
+}
+
+/** The exports of zstddec's WebAssembly module that a direct call needs. */
+interface ZstdExports {
+  memory: { buffer: ArrayBuffer };
+  malloc(n: number): number;
+  free(p: number): void;
+  ZSTD_decompress(dst: number, dstCap: number, src: number, srcSize: number): number;
+}
+
+function isZstdExports(x: unknown): x is ZstdExports {
+  const e = x as Partial<ZstdExports> | undefined;
+  return !!e && typeof e.memory === 'object' && e.memory !== null && e.memory.buffer instanceof ArrayBuffer && typeof e.malloc === 'function' && typeof e.free === 'function' && typeof e.ZSTD_decompress === 'function';
+}
+
+/**
+ * zstddec's decode() returns a fresh copy of every frame's output (heap.slice), which we
+ * then copy again into the extent buffer: on a walk of a zstd image that was one
+ * short-lived buffer per pcluster, and their backing stores, freed only when the GC came
+ * round, raised the peak RSS. Calling the module's exports directly lets the output be
+ * copied straight from the wasm memory. zstddec does not expose its instance, so it is
+ * caught as init() creates it; if that does not work (another copy of zstddec compiled
+ * the module first, or its internals changed), decode() is used as before.
+ */
+async function initCapturing(decoder: ZSTDDecoder): Promise<ZstdExports | undefined> {
+  // The package's lib has no WebAssembly types (it targets any ES runtime): a structural view.
+  const wa = (globalThis as unknown as { WebAssembly: { instantiate: (...a: unknown[]) => Promise<unknown> } }).WebAssembly;
+  const original = wa.instantiate;
+  let caught: unknown;
+  wa.instantiate = function (this: unknown, ...args: unknown[]) {
+    const p = original.apply(this, args);
+    void p.then((r) => {
+      caught ??= (r as { instance?: { exports: unknown } }).instance?.exports;
+    }, () => undefined);
+    return p;
+  };
+  try {
+    await decoder.init();
+  } finally {
+    wa.instantiate = original;
+  }
+  return isZstdExports(caught) ? caught : undefined;
+}
+
+function directEngine(x: ZstdExports): WholeFrameDecoder {
+  let heap = new Uint8Array(x.memory.buffer);
+  return (frame, cap, output) => {
+    const src = x.malloc(frame.length);
+    const dst = x.malloc(cap);
+    try {
+      if (src === 0 || dst === 0) throw new Error(`out of WebAssembly memory for ${frame.length} + ${cap} bytes`);
+      // malloc may have grown the memory, which detaches the old view.
+      if (heap.buffer !== x.memory.buffer) heap = new Uint8Array(x.memory.buffer);
+      heap.set(frame, src);
+      // size_t on wasm32 comes back as an i32: an error code is negative (or, to be sure, above cap).
+      const n = x.ZSTD_decompress(dst, cap, src, frame.length);
+      if (n <= 0 || n > cap) return 0;
+      if (heap.buffer !== x.memory.buffer) heap = new Uint8Array(x.memory.buffer);
+      // Copied before free(): the allocator keeps its bookkeeping inside freed chunks.
+      output.set(heap.subarray(dst, dst + Math.min(n, output.length)));
+      return n;
+    } finally {
+      if (src !== 0) x.free(src);
+      if (dst !== 0) x.free(dst);
+    }
+  };
+}
+
+/** The fallback: zstddec's decode(), one fresh array per frame. */
+function copyingEngine(decoder: ZSTDDecoder): WholeFrameDecoder {
+  return (frame, cap, output) => {
+    const out = decoder.decode(frame, cap);
+    output.set(out.length <= output.length ? out : out.subarray(0, output.length));
+    return out.length;
+  };
 }
 
 let wasmEngine: WholeFrameDecoder | undefined;
+let wasmDirect = false;
 let wasmReady: Promise<WholeFrameDecoder> | undefined;
 
 function loadWasm(): Promise<WholeFrameDecoder> {
   wasmReady ??= (async () => {
     const decoder = new ZSTDDecoder();
-    await decoder.init();
-    const engine: WholeFrameDecoder = (frame, cap) => decoder.decode(frame, cap);
+    const exports = await initCapturing(decoder);
+    const engine = exports ? directEngine(exports) : copyingEngine(decoder);
+    wasmDirect = exports !== undefined;
     wasmEngine = engine;
     return engine;
   })();
@@ -216,6 +296,11 @@ export async function createZstd(): Promise<Codec> {
       decodeWith(engine, input, output, partial);
     },
   };
+}
+
+/** How the loaded engine is called: 'direct' (output copied out of the wasm memory) or 'copying' (zstddec's decode()). */
+export function zstdEngineKind(): 'direct' | 'copying' | undefined {
+  return wasmEngine === undefined ? undefined : wasmDirect ? 'direct' : 'copying';
 }
 
 /** Whether `createZstd()` has finished, so that `zstd` decodes with libzstd. */
