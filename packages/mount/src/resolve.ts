@@ -26,7 +26,6 @@
 import { SysError, type Credentials } from '@erofs-js/vfs';
 import type { Location } from './namespace.js';
 import { checkSearch, drop, hold, isDir, isSymlink, lookup, parentNode, readlink } from './node.js';
-import { splitPath } from '@erofs-js/erofs';
 
 export const PATH_MAX = 4096;
 export const MAXSYMLINKS = 40;
@@ -47,12 +46,15 @@ export function checkPath(bytes: Uint8Array, emptyOk = false): void {
   if (bytes.length >= PATH_MAX) throw new SysError('ENAMETOOLONG', `path of ${bytes.length} bytes`);
 }
 
-function isDot(c: Uint8Array): boolean {
-  return c.length === 1 && c[0] === DOT;
-}
-
-function isDotDot(c: Uint8Array): boolean {
-  return c.length === 2 && c[0] === DOT && c[1] === DOT;
+/** No component follows `pos` in `buf` nor in any parked remainder: the component just taken is the last. */
+function isLast(buf: Uint8Array, pos: number, saved: readonly { buf: Uint8Array; pos: number }[] | null): boolean {
+  for (let i = pos; i < buf.length; i++) if (buf[i] !== SLASH) return false;
+  if (saved) {
+    for (const r of saved) {
+      for (let i = r.pos; i < r.buf.length; i++) if (r.buf[i] !== SLASH) return false;
+    }
+  }
+  return true;
 }
 
 /** Takes a reference on a location's node. */
@@ -145,21 +147,36 @@ export class Resolver {
       followLast = true;
       mustDir = true;
     }
-    const pending = splitPath(bytes).reverse();
+    // Components are taken in place from the path (no split array, no per-path garbage
+    // beyond the name views): `buf` is what is being walked, from `pos`; a followed
+    // symlink parks the rest of it in `saved` and walks its target first.
+    let buf = bytes;
+    let pos = 0;
+    let saved: { buf: Uint8Array; pos: number }[] | null = null;
     try {
-      while (pending.length) {
-        const comp = pending.pop()!;
-        const last = pending.length === 0;
-        if (isDot(comp)) {
+      for (;;) {
+        while (pos < buf.length && buf[pos] === SLASH) pos++;
+        if (pos === buf.length) {
+          if (saved === null || saved.length === 0) break;
+          const r = saved.pop()!;
+          buf = r.buf;
+          pos = r.pos;
+          continue;
+        }
+        const s = pos;
+        while (pos < buf.length && buf[pos] !== SLASH) pos++;
+        const n = pos - s;
+        if (n === 1 && buf[s] === DOT) {
           checkSearch(cur.node, this.creds);
           continue;
         }
-        if (isDotDot(comp)) {
+        if (n === 2 && buf[s] === DOT && buf[s + 1] === DOT) {
           cur = this.dotdot(cur);
           continue;
         }
-        const next = lookup(cur.node, comp, this.creds);
-        if (isSymlink(next) && (!last || followLast)) {
+        const next = lookup(cur.node, buf.subarray(s, pos), this.creds);
+        if (isSymlink(next) && (followLast || !isLast(buf, pos, saved))) {
+          const last = isLast(buf, pos, saved);
           let target: Uint8Array;
           try {
             target = this.follow(next);
@@ -168,8 +185,9 @@ export class Resolver {
           }
           if (target[0] === SLASH) cur = this.jumpRoot(cur);
           if (last && target[target.length - 1] === SLASH) mustDir = true;
-          const parts = splitPath(target);
-          for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
+          (saved ??= []).push({ buf, pos });
+          buf = target;
+          pos = 0;
           continue;
         }
         drop(cur.node);
@@ -220,15 +238,19 @@ export interface ResolveOptions {
  * caller releases it with release().
  */
 export function resolve(root: Location, path: PathArg, creds: Credentials, options: ResolveOptions = {}): Location {
-  const bytes = pathBytes(path);
-  checkPath(bytes, options.emptyPath);
-  const start = holdLoc({ ...(options.at ?? root) });
+  return resolveAt(root, pathBytes(path), creds, options.at ?? root, options.follow ?? true, options.directory ?? false, options.emptyPath ?? false);
+}
+
+/** resolve() with its options spelled out: what the syscall path calls (no options object per call). */
+export function resolveAt(root: Location, bytes: Uint8Array, creds: Credentials, at: Location, follow: boolean, directory: boolean, emptyPath: boolean): Location {
+  checkPath(bytes, emptyPath);
+  const start = holdLoc({ mount: at.mount, node: at.node });
   if (bytes.length === 0) {
-    if (options.directory && !isDir(start.node)) {
+    if (directory && !isDir(start.node)) {
       drop(start.node);
       throw new SysError('ENOTDIR', 'not a directory');
     }
     return start;
   }
-  return new Resolver(creds, root).walk(start, bytes, options.follow ?? true, options.directory ?? false);
+  return new Resolver(creds, root).walk(start, bytes, follow, directory);
 }
