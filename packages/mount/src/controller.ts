@@ -39,7 +39,7 @@ export interface HostMountOptions extends MountFlags {
   negativeCacheSize?: number;
   /** Most directory entries kept decoded (default 16384). */
   dirCacheEntries?: number;
-  /** Byte budget of the decoded-extent cache of compressed files (default 16 MiB). */
+  /** Byte budget of the decoded-extent cache of compressed files (default 8 MiB). */
   extentCacheBytes?: number;
   /** Byte budget of the page cache memory mappings materialise pages in (default 8 MiB). */
   pageCacheBytes?: number;
