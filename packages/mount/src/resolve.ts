@@ -25,7 +25,7 @@
  */
 import { SysError, type Credentials } from '@erofs-js/vfs';
 import type { Location } from './namespace.js';
-import { checkSearch, drop, hold, isDir, isSymlink, lookup, parentNode, readlink } from './node.js';
+import { checkSearch, drop, hold, isDir, isSymlink, isSynth, lookup, parentNode, readlink } from './node.js';
 
 export const PATH_MAX = 4096;
 export const MAXSYMLINKS = 40;
@@ -174,7 +174,8 @@ export class Resolver {
           cur = this.dotdot(cur);
           continue;
         }
-        const next = lookup(cur.node, buf.subarray(s, pos), this.creds);
+        const at = cur.node;
+        const next = isSynth(at) ? lookup(at, buf.subarray(s, pos), this.creds) : at.inode.fs.lookupBytes(at, buf, s, pos, this.creds);
         if (isSymlink(next) && (followLast || !isLast(buf, pos, saved))) {
           const last = isLast(buf, pos, saved);
           let target: Uint8Array;

@@ -28,11 +28,42 @@ export function keyBytes(key: string): Uint8Array {
   return out;
 }
 
+/**
+ * A 30-bit FNV-1a hash of the name bytes buf[start..end): a small-integer Map key, so a
+ * path walk over byte paths can find a cached child without first making a key string.
+ */
+export function nameHash(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** nameHash() of the bytes a key stands for. */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Whether `key` stands for the bytes buf[start..end). */
+export function keyEquals(key: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (key.length !== end - start) return false;
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
 export class Dentry {
   /** References: holders outside the tree plus attached children. */
   refs = 0;
   /** Children looked up so far (created on first use: most dentries are leaves). */
   children: Map<string, Dentry> | null = null;
+  /**
+   * The same children by nameHash(), first come per hash (a colliding name is found
+   * through `children` only): an index, `children` stays the truth. Null with it.
+   */
+  byHash: Map<number, Dentry> | null = null;
+  /** keyHash(key), computed once at attach. */
+  readonly hash: number;
   /** Evicted or released: a dead dentry must not be used. */
   dead = false;
   /** @internal LRU links, valid while `parked`. */
@@ -49,7 +80,9 @@ export class Dentry {
     /** The parent directory, or null for the filesystem root. Never changes while attached. */
     readonly parent: Dentry | null,
     readonly inode: Inode,
-  ) {}
+  ) {
+    this.hash = parent ? keyHash(key) : 0;
+  }
 
   /** Name bytes (a fresh copy). */
   get name(): Uint8Array {
@@ -107,6 +140,8 @@ export class DentryCache {
     const d = new Dentry(this, key, parent, inode);
     if (parent) {
       (parent.children ??= new Map()).set(key, d);
+      const idx = (parent.byHash ??= new Map());
+      if (!idx.has(d.hash)) idx.set(d.hash, d);
       parent.incRef();
     }
     this.live++;
@@ -154,7 +189,11 @@ export class DentryCache {
         const p = d.parent;
         if (p) {
           p.children!.delete(d.key);
-          if (p.children!.size === 0) p.children = null;
+          if (p.byHash!.get(d.hash) === d) p.byHash!.delete(d.hash);
+          if (p.children!.size === 0) {
+            p.children = null;
+            p.byHash = null;
+          }
           p.decRef();
         }
       }

@@ -20,7 +20,7 @@ import {
   parsePosixAcl,
   type Credentials,
 } from './credentials.js';
-import { Dentry, DentryCache, nameKey } from './dentry.js';
+import { Dentry, DentryCache, keyEquals, nameHash, nameKey } from './dentry.js';
 import { SysError, decoding } from './errno.js';
 import { FileDescription, openDescription } from './file.js';
 import { Inode } from './inode.js';
@@ -229,6 +229,31 @@ export class Filesystem {
     this.checkAlive();
     if (parent.dead) throw new Error(`lookup in dentry "${parent.key}" after its eviction`);
     this.mayLookup(parent, creds);
+    return this.lookupChecked(parent, name);
+  }
+
+  /**
+   * lookup() of the name buf[start..end), with the same checks, errors and result: a
+   * path walk over byte paths calls this, and a cached child is found by a hash of the
+   * bytes, without a key string or a view of the name.
+   */
+  lookupBytes(parent: Dentry, buf: Uint8Array, start: number, end: number, creds: Credentials): Dentry {
+    this.checkAlive();
+    if (parent.dead) throw new Error(`lookup in dentry "${parent.key}" after its eviction`);
+    this.mayLookup(parent, creds);
+    const idx = parent.byHash;
+    if (idx !== null) {
+      const c = idx.get(nameHash(buf, start, end));
+      if (c !== undefined && keyEquals(c.key, buf, start, end)) {
+        this.hits++;
+        return c.incRef();
+      }
+    }
+    return this.lookupChecked(parent, buf.subarray(start, end));
+  }
+
+  /** lookup() after the checks on the parent. */
+  private lookupChecked(parent: Dentry, name: string | Uint8Array): Dentry {
     const key = toKey(name);
     const hit = parent.children?.get(key);
     if (hit) {
