@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dentry, DentryCache, keyBytes, nameKey } from './dentry.js';
+import { Dentry, DentryCache, keyBytes, keyEquals, keyHash, nameHash, nameKey } from './dentry.js';
 import type { Inode } from './inode.js';
 
 /** A cache whose "inodes" are counters, to watch evictions release them. */
@@ -23,6 +23,44 @@ describe('dentry cache', () => {
     expect(key.length).toBe(all.length);
     expect(keyBytes(key)).toEqual(all);
     expect(nameKey(new Uint8Array(0))).toBe('');
+  });
+
+  it('indexes children by a hash of their name bytes, colliding names included', () => {
+    const enc = new TextEncoder();
+    const b = enc.encode('/x/caf\u00e9/');
+    expect(nameHash(b, 3, b.length - 1)).toBe(keyHash(nameKey(b.subarray(3, b.length - 1))));
+    expect(keyEquals(nameKey(b.subarray(3, 8)), b, 3, 8)).toBe(true);
+    expect(keyEquals('caf', b, 3, 8)).toBe(false);
+    // Two names with one 30-bit hash (a birthday search finds a pair in a few thousand names).
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const k = `n${i}`;
+      const h = keyHash(k);
+      const o = seen.get(h);
+      if (o !== undefined) pair = [o, k];
+      else seen.set(h, k);
+    }
+    const [p, q] = pair;
+    const { cache, root, child } = setup(1);
+    const dp = child(root, p);
+    const dq = child(root, q);
+    expect(dp.hash).toBe(dq.hash);
+    // The index holds the first; the second is in children only.
+    expect(root.byHash!.get(dp.hash)).toBe(dp);
+    expect(root.child(q)).toBe(dq);
+    // Evicting the indexed one leaves no stale index entry.
+    dq.decRef();
+    dp.decRef();
+    expect(dq.dead).toBe(true);
+    expect(root.byHash!.get(dp.hash)).toBe(dp);
+    child(root, 'other').decRef();
+    expect(dp.dead).toBe(true);
+    expect(root.byHash!.has(dp.hash)).toBe(false);
+    expect([...root.byHash!.values()].map((d) => d.key)).toEqual(['other']);
+    cache.trim(0);
+    expect(root.children).toBeNull();
+    expect(root.byHash).toBeNull();
   });
 
   it('keeps at most N unreferenced dentries and evicts the least recently used', () => {

@@ -50,6 +50,31 @@ describe('Filesystem', () => {
     expect(fs.stats()).toMatchObject({ dentriesCached: 0, dentriesPinned: 1, inodesLive: 1 });
   });
 
+  it('lookupBytes answers as lookup does, from a range of a byte path', () => {
+    const fs = new Filesystem(openFixture('basic-18.erofs'));
+    const path = new TextEncoder().encode('/files/size-1/x');
+    const files = fs.lookupBytes(fs.root, path, 1, 6, ROOT);
+    expect(fs.stats()).toMatchObject({ lookupMisses: 1, lookupHits: 0 });
+    expect(fs.lookupBytes(fs.root, path, 1, 6, ROOT)).toBe(files);
+    expect(fs.lookup(fs.root, 'files', ROOT)).toBe(files);
+    expect(fs.stats()).toMatchObject({ lookupMisses: 1, lookupHits: 2 });
+    const f = fs.lookupBytes(files, path, 7, 13, ROOT);
+    expect(f).toBe(fs.lookup(files, 'size-1', ROOT));
+    expect(code(() => fs.lookupBytes(f, path, 14, 15, ROOT))).toBe('ENOTDIR');
+    expect(code(() => fs.lookupBytes(files, path, 7, 12, ROOT))).toBe('ENOENT');
+    expect(code(() => fs.lookupBytes(files, path, 7, 7, ROOT))).toBe('ENOENT');
+    expect(code(() => fs.lookupBytes(fs.root, path, 1, 13, ROOT))).toBe('EINVAL');
+    expect(fs.lookupBytes(files, new Uint8Array([0x2e, 0x2e]), 0, 2, ROOT)).toBe(fs.root);
+    // Without search permission: EACCES before the cache is consulted.
+    const nobody = credentials(65534, 65534);
+    const modes = fs.lookup(fs.root, 'modes', ROOT);
+    const locked = fs.lookup(modes, 'dir-0000', ROOT);
+    const inside = new TextEncoder().encode('dir-0000');
+    expect(fs.lookupBytes(modes, inside, 0, inside.length, nobody)).toBe(locked);
+    expect(code(() => fs.lookupBytes(locked, path, 14, 15, nobody))).toBe('EACCES');
+    for (const d of [files, files, files, f, f, fs.root, modes, locked, locked]) d.decRef();
+  });
+
   it('bounds the negative cache, and can do without it', () => {
     const fs = new Filesystem(openFixture('basic-18.erofs'), { negativeCacheSize: 3 });
     for (let i = 0; i < 10; i++) expect(code(() => fs.lookup(fs.root, `miss-${i}`, ROOT))).toBe('ENOENT');
