@@ -142,7 +142,11 @@ export class Resolver {
    * the result is a directory (a trailing slash implies both).
    */
   walk(start: Location, bytes: Uint8Array, followLast: boolean, mustDir: boolean): Location {
-    let cur = bytes[0] === SLASH ? this.jumpRoot(start) : start;
+    const first = bytes[0] === SLASH ? this.jumpRoot(start) : start;
+    // The held location being walked, as two variables: a step inside one mount makes
+    // no Location object (the rare steps, "..", a jump to the root, a mount crossing, do).
+    let mount = first.mount;
+    let node = first.node;
     if (bytes.length > 0 && bytes[bytes.length - 1] === SLASH) {
       followLast = true;
       mustDir = true;
@@ -167,15 +171,16 @@ export class Resolver {
         while (pos < buf.length && buf[pos] !== SLASH) pos++;
         const n = pos - s;
         if (n === 1 && buf[s] === DOT) {
-          checkSearch(cur.node, this.creds);
+          checkSearch(node, this.creds);
           continue;
         }
         if (n === 2 && buf[s] === DOT && buf[s + 1] === DOT) {
-          cur = this.dotdot(cur);
+          const up = this.dotdot({ mount, node });
+          mount = up.mount;
+          node = up.node;
           continue;
         }
-        const at = cur.node;
-        const next = isSynth(at) ? lookup(at, buf.subarray(s, pos), this.creds) : at.inode.fs.lookupBytes(at, buf, s, pos, this.creds);
+        const next = isSynth(node) ? lookup(node, buf.subarray(s, pos), this.creds) : node.inode.fs.lookupBytes(node, buf, s, pos, this.creds);
         if (isSymlink(next) && (followLast || !isLast(buf, pos, saved))) {
           const last = isLast(buf, pos, saved);
           let target: Uint8Array;
@@ -184,20 +189,29 @@ export class Resolver {
           } finally {
             drop(next);
           }
-          if (target[0] === SLASH) cur = this.jumpRoot(cur);
+          if (target[0] === SLASH) {
+            const r = this.jumpRoot({ mount, node });
+            mount = r.mount;
+            node = r.node;
+          }
           if (last && target[target.length - 1] === SLASH) mustDir = true;
           (saved ??= []).push({ buf, pos });
           buf = target;
           pos = 0;
           continue;
         }
-        drop(cur.node);
-        cur = crossMounts({ mount: cur.mount, node: next });
+        drop(node);
+        node = next;
+        if (mount.children.size !== 0) {
+          const r = crossMounts({ mount, node });
+          mount = r.mount;
+          node = r.node;
+        }
       }
-      if (mustDir && !isDir(cur.node)) throw new SysError('ENOTDIR', 'not a directory');
-      return cur;
+      if (mustDir && !isDir(node)) throw new SysError('ENOTDIR', 'not a directory');
+      return { mount, node };
     } catch (e) {
-      drop(cur.node);
+      drop(node);
       throw e;
     }
   }
