@@ -538,6 +538,34 @@ describe('lz4 on hostile input (fast-check)', () => {
     );
   });
 
+  it('runs of short sequences (the fast path: literals 0-14, matches 4-18, offsets near 4 and 8) decode as the model says', () => {
+    const seqs = fc.array(
+      fc.record({
+        literals: fc.uint8Array({ maxLength: 14 }),
+        offset: fc.oneof(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 65535 })),
+        matchLength: fc.oneof(fc.integer({ min: 4, max: 18 }), fc.integer({ min: 4, max: 40 })),
+      }),
+      { minLength: 1, maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(seqs, fc.uint8Array({ maxLength: 24 }), fc.boolean(), fc.integer({ min: -40, max: 4 }), (ss, last, partial, delta) => {
+        let written = 0;
+        const fixed: Seq[] = ss.map((s) => {
+          written += s.literals.length;
+          // An empty first run leaves nothing to match: offset 0, which must fail cleanly.
+          const offset = written === 0 ? 0 : 1 + ((s.offset - 1) % written);
+          written += s.matchLength;
+          return { literals: s.literals, offset, matchLength: s.matchLength };
+        });
+        const input = encode([...fixed, { literals: last }]);
+        written += last.length;
+        checkAgainstModel(input, written, partial);
+        checkAgainstModel(input, Math.max(0, written + delta), partial);
+      }),
+      params,
+    );
+  });
+
   it('well-formed blocks of arbitrary shape decode as the model says', () => {
     // Sequences with any literal count, offset and match length, not just what a compressor
     // writes: matches reaching exactly to the start, overlapping, at the very end.

