@@ -114,7 +114,12 @@ export class FileDescription {
     if (!(position >= 0)) throw new SysError('EINVAL', `negative position ${position}`);
     if (!(destOffset >= 0 && length >= 0 && destOffset + length <= dest.length)) throw new RangeError('destination range outside the buffer');
     if (position >= inode.size || length === 0) return 0;
-    return decoding(() => this.fs.image.read(inode.raw, position, dest, destOffset, length));
+    // decoding() spelled out: no closure per call on the hottest data path.
+    try {
+      return this.fs.image.read(inode.raw, position, dest, destOffset, length);
+    } catch (e) {
+      throw toSysError(e);
+    }
   }
 
   /** readv(2): fills the buffers in turn from the offset; advances it. */
