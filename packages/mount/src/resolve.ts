@@ -142,11 +142,22 @@ export class Resolver {
    * the result is a directory (a trailing slash implies both).
    */
   walk(start: Location, bytes: Uint8Array, followLast: boolean, mustDir: boolean): Location {
-    const first = bytes[0] === SLASH ? this.jumpRoot(start) : start;
-    // The held location being walked, as two variables: a step inside one mount makes
-    // no Location object (the rare steps, "..", a jump to the root, a mount crossing, do).
-    let mount = first.mount;
-    let node = first.node;
+    return this.walkFrom(start.mount, start.node, bytes, followLast, mustDir);
+  }
+
+  /**
+   * walk() from a location given as its two parts (`node` held; consumed). The held
+   * location being walked stays in two variables: a step inside one mount, or the jump
+   * of an absolute path to the root, makes no Location object (the rare steps, "..", a
+   * symlink's jump to the root, a mount crossing, do).
+   */
+  walkFrom(mount: Location['mount'], node: Location['node'], bytes: Uint8Array, followLast: boolean, mustDir: boolean): Location {
+    if (bytes[0] === SLASH) {
+      hold(this.root.node);
+      drop(node);
+      mount = this.root.mount;
+      node = this.root.node;
+    }
     if (bytes.length > 0 && bytes[bytes.length - 1] === SLASH) {
       followLast = true;
       mustDir = true;
@@ -259,13 +270,13 @@ export function resolve(root: Location, path: PathArg, creds: Credentials, optio
 /** resolve() with its options spelled out: what the syscall path calls (no options object per call). */
 export function resolveAt(root: Location, bytes: Uint8Array, creds: Credentials, at: Location, follow: boolean, directory: boolean, emptyPath: boolean): Location {
   checkPath(bytes, emptyPath);
-  const start = holdLoc({ mount: at.mount, node: at.node });
+  hold(at.node);
   if (bytes.length === 0) {
-    if (directory && !isDir(start.node)) {
-      drop(start.node);
+    if (directory && !isDir(at.node)) {
+      drop(at.node);
       throw new SysError('ENOTDIR', 'not a directory');
     }
-    return start;
+    return { mount: at.mount, node: at.node };
   }
-  return new Resolver(creds, root).walk(start, bytes, follow, directory);
+  return new Resolver(creds, root).walkFrom(at.mount, at.node, bytes, follow, directory);
 }
