@@ -104,7 +104,7 @@ describe('checkpoint and restore of a guest session', () => {
       [2, 'detached', null],
       [3, 'attached', 1],
     ]);
-    expect(cp.mounts[1].image!.options).toEqual({ dentryCacheSize: 7, negativeCacheSize: 1000, dirCacheEntries: 16384, pageCacheBytes: 65536, extentCacheBytes: 16 << 20 });
+    expect(cp.mounts[1].image!.options).toEqual({ dentryCacheSize: 7, negativeCacheSize: 1000, dirCacheEntries: 16384, pageCacheBytes: 65536, extentCacheBytes: 8 << 20 });
     expect(cp.mounts[2].image!.options).toMatchObject({ dirCacheEntries: 100, negativeCacheSize: 3 });
     expect(cp.mounts[1].image!.name).toBe(ZSTD);
     expect(cp.tasks).toHaveLength(2);
