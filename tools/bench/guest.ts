@@ -3,7 +3,7 @@
  * walk through the Task syscall surface, and the same walk as a Node program over a host
  * directory. Shared by tools/bench/workloads.ts and its child process (walk-child.ts).
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { Image, type Codec } from '../../packages/erofs/src/index.js';
 import { FileSource } from '../../packages/erofs/src/node.js';
 import { Filesystem, O_DIRECTORY, O_RDONLY } from '../../packages/vfs/src/index.js';
@@ -117,3 +117,35 @@ export function hostWalk(dir: string, read: boolean): WalkCount {
   return c;
 }
 
+
+/**
+ * Lookups as a guest makes them: newfstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW) on each
+ * byte path; returns how many existed (misses are ENOENT/ENOTDIR).
+ */
+export function guestLookups(task: Task, list: Uint8Array[]): number {
+  let ok = 0;
+  for (const p of list) {
+    try {
+      task.newfstatat(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW);
+      ok++;
+    } catch {
+      // ENOENT / ENOTDIR
+    }
+  }
+  return ok;
+}
+
+/**
+ * Peak RSS in KiB: VmHWM of this process's memory map. process.resourceUsage().maxRSS would
+ * not do: Linux carries ru_maxrss across fork and exec, so a child reports at least its
+ * parent's peak.
+ */
+export function peakKiB(): number {
+  try {
+    const m = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Image, MemorySource, loadCodecs } from '../../packages/erofs/src/index.js';
 import { FileSource } from '../../packages/erofs/src/node.js';
+import { peakKiB } from './guest.js';
 import { Filesystem, ROOT, O_DIRECTORY, O_RDONLY, parseDirents, resolve, type Dentry } from '../../packages/vfs/src/index.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -62,20 +63,6 @@ function statWalk(fs: Filesystem, onDir?: () => void): number {
   return count;
 }
 
-/**
- * Peak RSS in KiB: VmHWM of this process's memory map. process.resourceUsage().maxRSS would
- * not do: Linux carries ru_maxrss across fork and exec, so a child reports at least its
- * parent's peak.
- */
-function peakKiB(): number {
-  try {
-    const m = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]);
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS;
-}
 
 // ---- child mode: walk an image and report peak RSS ----------------------------------
 if (args.rest) {

@@ -5,26 +5,11 @@
  *
  *   node walk-child.mjs IMAGE read|meta|rest [REPEAT]
  */
-import { readFileSync } from 'node:fs';
 import { loadCodecs } from '../../packages/erofs/src/index.js';
-import { guestWalk, mountImage } from './guest.js';
+import { guestWalk, mountImage, peakKiB } from './guest.js';
 
 const [image, walk, repeat] = process.argv.slice(2);
 
-/**
- * Peak RSS in KiB: VmHWM of this process's memory map. process.resourceUsage().maxRSS is
- * not usable here: Linux carries ru_maxrss across fork and exec, so a child of a 150 MB
- * parent reports at least 150 MB whatever it does itself.
- */
-function peakKiB(): number {
-  try {
-    const m = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]);
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS;
-}
 await loadCodecs();
 if (walk === 'rest') {
   process.stdout.write(JSON.stringify({ maxRssKiB: peakKiB() }));

@@ -37,7 +37,7 @@ import { createNodeDeflate } from '../../packages/erofs/src/node.js';
 import { O_DIRECTORY, O_RDONLY, ROOT, resolve as vfsResolve, type FilesystemStats } from '../../packages/vfs/src/index.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, type Task } from '../../packages/mount/src/task.js';
 import { ensureCorpus, findMkfs, type BuiltImage, type Tree } from './corpus.js';
-import { guestWalk, hostWalk, mountImage, type Mounted, type WalkCount } from './guest.js';
+import { guestLookups, guestWalk, hostWalk, mountImage, type Mounted, type WalkCount } from './guest.js';
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -318,18 +318,7 @@ function lookupBench(tree: Tree, img: BuiltImage): LookupRow {
   const hot = Array.from({ length: N }, (_, i) => existing[i % 200]);
   const bytes = (l: string[]) => l.map((p) => enc.encode(p));
   const [eB, mB, hB] = [bytes(existing), bytes(missing), bytes(hot)];
-  const ours = (task: Task, list: Uint8Array[]) => {
-    let ok = 0;
-    for (const p of list) {
-      try {
-        task.newfstatat(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW);
-        ok++;
-      } catch {
-        // ENOENT / ENOTDIR
-      }
-    }
-    return ok;
-  };
+  const ours = guestLookups;
   const host = (list: string[]) => {
     let ok = 0;
     for (const p of list) {
