@@ -1,5 +1,5 @@
 import {
-  ErofsError, ExtentKind, FT, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG,
+  ErofsError, ExtentKind, FT, compareNames, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG,
   decodeName, fileTypeOfMode, formatNid, isErofsError, type DirEntry, type Image, type Inode,
 } from '@erofs-js/erofs';
 
@@ -23,12 +23,6 @@ const isDotDot = (n: Uint8Array) => n.length === 2 && n[0] === DOT && n[1] === D
 /** Escapes control characters (C0, DEL) as \xHH so that an error line cannot be split or rewritten by a file name. */
 function oneLine(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
 }
 
 /**
@@ -101,7 +95,7 @@ export function fsck(image: Image, options: { maxErrors?: number; onProgress?: (
     const children: Todo[] = [];
     try {
       for (const d of image.readdir(dir)) {
-        if (prev && compareBytes(prev, d.name) >= 0) {
+        if (prev && compareNames(prev, d.name) >= 0) {
           throw new ErofsError('EUCLEAN', `dirent of directory ${formatNid(dir.nid)}`, d.offset, `name "${decodeName(d.name)}" is not after "${decodeName(prev)}" (names must be sorted and unique)`);
         }
         prev = d.name;

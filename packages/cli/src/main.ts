@@ -19,7 +19,8 @@ commands:
   cat IMAGE PATH             write a file's content to stdout (symlinks followed)
   stat IMAGE PATH            every inode field as JSON
   xattr IMAGE PATH           extended attributes, one name=value per line
-  extract IMAGE DIR          write the tree to DIR
+  extract IMAGE DIR          write the tree to DIR; nothing outside DIR is created,
+                             followed or changed, whatever the image holds
   fsck IMAGE                 decode and check everything; exit 1 if corrupt
   manifest [--readdir] IMAGE one JSON object per path (or per directory with --readdir)
   mkfs [-zlz4] SRC IMAGE     build an image of directory SRC (-zlz4: LZ4-compress files
@@ -28,6 +29,8 @@ commands:
 options:
   --device=FILE              an extra device of a multi-device image (repeat in table order)
   --no-checksum              do not verify the superblock checksum
+  --same-permissions         extract: keep setuid/setgid bits (root only; else cleared)
+  --devices                  extract: make block and character devices (root only)
   -h, --help                 this help
 `;
 
@@ -74,6 +77,7 @@ function parse(argv: string[]): Parsed {
     else if (a === '-l') flags.add('long');
     else if (a === '--readdir') flags.add('readdir');
     else if (a === '--no-checksum') flags.add('no-checksum');
+    else if (a === '--same-permissions' || a === '--devices') flags.add(a.slice(2));
     else if (a === '-zlz4' || (a === '-z' && argv[i + 1] === 'lz4' && ++i)) flags.add('lz4');
     else if (a.startsWith('-z')) throw new UsageError(`mkfs: unsupported compression ${a === '-z' ? (argv[i + 1] ?? '') : a.slice(2)} (only lz4)`);
     else if (a.startsWith('-') && a.length > 1) throw new UsageError(`unknown option ${a}`);
@@ -205,11 +209,19 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
       need(p, 2, 2);
       const total = Number(image.sb.inos) || 1;
       const bar = onTTY ? new Progress(process.stderr, 'extract') : undefined;
-      const r = extract(image, p.args[1], bar ? (n) => bar.update(n, total) : undefined);
+      const r = extract(image, p.args[1], {
+        samePermissions: p.flags.has('same-permissions'),
+        devices: p.flags.has('devices'),
+        onProgress: bar ? (n) => bar.update(n, total) : undefined,
+      });
       bar?.end();
+      // What was not written as the image has it, like tar's warnings (the first 20).
+      for (const n of r.notes.slice(0, 20)) process.stderr.write(`erofs: extract: ${n}\n`);
+      if (r.notes.length > 20) process.stderr.write(`erofs: extract: ... and ${r.notes.length - 20} more\n`);
       if (onTTY) {
         process.stderr.write(`${r.dirs} dirs, ${r.files} files, ${r.hardlinks} hard links, ${r.symlinks} symlinks, ${r.special} special; ${r.xattrsSet} xattrs set` +
-          (r.xattrsSkipped ? `, ${r.xattrsSkipped} xattrs skipped` : '') + (r.skipped.length ? `, ${r.skipped.length} nodes skipped` : '') + '\n');
+          (r.xattrsSkipped ? `, ${r.xattrsSkipped} xattrs skipped` : '') + (r.skipped.length ? `, ${r.skipped.length} nodes skipped` : '') +
+          (r.setidCleared ? `, setuid/setgid cleared on ${r.setidCleared}` : '') + '\n');
       }
       return 0;
     }

@@ -10,6 +10,13 @@ const DT_OF_FT = [0, 8, 4, 2, 6, 1, 12, 10];
 /** DT_* of a dirent file type (DT_UNKNOWN for values the format does not define). */
 export const fileTypeToDtype = (ft: number) => DT_OF_FT[ft] ?? 0;
 
+/** Byte order of names, the order a directory's dirents must follow (lookup's binary search relies on it). */
+export function compareNames(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
 export interface DirEntry {
   /** Name bytes (not NUL-terminated, 1..255 bytes). A copy: safe to keep. */
   name: Uint8Array;

@@ -35,11 +35,11 @@ export {
   S_IFIFO,
   type Inode,
 } from './inode.js';
-export { DirBlock, FT, fileTypeToDtype, NAME_MAX, DIRENT_SIZE, type DirEntry } from './dirent.js';
+export { DirBlock, FT, fileTypeToDtype, compareNames, NAME_MAX, DIRENT_SIZE, type DirEntry } from './dirent.js';
 export { XATTR_INDEX_PREFIXES, filterSaysAbsent, type Xattr, type LongPrefix } from './xattr.js';
 export { ExtentKind, type Extent } from './map/extent.js';
 export { Image, SYMLINK_MAX, decodeName, splitPath, type ImageOptions } from './image.js';
-export { walk, type WalkEntry } from './walk.js';
+export { walk, type WalkEntry, type WalkOptions } from './walk.js';
 export { METABOX_NID_FLAG, isMetaboxNid, nidToBigInt, nidToIno, formatNid } from './nid.js';
 export { crc32c } from './crc32c.js';
 export { xxh32 } from './xxhash.js';

@@ -1,5 +1,5 @@
 import { corrupt } from './errors.js';
-import type { DirEntry } from './dirent.js';
+import { compareNames, type DirEntry } from './dirent.js';
 import type { Image } from './image.js';
 import { isDir, type Inode } from './inode.js';
 import { formatNid } from './nid.js';
@@ -13,6 +13,17 @@ export interface WalkEntry {
   /** The parent directory (undefined for the root). */
   parent: Inode | undefined;
   depth: number;
+}
+
+export interface WalkOptions {
+  /**
+   * Refuse, as EUCLEAN, a directory whose names are not in strictly increasing byte order
+   * (out of order, or the same name twice), as fsck does. The kernel's lookup assumes that
+   * order; a tool that writes the tree to a host directory needs it so that each name is
+   * made once (a duplicate could put a symlink where a directory of the same name is
+   * expected next). Off by default: readers that only list keep what the image holds.
+   */
+  sorted?: boolean;
 }
 
 const SLASH = 0x2f;
@@ -37,14 +48,15 @@ function join(parent: Uint8Array, name: Uint8Array): Uint8Array {
  * always terminates. Uses an explicit stack, so depth is bounded only by memory.
  * `visit` may return false to skip a directory's children.
  */
-export function walk(image: Image, visit: (e: WalkEntry) => boolean | void): void {
+export function walk(image: Image, visit: (e: WalkEntry) => boolean | void, options: WalkOptions = {}): void {
+  const sorted = options.sorted === true;
   const seenDirs = new Set<number>();
   const root = image.root();
-  type Frame = { entry: WalkEntry; it: Iterator<DirEntry> | undefined };
+  type Frame = { entry: WalkEntry; it: Iterator<DirEntry> | undefined; prev: Uint8Array | undefined };
   const rootEntry: WalkEntry = { path: new Uint8Array([SLASH]), inode: root, dirent: undefined, parent: undefined, depth: 0 };
   seenDirs.add(root.nid);
   const stack: Frame[] = [];
-  if (visit(rootEntry) !== false) stack.push({ entry: rootEntry, it: image.readdir(root)[Symbol.iterator]() });
+  if (visit(rootEntry) !== false) stack.push({ entry: rootEntry, it: image.readdir(root)[Symbol.iterator](), prev: undefined });
   while (stack.length) {
     const top = stack[stack.length - 1];
     const r = top.it!.next();
@@ -53,6 +65,12 @@ export function walk(image: Image, visit: (e: WalkEntry) => boolean | void): voi
       continue;
     }
     const d = r.value;
+    if (sorted) {
+      if (top.prev !== undefined && compareNames(top.prev, d.name) >= 0) {
+        throw corrupt(`dirent of directory ${formatNid(top.entry.inode.nid)}`, d.offset, 'names are not sorted and unique');
+      }
+      top.prev = d.name;
+    }
     if (isDotOrDotDot(d.name)) continue;
     if (d.name.includes(SLASH) || d.name.includes(0)) {
       throw corrupt(`dirent of directory ${formatNid(top.entry.inode.nid)}`, d.offset, 'name contains "/" or NUL');
@@ -64,7 +82,7 @@ export function walk(image: Image, visit: (e: WalkEntry) => boolean | void): voi
         throw corrupt(`dirent of directory ${formatNid(top.entry.inode.nid)}`, d.offset, `directory ${formatNid(inode.nid)} is reachable twice (a cycle or a directory hard link)`);
       }
       seenDirs.add(inode.nid);
-      if (visit(entry) !== false) stack.push({ entry, it: image.readdir(inode)[Symbol.iterator]() });
+      if (visit(entry) !== false) stack.push({ entry, it: image.readdir(inode)[Symbol.iterator](), prev: undefined });
     } else {
       visit(entry);
     }
