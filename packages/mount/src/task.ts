@@ -39,6 +39,7 @@ import * as node from './node.js';
 import type { OpenFile } from './node.js';
 import { mountinfoFor } from './mountinfo.js';
 import { SynthFile } from './synthetic.js';
+import { FdTable } from './fdtable.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve, resolveAt, type PathArg } from './resolve.js';
 import { S_IFMT, S_IFREG } from '@erofs-js/erofs';
 
@@ -146,8 +147,7 @@ export class Task {
   readonly ns: MountNamespace;
   creds: Credentials;
   readonly maxFds: number;
-  private readonly reserved: ReadonlySet<number>;
-  private readonly fds = new Map<number, FdEntry>();
+  private readonly fds: FdTable<FdEntry>;
   private rootLoc: Location;
   private cwdLoc: Location;
   private exited = false;
@@ -156,7 +156,7 @@ export class Task {
     this.ns = ns;
     this.creds = options.creds ?? ROOT;
     this.maxFds = options.maxFds ?? 1024;
-    this.reserved = new Set(options.reservedFds ?? []);
+    this.fds = new FdTable(this.maxFds, options.reservedFds ?? []);
     const r = holdLoc({ ...ns.rootLocation });
     r.mount.get();
     this.rootLoc = r;
@@ -184,12 +184,12 @@ export class Task {
 
   /** Open descriptor numbers, ascending. */
   openFds(): number[] {
-    return [...this.fds.keys()].sort((a, b) => a - b);
+    return this.fds.fds();
   }
 
   /** Descriptor numbers this table never hands out. */
   get reservedFds(): number[] {
-    return [...this.reserved].sort((a, b) => a - b);
+    return this.fds.reservedFds();
   }
 
   /** The descriptor table as data (ascending): what a checkpoint saves. */
@@ -236,24 +236,15 @@ export class Task {
 
   // ---- descriptor table ---------------------------------------------------------------
 
-  private lowestFree(from: number): number {
-    for (let fd = Math.max(0, from); fd < this.maxFds; fd++) {
-      if (!this.fds.has(fd) && !this.reserved.has(fd)) return fd;
-    }
-    throw new SysError('EMFILE', 'too many open files');
-  }
-
   private install(desc: OpenDescription, cloexec: boolean, from = 0): number {
-    const fd = this.lowestFree(from);
-    this.fds.set(fd, { desc, cloexec });
-    return fd;
+    return this.fds.add({ desc, cloexec }, from);
   }
 
   /** Adds a description made elsewhere (it gains a descriptor). */
   private installNew(loc: Location, file: OpenFile, cloexec: boolean): number {
     let fd: number;
     try {
-      fd = this.lowestFree(0);
+      fd = this.fds.lowestFree(0);
     } catch (e) {
       file.close();
       throw e;
@@ -288,11 +279,10 @@ export class Task {
     this.alive();
     if (flags & ~O_CLOEXEC) throw new SysError('EINVAL', `bad dup3 flags 0x${flags.toString(16)}`);
     if (oldfd === newfd) throw new SysError('EINVAL', 'dup3 onto itself');
-    if (!(Number.isInteger(newfd) && newfd >= 0 && newfd < this.maxFds) || this.reserved.has(newfd)) throw new SysError('EBADF', `bad file descriptor ${newfd}`);
+    if (!this.fds.inRange(newfd) || this.fds.isReserved(newfd)) throw new SysError('EBADF', `bad file descriptor ${newfd}`);
     const desc = this.description(oldfd);
     desc.refs++;
-    const old = this.fds.get(newfd);
-    this.fds.set(newfd, { desc, cloexec: (flags & O_CLOEXEC) !== 0 });
+    const old = this.fds.set(newfd, { desc, cloexec: (flags & O_CLOEXEC) !== 0 });
     old?.desc.put();
     return newfd;
   }
@@ -326,7 +316,7 @@ export class Task {
 
   /** Closes the descriptors marked close-on-exec (call at execve). */
   closeOnExec(): void {
-    for (const [fd, e] of [...this.fds]) if (e.cloexec) this.close(fd);
+    for (const fd of this.fds.fds()) if (this.fds.get(fd)!.cloexec) this.close(fd);
   }
 
   /**
@@ -335,10 +325,11 @@ export class Task {
    */
   fork(): Task {
     this.alive();
-    const t = new Task(this.ns, { creds: this.creds, maxFds: this.maxFds, reservedFds: [...this.reserved] });
+    const t = new Task(this.ns, { creds: this.creds, maxFds: this.maxFds, reservedFds: this.fds.reservedFds() });
     t.setLocation('root', holdLoc({ ...this.rootLoc }));
     t.setLocation('cwd', holdLoc({ ...this.cwdLoc }));
-    for (const [fd, e] of this.fds) {
+    for (const fd of this.fds.fds()) {
+      const e = this.fds.get(fd)!;
       e.desc.refs++;
       t.fds.set(fd, { desc: e.desc, cloexec: e.cloexec });
     }
@@ -348,7 +339,7 @@ export class Task {
   /** Closes everything and lets go of cwd and root. */
   exit(): void {
     if (this.exited) return;
-    for (const fd of [...this.fds.keys()]) this.close(fd);
+    for (const fd of this.fds.fds()) this.close(fd);
     this.exited = true;
     this.ns.removeTask(this);
     release(this.cwdLoc);
