@@ -4,8 +4,9 @@
  * the source tree where the kernel cannot mount it), plus every directory's order.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { decodeName, isDir, isCompressed, walk } from '@erofs-js/erofs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { Image, MemorySource, decodeName, isDir, isCompressed, walk, type ByteSource } from '@erofs-js/erofs';
 import { manifestRecord, readdirRecords, type ManifestRecord } from '../packages/cli/src/manifest.js';
 import { FIXTURES, fixtureIndex, openFixture, readJsonl } from './fixtures.js';
 
@@ -22,6 +23,28 @@ function ourManifest(image: ReturnType<typeof openFixture>): { recs: ManifestRec
   recs.sort((a, b) => Buffer.compare(a.path, b.path));
   return { recs: recs.map((r) => r.rec), compressedFiles };
 }
+
+/**
+ * A file's bytes as a Node Buffer that shares a larger allocation: a non-zero (odd)
+ * byteOffset and foreign bytes on both sides. Code that takes `.slice()` for a copy (a
+ * Buffer's is a view) or reads `.buffer` without `byteOffset` shows up here.
+ */
+function pooledBuffer(path: string): Buffer {
+  const pad = Buffer.alloc(7, 0xa5);
+  const bytes = readFileSync(path);
+  return Buffer.concat([pad, bytes, pad]).subarray(pad.length, pad.length + bytes.length);
+}
+
+/** A source that hands out the Buffer's own subarrays (Buffers), as a caller's ByteSource may. */
+function bufferViews(buf: Buffer): ByteSource {
+  return {
+    size: buf.length,
+    readInto: (dest, at, off, n) => dest.set(buf.subarray(off, off + n), at),
+    view: (off, n) => buf.subarray(off, off + n),
+  };
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('golden sweep', () => {
   it('covers every image in fixtures/ and every mkfs version', () => {
@@ -76,6 +99,30 @@ describe('golden sweep', () => {
           }
         });
         expect(dirs).toBeGreaterThan(1);
+      });
+
+      it('given as Buffers inside a larger pool: decodes the same, twice, and leaves the caller\'s bytes alone', () => {
+        const bytes = pooledBuffer(FIXTURES + fx.image);
+        const devices = fx.devices.map((d) => pooledBuffer(FIXTURES + d));
+        expect(bytes.byteOffset).toBeGreaterThan(0);
+        const before = [bytes, ...devices].map(sha256);
+        const truth = readJsonl<Record<string, unknown>>(base + '.manifest.jsonl');
+        // Twice: a first open that wrote into the caller's bytes (the checksum field) fails the
+        // second. First through MemorySource (openNodeFs({ bytes }) and ZenFS { data } take that
+        // path), then through a source whose every view is a Buffer, which reaches each place
+        // in the decoder that copies or reinterprets a view.
+        for (const wrap of [(b: Buffer) => new MemorySource(b), bufferViews]) {
+          const image = new Image(wrap(bytes), { devices: devices.map(wrap) });
+          const { recs: ours } = ourManifest(image);
+          expect(ours.length).toBe(truth.length);
+          for (let i = 0; i < truth.length; i++) {
+            const t = truth[i];
+            const o = ours[i];
+            expect([o.path ?? o.path_b64, o.mode, o.size, o.sha256, o.target ?? o.target_b64, o.xattrs], String(t.path ?? t.path_b64))
+              .toEqual([t.path ?? t.path_b64, t.mode, t.size, t.sha256, t.target ?? t.target_b64, t.xattrs]);
+          }
+        }
+        expect([bytes, ...devices].map(sha256)).toEqual(before);
       });
 
       for (const dev of fx.devices) {

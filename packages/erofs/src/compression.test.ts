@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExtentCache, readCompressionConfig } from './compression.js';
-import { MemorySource } from './source.js';
+import { MemorySource, type ByteSource } from './source.js';
 import { INCOMPAT, type Superblock } from './superblock.js';
 
 function image(records: [number, number[]][]): MemorySource {
@@ -40,6 +40,32 @@ describe('readCompressionConfig', () => {
     expect(() => readCompressionConfig(image([[2, [16, 0]]]), sb(4))).toThrow(/window bits 16/);
     expect(() => readCompressionConfig(image([[3, [0, 11]]]), sb(8))).toThrow(/window log 21/);
     expect(() => readCompressionConfig(image([[0, []]]), sb(1))).toThrow(/empty/);
+  });
+});
+
+describe('readCompressionConfig over Node Buffers', () => {
+  /** The image's bytes in a Buffer that shares a larger allocation: views have a non-zero byteOffset. */
+  function pooled(src: MemorySource): { buf: Buffer; source: ByteSource } {
+    const pad = Buffer.alloc(9, 0xa5);
+    const buf = Buffer.concat([pad, src.bytes, pad]).subarray(pad.length, pad.length + src.size);
+    const source: ByteSource = {
+      size: buf.length,
+      readInto: (dest, at, off, n) => dest.set(buf.subarray(off, off + n), at),
+      view: (off, n) => buf.subarray(off, off + n),
+    };
+    return { buf, source };
+  }
+
+  it('reads each record at its own offset (not at the start of the view\'s ArrayBuffer), and writes nothing', () => {
+    const lz4 = [0x34, 0x12, 4, 0];
+    const lzma = [...le32(3 << 20), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const zstd = [0, 9, 0, 0, 0, 0];
+    const { buf, source } = pooled(image([[0, lz4], [1, lzma], [3, zstd]]));
+    const before = Buffer.from(buf);
+    for (const s of [source, new MemorySource(buf)]) {
+      expect(readCompressionConfig(s, sb(11))).toMatchObject({ lz4MaxDistance: 0x1234, lz4MaxPclusterBlks: 4, lzmaDictSize: 3 << 20, zstdWindowLog: 9 });
+    }
+    expect(buf.equals(before)).toBe(true);
   });
 });
 

@@ -40,8 +40,9 @@ export function readCompressionConfig(source: ByteSource, sb: Superblock): Compr
     const h = source.view(pos, 2);
     const len = h[0] | (h[1] << 8);
     if (len === 0 || pos + 2 + len > source.size) throw corrupt(W, pos, `record of ${len} bytes for algorithm ${alg} is empty or past the end`);
-    const p = source.view(pos + 2, len).slice();
-    const dv = new DataView(p.buffer);
+    // Read in place (the view may share a larger buffer: a Node Buffer's pool).
+    const p = source.view(pos + 2, len);
+    const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
     switch (alg) {
       case 0:
         if (len >= 4) {

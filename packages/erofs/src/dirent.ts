@@ -1,5 +1,6 @@
 import { corrupt } from './errors.js';
 import { nidFromParts } from './nid.js';
+import { copyBytes } from './source.js';
 
 export const DIRENT_SIZE = 12;
 export const NAME_MAX = 255;
@@ -84,7 +85,7 @@ export class DirBlock {
 
   name(i: number): Uint8Array {
     const [b, e] = this.nameRange(i);
-    return this.bytes.slice(b, e);
+    return copyBytes(this.bytes, b, e);
   }
 
   /** Compares `target` with entry i's name bytewise: <0 if target sorts first. */

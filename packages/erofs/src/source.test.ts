@@ -23,6 +23,20 @@ describe('MemorySource', () => {
     expect([...d.subarray(2, 7)]).toEqual([...data.subarray(10, 15)]);
   });
 
+  it('takes a Node Buffer as a plain Uint8Array over the same memory: views are plain, their slice() copies', () => {
+    const pool = Buffer.alloc(64, 7);
+    const buf = pool.subarray(5, 37);
+    buf[0] = 1;
+    const s = new MemorySource(buf);
+    expect(s.bytes.constructor).toBe(Uint8Array);
+    expect([s.bytes.buffer === buf.buffer, s.bytes.byteOffset, s.size]).toEqual([true, 5, 32]);
+    const v = s.view(0, 4);
+    expect(v.constructor).toBe(Uint8Array);
+    expect(v[0]).toBe(1);
+    v.slice()[0] = 9;
+    expect(buf[0]).toBe(1);
+  });
+
   it('throws EIO past the end', () => {
     const s = new MemorySource(data);
     expect(() => s.view(data.length - 2, 3)).toThrow(ErofsError);

@@ -24,13 +24,31 @@ export function checkRange(source: ByteSource, offset: number, length: number, w
   }
 }
 
-/** An image held in memory: views are zero-copy subarrays. */
+/**
+ * A copy of `bytes[start, end)` as a plain Uint8Array. Not `bytes.slice()`: on a Node
+ * Buffer (a Uint8Array subclass, often a view into a shared pool) slice returns a view.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}
+
+/**
+ * An image held in memory: views are zero-copy subarrays. The caller's bytes are read,
+ * never written, and must not change while the source is in use. A Node Buffer (or any
+ * Uint8Array subclass) is taken as a plain Uint8Array over the same memory, so that views
+ * handed on are plain arrays whose slice() copies.
+ */
 export class MemorySource implements ByteSource {
   readonly bytes: Uint8Array;
   readonly size: number;
 
   constructor(bytes: Uint8Array | ArrayBuffer | SharedArrayBuffer) {
-    this.bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.bytes =
+      bytes instanceof Uint8Array
+        ? bytes.constructor === Uint8Array
+          ? bytes
+          : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        : new Uint8Array(bytes);
     this.size = this.bytes.length;
   }
 

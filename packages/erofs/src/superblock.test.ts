@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureBytes } from '../../../tests/fixtures.js';
 import { ErofsError } from './errors.js';
-import { MemorySource } from './source.js';
+import { MemorySource, type ByteSource } from './source.js';
 import { COMPAT, INCOMPAT, featureNames, readSuperblock, superblockChecksum } from './superblock.js';
 
 const SB = 1024;
@@ -21,6 +21,22 @@ function errorOf(fn: () => unknown): ErofsError {
     return e as ErofsError;
   }
   throw new Error('expected an ErofsError');
+}
+
+/**
+ * A source whose views are Node Buffers inside a larger allocation (odd byteOffset, foreign
+ * bytes on both sides), as a caller's own ByteSource may return: a Buffer's slice() is a
+ * view, and its `.buffer` starts elsewhere.
+ */
+function bufferSource(bytes: Uint8Array): ByteSource & { buf: Buffer } {
+  const pad = Buffer.alloc(7, 0xa5);
+  const buf = Buffer.concat([pad, bytes, pad]).subarray(pad.length, pad.length + bytes.length);
+  return {
+    buf,
+    size: buf.length,
+    readInto: (dest, at, off, n) => dest.set(buf.subarray(off, off + n), at),
+    view: (off, n) => buf.subarray(off, off + n),
+  };
 }
 
 describe('readSuperblock', () => {
@@ -55,6 +71,43 @@ describe('readSuperblock', () => {
     expect(sb.extraDevices).toBe(1);
     expect(sb.devices).toHaveLength(1);
     expect(sb.devices[0].blocks * sb.blockSize).toBe(fixtureBytes('basic-18-blobdev.blob').length);
+  });
+
+  it('reads a Node Buffer (views into a pool) without writing to it: the checksum verifies on every open', () => {
+    for (const name of ['basic-18.erofs', 'basic-19-b1024.erofs', 'basic-18-blobdev.erofs']) {
+      const src = bufferSource(fixtureBytes(name));
+      const before = Buffer.from(src.buf);
+      const expected = readSuperblock(new MemorySource(fixtureBytes(name)));
+      for (let round = 0; round < 3; round++) {
+        const sb = readSuperblock(src);
+        expect(sb.featureCompat & COMPAT.SB_CHKSUM, name).toBeTruthy();
+        expect(sb, name).toEqual(expected);
+        // A Buffer given to MemorySource directly, as openNodeFs({ bytes }) and ZenFS { data } do.
+        expect(readSuperblock(new MemorySource(src.buf)), name).toEqual(expected);
+      }
+      expect(src.buf.equals(before), name).toBe(true);
+    }
+  });
+
+  it('superblockChecksum equals the CRC of the block with the checksum field zeroed, and writes nothing', () => {
+    const b = fixtureBytes('basic-18.erofs');
+    const stored = new DataView(b.buffer).getUint32(SB + 4, true);
+    const src = bufferSource(b);
+    expect(superblockChecksum(src, 4096)).toBe(stored);
+    expect(src.buf.readUInt32LE(SB + 4)).toBe(stored);
+  });
+
+  it('returns the uuid and device tags as plain copies, not views of the source', () => {
+    const src = bufferSource(fixtureBytes('basic-18-blobdev.erofs'));
+    const sb = readSuperblock(src);
+    const uuid = Buffer.from(sb.uuid).toString('hex');
+    const tag = Buffer.from(sb.devices[0].tag).toString('hex');
+    expect(sb.uuid.constructor).toBe(Uint8Array);
+    expect(sb.devices[0].tag.constructor).toBe(Uint8Array);
+    src.buf.fill(0x5a, SB + 0x30, SB + 0x40);
+    src.buf.fill(0x5a, sb.devtSlotoff * 128, sb.devtSlotoff * 128 + 64);
+    expect(Buffer.from(sb.uuid).toString('hex')).toBe(uuid);
+    expect(Buffer.from(sb.devices[0].tag).toString('hex')).toBe(tag);
   });
 
   it('refuses a wrong magic with EINVAL', () => {

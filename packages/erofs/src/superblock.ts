@@ -1,7 +1,7 @@
 import { ErofsError, corrupt, unsupported } from './errors.js';
 import { crc32c } from './crc32c.js';
 import { nidFromParts } from './nid.js';
-import type { ByteSource } from './source.js';
+import { copyBytes, type ByteSource } from './source.js';
 
 export const EROFS_MAGIC = 0xe0f5e1e2;
 export const SUPERBLOCK_OFFSET = 1024;
@@ -126,11 +126,19 @@ function checksumLength(blockSize: number): number {
   return blockSize > SUPERBLOCK_OFFSET ? blockSize - SUPERBLOCK_OFFSET : blockSize;
 }
 
+const ZERO4 = new Uint8Array(4);
+
+/**
+ * CRC-32C of the superblock's block with the checksum field (bytes 4..8) taken as zero.
+ * Computed in three runs over the source's view: nothing is copied, and the caller's
+ * bytes (a MemorySource aliases them) are never written.
+ */
 export function superblockChecksum(source: ByteSource, blockSize: number): number {
   const len = checksumLength(blockSize);
-  const bytes = source.view(SUPERBLOCK_OFFSET, len).slice();
-  bytes.fill(0, 4, 8);
-  return crc32c(0xffffffff, bytes);
+  const bytes = source.view(SUPERBLOCK_OFFSET, len);
+  let crc = crc32c(0xffffffff, bytes.subarray(0, 4));
+  crc = crc32c(crc, ZERO4);
+  return crc32c(crc, bytes.subarray(8));
 }
 
 export function readSuperblock(source: ByteSource, options: SuperblockOptions = {}): Superblock {
@@ -168,8 +176,9 @@ export function readSuperblock(source: ByteSource, options: SuperblockOptions = 
       throw corrupt(S, SUPERBLOCK_OFFSET + 4, `checksum mismatch: stored 0x${checksum.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}`);
     }
   }
-  // Re-take the view: the checksum read may have reused a scratch buffer.
-  const full = source.view(SUPERBLOCK_OFFSET, sbSize).slice();
+  // Re-take the view (the checksum read may have reused a scratch buffer) and copy it:
+  // the device table read below may reuse it again.
+  const full = copyBytes(source.view(SUPERBLOCK_OFFSET, sbSize));
   dv = new DataView(full.buffer, full.byteOffset, full.byteLength);
 
   const featureIncompat = dv.getUint32(0x50, true);
@@ -232,7 +241,7 @@ export function readSuperblock(source: ByteSource, options: SuperblockOptions = 
     blocks,
     metaBlkaddr: dv.getUint32(0x28, true),
     xattrBlkaddr: dv.getUint32(0x2c, true),
-    uuid: full.slice(0x30, 0x40),
+    uuid: copyBytes(full, 0x30, 0x40),
     volumeName,
     availableComprAlgs,
     extraDevices: dv.getUint16(0x56, true),
@@ -268,7 +277,7 @@ function readDeviceTable(source: ByteSource, sb: Superblock): DeviceSlot[] {
     let tagEnd = slot.subarray(0, 64).indexOf(0);
     if (tagEnd < 0) tagEnd = 64;
     devices.push({
-      tag: slot.slice(0, tagEnd),
+      tag: copyBytes(slot, 0, tagEnd),
       blocks: dv.getUint32(0x40, true) + (is48 ? dv.getUint16(0x48, true) * 2 ** 32 : 0),
       uniaddr: dv.getUint32(0x44, true) + (is48 ? dv.getUint16(0x4a, true) * 2 ** 32 : 0),
     });

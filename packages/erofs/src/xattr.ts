@@ -2,6 +2,7 @@ import { ErofsError, corrupt } from './errors.js';
 import type { Inode } from './inode.js';
 import { formatNid } from './nid.js';
 import { xxh32 } from './xxhash.js';
+import { copyBytes } from './source.js';
 
 /** Built-in name prefixes by e_name_index; the two ACL names are whole names (empty suffix in practice). */
 export const XATTR_INDEX_PREFIXES: readonly string[] = [
@@ -58,7 +59,7 @@ export function parsePrefixTable(read: (pos: number, length: number) => Uint8Arr
     const h = read(pos, 2);
     const len = h[0] | (h[1] << 8);
     if (len < 1 || len > 256) throw corrupt(where, pos, `long xattr prefix ${i} has length ${len}, not 1..256`);
-    const body = read(pos + 2, len).slice();
+    const body = copyBytes(read(pos + 2, len));
     const baseIndex = body[0];
     if (baseIndex === 0 || baseIndex >= XATTR_INDEX_PREFIXES.length || baseIndex & LONG_PREFIX_FLAG) {
       throw corrupt(where, pos + 2, `long xattr prefix ${i} has base index ${baseIndex}`);
@@ -90,7 +91,7 @@ function readEntry(ctx: XattrContext, inMetabox: boolean, pos: number, limit: nu
   if (pos + ENTRY_HEADER + nameLen + valueSize > limit) {
     throw corrupt(where, pos, `xattr entry (name ${nameLen} bytes, value ${valueSize} bytes) runs past the end of its area`);
   }
-  const body = ctx.meta(inMetabox, pos + ENTRY_HEADER, nameLen + valueSize).slice();
+  const body = copyBytes(ctx.meta(inMetabox, pos + ENTRY_HEADER, nameLen + valueSize));
   return { e: { index, suffix: body.subarray(0, nameLen), value: body.subarray(nameLen) }, size };
 }
 

@@ -238,7 +238,9 @@ export class Resolver {
     if (end === 0) return { parent: this.walk(start, bytes, true, true), last: null, trailingSlash };
     let s = end;
     while (s > 0 && bytes[s - 1] !== SLASH) s--;
-    const last = bytes.slice(s, end);
+    // A copy: `bytes` may be the caller's Buffer (whose slice() is a view), and the name
+    // can outlive the call (a created entry keeps it).
+    const last = new Uint8Array(bytes.subarray(s, end));
     const parent = s === 0 ? start : this.walk(start, bytes.subarray(0, s), true, true);
     if (s === 0 && !isDir(parent.node)) {
       drop(parent.node);

@@ -396,7 +396,7 @@ export class NodeFs {
     void position;
     const sink = fd === 1 ? this.options.stdout : fd === 2 ? this.options.stderr : undefined;
     if (sink) {
-      sink(data.slice());
+      sink(new Uint8Array(data)); // a copy: data may be a view of the caller's Buffer
       return data.length;
     }
     return call('write', undefined, () => this.task.write(fd, data));

@@ -360,7 +360,7 @@ export function parseDirents(buf: Uint8Array, length = buf.length): { ino: numbe
       off: dv.getUint32(p + 8, true) + dv.getInt32(p + 12, true) * 2 ** 32,
       reclen,
       type: buf[p + 18],
-      name: buf.slice(p + 19, end),
+      name: new Uint8Array(buf.subarray(p + 19, end)), // a copy, also when buf is a Buffer
     });
     p += reclen;
   }

@@ -3,6 +3,7 @@ import { DataLayout, type Inode } from '../inode.js';
 import { formatNid } from '../nid.js';
 import { ExtentKind, FORMAT_INTERLACED, FORMAT_SHIFTED, type Extent } from './extent.js';
 import type { MetaReader } from './chunk.js';
+import { copyBytes } from '../source.js';
 
 /*
  * Compressed files: logical offset -> extent, for the three index formats EROFS has
@@ -124,7 +125,7 @@ export class CompressedMapper {
     if (inode.z) return inode.z;
     const W = where(inode);
     const hp = this.headerPos;
-    const h = this.ctx.meta(inode.inMetabox, hp, 8).slice();
+    const h = copyBytes(this.ctx.meta(inode.inMetabox, hp, 8));
     const z: ZInfo = {
       advise: 0,
       algs: [0, 0],
