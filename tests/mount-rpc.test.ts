@@ -97,6 +97,8 @@ const mountReq = (id: number, image: string, target: string, options?: object) =
 /** Open descriptors of this process. */
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('RPC server: access', () => {
   beforeEach(() => start());
 
@@ -383,19 +385,6 @@ describe('RPC server: concurrency and disconnects', () => {
     expect(controller.ns.detached()).toEqual([]);
   });
 
-  it('too many connections: the extra client is told and closed', async () => {
-    await start({}, { maxConnections: 2 });
-    const a = await Raw.connect();
-    const b = await Raw.connect();
-    expect(await a.call(ping(1))).toMatchObject({ result: { pong: true } });
-    const c = await Raw.connect();
-    expect((await c.next()).error.message).toMatch(/too many connections/);
-    await c.closed;
-    expect(await b.call(ping(2))).toMatchObject({ result: { pong: true } });
-    a.end();
-    b.end();
-  });
-
   it('closing the server cancels in-flight requests and removes the socket', async () => {
     let gateOpen!: () => void;
     const gate = new Promise<void>((r) => (gateOpen = r));
@@ -409,4 +398,168 @@ describe('RPC server: concurrency and disconnects', () => {
     expect(controller.list()).toHaveLength(1);
     expect(() => statSync(server.socketPath)).toThrow();
   });
+});
+
+describe('RPC server: availability', () => {
+  it('past maxConnections a newcomer takes the place of the connection idle longest', async () => {
+    await start({}, { maxConnections: 2 });
+    const a = await Raw.connect();
+    const b = await Raw.connect();
+    expect(await a.call(ping(1))).toMatchObject({ result: { pong: true } });
+    // b has been idle since it connected, a only since its answer: b goes.
+    const c = await Raw.connect();
+    expect((await b.next()).error.message).toMatch(/closed to make room/);
+    await b.closed;
+    expect(await c.call(ping(2))).toMatchObject({ result: { pong: true } });
+    expect(await a.call(ping(3))).toMatchObject({ result: { pong: true } });
+    expect(server.connections).toBe(2);
+    a.end();
+    c.end();
+  });
+
+  it('idle connections go first, then the one whose request has been arriving longest', async () => {
+    await start({}, { maxConnections: 2 });
+    const slow = await Raw.connect();
+    slow.send('{"jsonrpc":"2.0",');
+    await sleep(10);
+    const idle = await Raw.connect();
+    const n1 = await Raw.connect();
+    await idle.closed;
+    n1.send('{"jsonrpc":');
+    await sleep(10);
+    // Both are now receiving a request; the older one goes.
+    const n2 = await Raw.connect();
+    expect((await slow.next()).error.message).toMatch(/closed to make room/);
+    await slow.closed;
+    n1.send('"2.0","id":1,"method":"ping"}\n');
+    expect(await n1.next()).toMatchObject({ id: 1, result: { pong: true } });
+    expect(await n2.call(ping(2))).toMatchObject({ result: { pong: true } });
+    n1.end();
+    n2.end();
+  });
+
+  it('a connection whose request is running is never closed for room: with every place so taken, the newcomer is refused', async () => {
+    let gateOpen!: () => void;
+    const gate = new Promise<void>((r) => (gateOpen = r));
+    await start({ beforeCommit: () => gate }, { maxConnections: 2 });
+    const a = await Raw.connect();
+    const b = await Raw.connect();
+    a.send(JSON.stringify(mountReq(1, 'basic-18.erofs', '/a')) + '\n');
+    b.send(JSON.stringify(mountReq(2, 'basic-18.erofs', '/b')) + '\n');
+    while (controller.pending < 2) await sleep(2);
+    const c = await Raw.connect();
+    expect((await c.next()).error.message).toMatch(/too many connections \(2\), each with a request running/);
+    await c.closed;
+    gateOpen();
+    expect(await a.next()).toMatchObject({ id: 1, result: { target: '/a' } });
+    expect(await b.next()).toMatchObject({ id: 2, result: { target: '/b' } });
+    a.end();
+    b.end();
+  });
+
+  it('a request not arriving whole within requestTimeoutMs is refused and the connection closed, however steadily it trickles', async () => {
+    await start({}, { requestTimeoutMs: 400 });
+    const c = await Raw.connect();
+    const t0 = performance.now();
+    const line = JSON.stringify(ping(1));
+    let i = 0;
+    const trickle = setInterval(() => c.send(line[i++ % line.length]), 20);
+    const resp = await c.next();
+    clearInterval(trickle);
+    expect(resp.error).toMatchObject({ code: INVALID_REQUEST, message: 'request not received whole within 400 ms' });
+    await c.closed;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+    expect(server.connections).toBe(0);
+    // A later line on a healthy connection has its own deadline, not the first line's.
+    const d = await Raw.connect();
+    d.send(line.slice(0, 10));
+    await sleep(250);
+    d.send(line.slice(10) + '\n' + line.slice(0, 10));
+    expect(await d.next()).toMatchObject({ id: 1, result: { pong: true } });
+    await sleep(250);
+    d.send(line.slice(10) + '\n');
+    expect(await d.next()).toMatchObject({ id: 1, result: { pong: true } });
+    d.end();
+  });
+
+  it('a connection with nothing to do is closed after idleTimeoutMs; one that keeps asking is not', async () => {
+    await start({}, { idleTimeoutMs: 300 });
+    const idle = await Raw.connect();
+    const busy = await Raw.connect();
+    for (let i = 0; i < 8; i++) {
+      expect(await busy.call(ping(i))).toMatchObject({ result: { pong: true } });
+      await sleep(50);
+    }
+    expect((await idle.next()).error.message).toBe('idle for 300 ms: closed');
+    await idle.closed;
+    expect(server.connections).toBe(1);
+    busy.end();
+  });
+
+  it('a client that stops reading is closed after idleTimeoutMs, or sooner when its place is needed', async () => {
+    await start({}, { idleTimeoutMs: 600, maxPending: 64, maxConnections: 2 });
+    // 64 batches of 16 pongs with long ids: more than the socket holds, so the server
+    // waits for the client to read, which it never does.
+    const batch = JSON.stringify(Array.from({ length: 16 }, (_, i) => ({ jsonrpc: '2.0', id: String(i).padEnd(256, '.'), method: 'ping' }))) + '\n';
+    // A paused client sees no end of stream, so watch the server's side.
+    const stuck = await Raw.connect();
+    stuck.socket.pause();
+    stuck.send(batch.repeat(64));
+    const t0 = performance.now();
+    while (server.connections > 0) await sleep(10);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(550);
+    stuck.socket.destroy();
+    // Two stuck clients fill the places; a newcomer takes the place of the first.
+    const one = await Raw.connect();
+    one.socket.pause();
+    one.send(batch.repeat(64));
+    await sleep(50);
+    const two = await Raw.connect();
+    two.socket.pause();
+    two.send(batch.repeat(64));
+    await sleep(50);
+    const c = await Raw.connect();
+    expect(await c.call(ping(1))).toMatchObject({ result: { pong: true } });
+    one.socket.resume();
+    await one.closed;
+    expect(server.connections).toBe(2);
+    c.end();
+    two.socket.destroy();
+  });
+
+  it('100 idle clients and 100 trickling one byte a second do not keep the owner out', async () => {
+    await start({}, { requestTimeoutMs: 1500, idleTimeoutMs: 2500 });
+    const idle = await Promise.all(Array.from({ length: 100 }, () => Raw.connect()));
+    const slow = await Promise.all(Array.from({ length: 100 }, () => Raw.connect()));
+    const line = JSON.stringify(ping(1));
+    let i = 0;
+    const trickle = () => {
+      for (const c of slow) if (!c.socket.destroyed) c.send(line[i % line.length]);
+      i++;
+    };
+    trickle();
+    const timer = setInterval(trickle, 1000);
+    try {
+      await sleep(1100);
+      // The newest 32 hold every place, each with a request arriving within its deadline.
+      const held = server.connections;
+      const open = [...idle, ...slow].filter((c) => !c.socket.destroyed).length;
+      const t0 = performance.now();
+      const owner = await RpcClient.connect(server.socketPath);
+      const pong = await owner.ping();
+      const latency = performance.now() - t0;
+      console.log(`200 hostile clients: the server held ${held} connections (maxConnections 32), ${open} hostile sockets open; the owner's connect + ping took ${latency.toFixed(1)} ms`);
+      expect([held, open]).toEqual([32, 32]);
+      expect(pong.pong).toBe(true);
+      expect(latency).toBeLessThan(1000);
+      await owner.close();
+      // Then the deadlines clear the rest: every hostile client is closed.
+      const t1 = performance.now();
+      await Promise.all([...idle, ...slow].map((c) => c.closed));
+      console.log(`every hostile client closed ${(performance.now() - t1).toFixed(0)} ms after the ping (requestTimeoutMs 1500, idleTimeoutMs 2500)`);
+      expect(server.connections).toBe(0);
+    } finally {
+      clearInterval(timer);
+    }
+  }, 20_000);
 });

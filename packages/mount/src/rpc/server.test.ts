@@ -1,5 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,5 +72,73 @@ describe('RpcServer', () => {
     await s.close();
     writeFileSync(path, 'not a socket');
     await expect(RpcServer.listen(c, { socketPath: path })).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+});
+
+describe('RpcServer: a client slow to read', () => {
+  it('20,000 replies to a client that keeps pausing leave no listeners behind', async () => {
+    const c = await HostController.create();
+    const s = await RpcServer.listen(c, { socketPath: join(base, 'slow', 'ctl.sock'), maxPending: 64 });
+    // The server's side of the connection, and its listeners before any reply was sent.
+    let sock!: Socket;
+    const before = { drain: 0, close: 0, error: 0 };
+    s['server'].on('connection', (x: Socket) => {
+      sock = x;
+      for (const ev of ['drain', 'close', 'error'] as const) before[ev] = sock.listenerCount(ev);
+    });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+
+    // A reply is a batch of 16 pongs echoing 256-character ids (5 KiB). The client sends
+    // 64 of them at a time (more than the socket holds) and pauses before reading the
+    // answers, so the server finds the socket full and waits for 'drain' every round.
+    const batch = JSON.stringify(Array.from({ length: 16 }, (_, i) => ({ jsonrpc: '2.0', id: String(i).padEnd(256, '.'), method: 'ping' }))) + '\n';
+    const round = 64;
+    const total = 20_000;
+    const client = createConnection(s.socketPath);
+    await once(client, 'connect');
+    let sent = 0;
+    let got = 0;
+    let bytes = 0;
+    let rounds = 0;
+    const most = { drain: 0, close: 0, error: 0 };
+    const sample = () => {
+      for (const ev of ['drain', 'close', 'error'] as const) most[ev] = Math.max(most[ev], sock.listenerCount(ev));
+    };
+    const next = () => {
+      const n = Math.min(round, total - sent);
+      client.write(batch.repeat(n));
+      sent += n;
+      rounds++;
+      client.pause();
+      setTimeout(() => {
+        sample();
+        client.resume();
+      }, 2);
+    };
+    const done = new Promise<void>((resolve, reject) => {
+      client.on('error', reject);
+      client.on('close', () => reject(new Error(`closed after ${got} replies`)));
+      client.on('data', (b: Buffer) => {
+        bytes += b.length;
+        for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) got++;
+        if (got === total) resolve();
+        else if (got === sent) next();
+      });
+    });
+    next();
+    await done;
+    sample();
+    process.off('warning', onWarning);
+    console.log(`slow reader: ${got} replies of ${(bytes / got / 1024).toFixed(1)} KiB in ${rounds} rounds; listeners on the server's socket at first ${JSON.stringify(before)}, at most ${JSON.stringify(most)}`);
+    // At most the one wait in progress adds a listener.
+    expect(most.drain).toBeLessThanOrEqual(before.drain + 1);
+    expect(most.close).toBeLessThanOrEqual(before.close + 1);
+    expect(most.error).toBeLessThanOrEqual(before.error + 1);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    client.destroy();
+    await s.close();
+    c.close();
   });
 });

@@ -18,11 +18,27 @@
  * mount is atomic in the controller. A client that closes the connection, or only its
  * writing side, cancels what it asked for and is not yet committed: a mount still
  * opening its image is rolled back (answered with REQUEST_CANCELLED if anyone can still
- * read). So a client keeps the connection open until its answers arrive. At most maxConnections clients at once and
+ * read). So a client keeps the connection open until its answers arrive. At most
  * maxPending queued requests per client; a client that does not read its responses is
  * not served further until it does.
+ *
+ * Availability: a client must not be able to hold the socket against the owner by
+ * connecting and doing nothing, or by trickling bytes. Three rules:
+ *  - a request has requestTimeoutMs (5 s) from its first byte to arrive whole; a
+ *    connection past that deadline is told so and closed, whatever else it has running;
+ *  - a connection with nothing to do (no request arriving, queued or running, no answer
+ *    waiting for its client to read) is closed after idleTimeoutMs (60 s);
+ *  - at most maxConnections (32) are served at once, and a client past the limit takes a
+ *    place rather than being refused: the connection cheapest to lose is closed to make
+ *    room. That is the one idle longest; failing that, the one whose request has been
+ *    arriving longest (nothing of it is done yet, so the client only has to resend);
+ *    failing that, the one whose client has stopped reading longest (its answers are lost:
+ *    the last resort). A connection whose request the controller is running is never
+ *    closed for room; only when every place holds one is the new client refused.
+ * So the owner connecting and sending a request at once is served, unless maxConnections
+ * requests are running in the controller right then; a long-lived client that sits idle
+ * can lose its connection to newcomers and must reconnect.
  */
-import { once } from 'node:events';
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -49,11 +65,16 @@ export interface RpcServerOptions {
   socketPath: string;
   /** Largest message (one line, newline included), default 64 KiB. */
   maxMessageBytes?: number;
-  /** Clients served at once (default 32); more are told so and closed. */
+  /**
+   * Clients served at once (default 32). One more closes the connection cheapest to lose
+   * (see the header), or is told so and closed if every connection has a request running.
+   */
   maxConnections?: number;
   /** Requests queued per connection (default 16); more close the connection. */
   maxPending?: number;
-  /** Close a connection idle for this long (default 5 minutes; 0: never). */
+  /** Time a request has to arrive whole, from its first byte (default 5 s; 0: no limit). */
+  requestTimeoutMs?: number;
+  /** Close a connection that has had nothing to do for this long (default 60 s; 0: never). */
   idleTimeoutMs?: number;
   /** Diagnostics (internal errors); default silent. */
   log?: (line: string) => void;
@@ -99,11 +120,15 @@ async function clearStale(path: string): Promise<void> {
 export class RpcServer {
   readonly socketPath: string;
   private readonly server: Server;
+  /** Connections being served (the ones that count against maxConnections). */
   private readonly conns = new Set<Connection>();
+  /** Every socket still open, including ones told to go that have not closed yet. */
+  private readonly sockets = new Set<Socket>();
   private closing = false;
   readonly maxMessageBytes: number;
   readonly maxConnections: number;
   readonly maxPending: number;
+  readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly log: (line: string) => void;
 
@@ -115,7 +140,8 @@ export class RpcServer {
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.maxConnections = options.maxConnections ?? 32;
     this.maxPending = options.maxPending ?? 16;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
   }
@@ -152,16 +178,31 @@ export class RpcServer {
       socket.destroy();
       return;
     }
-    if (this.conns.size >= this.maxConnections) {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    if (this.conns.size >= this.maxConnections && !this.makeRoom()) {
       socket.on('error', () => {});
-      socket.end(JSON.stringify(errorResponse(null, INTERNAL_ERROR, `too many connections (${this.maxConnections})`)) + '\n');
-      setTimeout(() => socket.destroy(), 1000).unref();
+      farewell(socket, errorResponse(null, INTERNAL_ERROR, `too many connections (${this.maxConnections}), each with a request running`));
       return;
     }
-    const c = new Connection(this, socket);
+    const c = new Connection(this, socket, () => this.conns.delete(c));
     this.conns.add(c);
-    socket.once('close', () => this.conns.delete(c));
     socket.resume();
+  }
+
+  /** Closes the connection cheapest to lose (see the header); false if each has a request running. */
+  private makeRoom(): boolean {
+    let victim: Connection | null = null;
+    let best: Spare | null = null;
+    for (const c of this.conns) {
+      const s = c.spare();
+      if (s && (!best || s.rank < best.rank || (s.rank === best.rank && s.since < best.since))) {
+        victim = c;
+        best = s;
+      }
+    }
+    victim?.evict();
+    return victim !== null;
   }
 
   /** Stops listening, drops every connection (cancelling their requests), removes the socket file. */
@@ -170,6 +211,7 @@ export class RpcServer {
     this.closing = true;
     const done = new Promise<void>((res) => this.server.close(() => res()));
     for (const c of this.conns) c.destroy();
+    for (const s of this.sockets) s.destroy();
     await done;
     await unlink(this.socketPath).catch(() => {});
   }
@@ -198,28 +240,68 @@ export class RpcServer {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Sends a last message and closes: at once when it is flushed, within a second if the client does not read. */
+function farewell(socket: Socket, resp: RpcResponse): void {
+  socket.pause();
+  socket.end(JSON.stringify(resp) + '\n', () => socket.destroy());
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * What closing a connection to make room would cost: rank 0 it is idle, 1 its request
+ * is still arriving, 2 its client is not reading its answers; `since` is when it got so
+ * (performance.now()), the oldest going first within a rank.
+ */
+interface Spare {
+  rank: 0 | 1 | 2;
+  since: number;
+}
+
 class Connection {
   private chunks: Buffer[] = [];
+  /** Bytes of the line still arriving. */
   private partial = 0;
   private readonly queue: Buffer[] = [];
+  /** pump() is working through the queue (a request running, or an answer waiting to be read). */
   private running = false;
+  /** pump() waits for the client to read ('drain'). */
+  private blocked = false;
   private ended = false;
   private dead = false;
   private readonly abort = new AbortController();
+  /** When the line still arriving began, the connection fell idle, the client stopped reading. */
+  private lineSince = 0;
+  private idleSince = 0;
+  private blockedSince = 0;
+  private lineTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly server: RpcServer,
     readonly socket: Socket,
+    /** Called once, when the connection stops being served. */
+    private readonly onDead: () => void,
   ) {
     socket.on('data', (b: Buffer) => this.onData(b));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => this.onClose());
-    if (server.idleTimeoutMs > 0) {
-      socket.setTimeout(server.idleTimeoutMs, () => {
-        if (!this.running) this.destroy();
-      });
-    }
+    this.settle();
+  }
+
+  /** How cheaply this connection could be closed to make room; null while the controller runs one of its requests. */
+  spare(): Spare | null {
+    if (this.dead) return null;
+    if (this.blocked) return { rank: 2, since: this.blockedSince };
+    if (this.running) return null;
+    return this.partial > 0 ? { rank: 1, since: this.lineSince } : { rank: 0, since: this.idleSince };
+  }
+
+  /** Closes the connection to make room for a new one. */
+  evict(): void {
+    // A client that is not reading would never see a last message.
+    if (this.blocked) this.destroy();
+    else this.fatal(errorResponse(null, INTERNAL_ERROR, `closed to make room for a new connection (${this.server.maxConnections} at most)`));
   }
 
   destroy(): void {
@@ -229,16 +311,57 @@ class Connection {
 
   private onClose(): void {
     if (this.dead) return;
+    this.die();
+  }
+
+  /** Stops serving: drops what is queued, cancels what is running, stops the clocks. */
+  private die(): void {
     this.dead = true;
     this.queue.length = 0;
     this.chunks = [];
+    this.partial = 0;
     this.abort.abort();
+    clearTimeout(this.lineTimer);
+    clearTimeout(this.idleTimer);
+    this.lineTimer = this.idleTimer = undefined;
+    this.onDead();
+  }
+
+  /** Starts or stops the idle clock after a change of state. */
+  private settle(): void {
+    const ms = this.server.idleTimeoutMs;
+    if (this.dead || ms <= 0) return;
+    const idle = !this.running && this.partial === 0;
+    if (idle && this.idleTimer === undefined) {
+      this.idleSince = performance.now();
+      this.idleTimer = setTimeout(() => this.fatal(errorResponse(null, INTERNAL_ERROR, `idle for ${ms} ms: closed`)), ms);
+      this.idleTimer.unref();
+    } else if (!idle && this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  /** Starts the deadline of a line that began arriving just now, or stops it when no line is arriving. */
+  private lineClock(began: boolean): void {
+    if (began || this.partial === 0) {
+      clearTimeout(this.lineTimer);
+      this.lineTimer = undefined;
+    }
+    const ms = this.server.requestTimeoutMs;
+    if (this.partial === 0 || this.lineTimer !== undefined || ms <= 0) return;
+    this.lineSince = performance.now();
+    this.lineTimer = setTimeout(() => this.fatal(errorResponse(null, INVALID_REQUEST, `request not received whole within ${ms} ms`)), ms);
+    this.lineTimer.unref();
   }
 
   private onData(b: Buffer): void {
     if (this.dead || this.ended) return;
     const max = this.server.maxMessageBytes;
     let start = 0;
+    // A line begins in this chunk if none was arriving, or if one ends here: whatever
+    // follows that end is a new line with a deadline of its own.
+    const began = b.includes(0x0a) || this.partial === 0;
     for (let nl = b.indexOf(0x0a); nl >= 0; nl = b.indexOf(0x0a, start)) {
       const piece = b.subarray(start, nl);
       if (this.partial + piece.length + 1 > max) return this.oversize();
@@ -258,7 +381,9 @@ class Connection {
       this.fatal(errorResponse(null, INVALID_REQUEST, `more than ${this.server.maxPending} requests queued`));
       return;
     }
+    this.lineClock(began);
     void this.pump();
+    this.settle();
   }
 
   private onEnd(): void {
@@ -272,7 +397,9 @@ class Connection {
       this.chunks = [];
       this.partial = 0;
     }
+    this.lineClock(false);
     void this.pump();
+    this.settle();
   }
 
   private oversize(): void {
@@ -282,32 +409,55 @@ class Connection {
   /** Sends a last error and closes; later bytes are ignored. */
   private fatal(resp: RpcResponse): void {
     if (this.dead) return;
-    this.dead = true;
-    this.queue.length = 0;
-    this.chunks = [];
-    this.abort.abort();
-    this.socket.pause();
-    this.socket.end(JSON.stringify(resp) + '\n');
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.die();
+    farewell(this.socket, resp);
   }
 
   private async pump(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.settle();
     try {
       while (!this.dead && this.queue.length) {
         const line = this.queue.shift()!;
         const resp = await this.handleLine(line);
-        if (resp !== null && !this.dead) {
-          if (!this.socket.write(JSON.stringify(resp) + '\n')) {
-            await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).catch(() => {});
-          }
-        }
+        if (resp !== null && !this.dead && !this.socket.write(JSON.stringify(resp) + '\n')) await this.drained();
       }
       if (this.ended && !this.dead && this.queue.length === 0) this.socket.end();
     } finally {
       this.running = false;
+      this.settle();
     }
+  }
+
+  /**
+   * Waits until the client has read enough for more answers, or the connection is gone.
+   * Both listeners go when either fires, so none outlives its wait. A client that reads
+   * nothing for idleTimeoutMs is closed.
+   */
+  private drained(): Promise<void> {
+    const socket = this.socket;
+    const ms = this.server.idleTimeoutMs;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        clearTimeout(timer);
+        this.blocked = false;
+        resolve();
+      };
+      const timer =
+        ms > 0
+          ? setTimeout(() => {
+              this.destroy();
+              done();
+            }, ms)
+          : undefined;
+      socket.on('drain', done);
+      socket.on('close', done);
+      this.blocked = true;
+      this.blockedSince = performance.now();
+    });
   }
 
   private async handleLine(line: Buffer): Promise<RpcResponse | RpcResponse[] | null> {
