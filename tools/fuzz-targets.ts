@@ -114,6 +114,8 @@ export function runTarget(target: Target, input: Input): void {
         else manifestRecord(image2, e.path, e.inode);
         for (const x of image2.listXattrs(e.inode)) image2.getXattr(e.inode, x.nameBytes);
       });
+      // The walk extract uses: names checked for order and uniqueness as it goes.
+      walk(open(input.bytes), () => {}, { sorted: true });
       return;
     }
     default: {

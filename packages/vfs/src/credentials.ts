@@ -24,6 +24,8 @@ export interface Credentials {
   readonly groups: readonly number[];
   /** Effective capabilities: bit n set means capability n is held (see capMask). */
   readonly caps: number;
+  /** The file mode creation mask (umask(2)); 0o022 when absent. Creating operations apply it. */
+  readonly umask?: number;
 }
 
 /** The bitmask holding the given capabilities. */

@@ -1,3 +1,4 @@
+export { isDirNode, isSymlinkNode, isRegNode, type FsNode, type OpenFile, type FilesystemImpl, type Timespec } from './contract.js';
 export { ERRNO, SysError, isSysError, sysError, toSysError, decoding, type Errno } from './errno.js';
 export {
   CAP_DAC_OVERRIDE,
