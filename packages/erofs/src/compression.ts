@@ -80,16 +80,24 @@ export function readCompressionConfig(source: ByteSource, sb: Superblock): Compr
   return cfg;
 }
 
-/** A byte-bounded LRU of decoded extents, keyed by inode and extent start. */
-export class ExtentCache {
-  private readonly map = new Map<string, Uint8Array>();
+/**
+ * A byte-bounded LRU of byte arrays: decoded extents keyed by inode and extent start, and
+ * (keyed by block number) the block cache of a remote source (range-source.ts).
+ */
+export class ExtentCache<K = string> {
+  private readonly map = new Map<K, Uint8Array>();
   private bytes = 0;
   hits = 0;
   misses = 0;
 
   constructor(readonly maxBytes: number) {}
 
-  get(key: string): Uint8Array | undefined {
+  /** Whether `key` is cached, without counting or reordering. */
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
+  get(key: K): Uint8Array | undefined {
     const v = this.map.get(key);
     if (v) {
       this.map.delete(key);
@@ -101,7 +109,7 @@ export class ExtentCache {
     return v;
   }
 
-  set(key: string, value: Uint8Array): void {
+  set(key: K, value: Uint8Array): void {
     if (value.length > this.maxBytes) return;
     const old = this.map.get(key);
     if (old) {
@@ -111,7 +119,7 @@ export class ExtentCache {
     this.map.set(key, value);
     this.bytes += value.length;
     while (this.bytes > this.maxBytes) {
-      const [k, v] = this.map.entries().next().value as [string, Uint8Array];
+      const [k, v] = this.map.entries().next().value as [K, Uint8Array];
       this.map.delete(k);
       this.bytes -= v.length;
     }

@@ -63,3 +63,4 @@ export { Algorithm, ALGORITHM_NAMES, type Codec } from './codecs/codec.js';
 export { ExtentCache, readCompressionConfig, type CompressionConfig } from './compression.js';
 export { CompressedMapper, PCLUSTER_MAX_SIZE, PCLUSTER_MAX_DSIZE, type ZInfo } from './map/compressed.js';
 export { FORMAT_SHIFTED, FORMAT_INTERLACED } from './map/extent.js';
+export { RangeSource, openRangeSourceWeb, displayUrl, type RangeSourceOptions, type RangeStats, type RemoteIdentity } from './range-source.js';

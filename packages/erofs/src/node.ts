@@ -158,3 +158,4 @@ export class FileSource implements ByteSource {
 
 export { ErofsError };
 export { createNodeDeflate, type NodeDeflateOptions } from './codecs/deflate-node.js';
+export { openRangeSource } from './range-node.js';
