@@ -21,6 +21,7 @@ import { mountinfoFor } from './mountinfo.js';
 import * as node from './node.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve } from './resolve.js';
 import { FdSource } from './source.js';
+import { isRemoteRef, openRemoteImage, type RemoteImageRef } from './remote.js';
 import { SynthDir } from './synthetic.js';
 import { restoreNamespace, saveNamespace, type Checkpoint, type RestoreHost } from './checkpoint.js';
 import { Task, type TaskOptions } from './task.js';
@@ -30,7 +31,7 @@ const openAsync = promisify(openCb);
 const nodeDeflate = createNodeDeflate();
 
 /** Where an image comes from: a host path, an open descriptor (ownership passes), bytes, or a source. */
-export type ImageRef = string | { path: string } | { fd: number; name?: string } | { bytes: Uint8Array; name?: string } | { source: ByteSource; name?: string };
+export type ImageRef = string | { path: string } | { fd: number; name?: string } | { bytes: Uint8Array; name?: string } | { source: ByteSource; name?: string } | RemoteImageRef;
 
 export interface HostMountOptions extends MountFlags {
   /** Most unreferenced dentries kept per mount (default 1000). */
@@ -111,6 +112,9 @@ interface Opened {
 }
 
 async function openImage(ref: ImageRef): Promise<Opened> {
+  // A URL (http(s) or s3://): read lazily with Range requests (remote.ts).
+  if (isRemoteRef(ref)) return openRemoteImage(ref);
+  if (typeof ref === 'object' && (ref === null || 'url' in ref)) throw new SysError('EINVAL', 'an image URL must be a string');
   if (typeof ref === 'string' || 'path' in ref) {
     const path = typeof ref === 'string' ? ref : ref.path;
     if (typeof path !== 'string' || !isAbsolute(path) || path.includes('\0')) throw new SysError('EINVAL', 'an image path must be absolute');

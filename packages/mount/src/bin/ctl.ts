@@ -4,6 +4,7 @@
  *   erofsctl [--socket PATH] ping
  *   erofsctl [--socket PATH] mount [--mkdir] [--source NAME] [--dentry-cache N]
  *                                  [--device PATH]... [--nosuid] [--nodev] [--noexec] IMAGE TARGET
+ *   erofsctl [--socket PATH] mount [options as above] --url URL [--header 'Name: value']... TARGET
  *   erofsctl [--socket PATH] unmount [-l|--lazy] TARGET
  *   erofsctl [--socket PATH] list [--json | --mountinfo]
  *   erofsctl [--socket PATH] mkdir [-p] PATH
@@ -20,6 +21,7 @@ import { defaultSocketPath, type Io } from './host.js';
 const USAGE = [
   'usage: erofsctl [--socket PATH] ping',
   '       erofsctl [--socket PATH] mount [--mkdir] [--source NAME] [--dentry-cache N] [--device PATH]... [--nosuid] [--nodev] [--noexec] IMAGE TARGET',
+  '       erofsctl [--socket PATH] mount [options as above] --url URL [--header \'Name: value\']... TARGET',
   '       erofsctl [--socket PATH] unmount [-l|--lazy] TARGET',
   '       erofsctl [--socket PATH] list [--json | --mountinfo]',
   '       erofsctl [--socket PATH] mkdir [-p] PATH',
@@ -45,6 +47,8 @@ export async function ctlMain(argv: string[], io: Io = consoleIo): Promise<numbe
         source: { type: 'string' },
         'dentry-cache': { type: 'string' },
         device: { type: 'string', multiple: true },
+        url: { type: 'string' },
+        header: { type: 'string', multiple: true },
         nosuid: { type: 'boolean' },
         nodev: { type: 'boolean' },
         noexec: { type: 'boolean' },
@@ -88,7 +92,7 @@ export async function ctlMain(argv: string[], io: Io = consoleIo): Promise<numbe
         return 0;
       }
       case 'mount': {
-        want(2);
+        want(o.url !== undefined ? 1 : 2);
         let dentryCacheSize: number | undefined;
         if (o['dentry-cache'] !== undefined) {
           dentryCacheSize = Number(o['dentry-cache']);
@@ -103,7 +107,9 @@ export async function ctlMain(argv: string[], io: Io = consoleIo): Promise<numbe
           ...(o.nodev ? { nodev: true } : {}),
           ...(o.noexec ? { noexec: true } : {}),
         };
-        const r = await (await connect()).mount(resolvePath(rest[0]), rest[1], Object.keys(options).length ? options : undefined);
+        // --url: an image behind http(s):// or s3:// (s3 credentials are the host's own).
+        const image = o.url !== undefined ? { url: o.url, headers: o.header } : resolvePath(rest[0]);
+        const r = await (await connect()).mount(image, rest[rest.length - 1], Object.keys(options).length ? options : undefined);
         io.out(`mounted ${r.source} at ${r.target} (mount ${r.id}, dev ${r.dev}, ${r.options})`);
         return 0;
       }

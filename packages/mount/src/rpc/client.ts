@@ -131,8 +131,10 @@ export class RpcClient {
     return this.call('ping');
   }
 
-  mount(image: string, target: string, options?: Omit<HostMountOptions, 'devices'> & { devices?: string[] }): Promise<MountRecord> {
-    return this.call('mount', options ? { image, target, options } : { image, target });
+  /** `image`: a host path, or a URL with headers ("Name: value") for a remote image. */
+  mount(image: string | { url: string; headers?: string[] }, target: string, options?: Omit<HostMountOptions, 'devices'> & { devices?: string[] }): Promise<MountRecord> {
+    const what = typeof image === 'string' ? { image } : image.headers?.length ? { url: image.url, headers: image.headers } : { url: image.url };
+    return this.call('mount', options ? { ...what, target, options } : { ...what, target });
   }
 
   unmount(target: string, detach = false): Promise<{ id: number; target: string; released: boolean }> {

@@ -5,7 +5,8 @@
  *
  * Methods (params are always by name; every field is checked, unknown fields refused):
  *   ping    {}                                                   -> { pong: true, version }
- *   mount   { image: abs host path, target: abs guest path,
+ *   mount   { image: abs host path | url: http(s):// or s3:// URL [, headers: "Name: value"[]],
+ *             target: abs guest path,
  *             options?: { dentryCacheSize?, negativeCacheSize?, dirCacheEntries?,
  *                         extentCacheBytes?, pageCacheBytes?, mkdir?, source?, devices?: abs path[],
  *                         nosuid?, nodev?, noexec? } }          -> MountRecord
@@ -124,9 +125,12 @@ export const METHODS: Readonly<Record<string, Schema>> = {
   list: empty,
   mount: {
     type: 'object',
-    required: ['image', 'target'],
+    // image or url, exactly one: checked by imageFromRpc (remote.ts)
+    required: ['target'],
     properties: {
       image: hostPath,
+      url: { type: 'string', maxBytes: 8192 },
+      headers: { type: 'array', items: { type: 'string', maxBytes: 8192 }, maxItems: 32 },
       target: guestPath,
       options: {
         type: 'object',

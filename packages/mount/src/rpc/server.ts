@@ -44,6 +44,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { SysError } from '@erofs-js/vfs';
 import { CancelledError, type HostController } from '../controller.js';
+import { imageFromRpc } from '../remote.js';
 import {
   INTERNAL_ERROR,
   INVALID_REQUEST,
@@ -226,7 +227,7 @@ export class RpcServer {
       case 'list':
         return { mounts: c.list(), mountinfo: c.mountinfo() };
       case 'mount':
-        return c.mount({ image: p.image as string, target: p.target as string, options: p.options as never }, signal);
+        return c.mount({ image: imageFromRpc(p), target: p.target as string, options: p.options as never }, signal);
       case 'unmount':
         return c.unmount({ target: p.target as string, detach: p.detach as boolean | undefined });
       case 'mkdir':
