@@ -11,6 +11,9 @@ export const ERRNO = {
   ENXIO: 6,
   E2BIG: 7,
   EBADF: 9,
+  // EAGAIN, EPIPE: pipes and fifos (pipe.ts): an empty or full pipe without waiting, a
+  // write with no reader left (the SIGPIPE condition).
+  EAGAIN: 11,
   EACCES: 13,
   // EFAULT: memory mapping reports a page wholly past end of file (the SIGBUS condition) with it.
   EFAULT: 14,
@@ -28,6 +31,7 @@ export const ERRNO = {
   ENOSPC: 28,
   ESPIPE: 29,
   EROFS: 30,
+  EPIPE: 32,
   ERANGE: 34,
   ENAMETOOLONG: 36,
   ENOSYS: 38,

@@ -129,3 +129,16 @@ export {
   pageCache,
   type PageCacheStats,
 } from './mmap.js';
+export {
+  DeviceRegistry,
+  DeviceFile,
+  MemoryDeviceFile,
+  MEMORY_DEVICES,
+  MEM_MAJOR,
+  TTYAUX_MAJOR,
+  type DeviceType,
+  type DeviceDriver,
+  type DeviceOpen,
+  type DeviceName,
+  type DevEntry,
+} from './devices.js';
