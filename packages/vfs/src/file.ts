@@ -37,6 +37,28 @@ const O_TMPFILE_BIT = 0o20000000;
 /** The flags an O_PATH open keeps. */
 const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
 
+/**
+ * Every bit open(2) knows (x86-64 / generic): the access mode and the bits from O_CREAT
+ * up to __O_TMPFILE, O_SYNC's and FASYNC's included. open and openat drop the others.
+ */
+const VALID_OPEN_FLAGS = O_ACCMODE | 0o37777700;
+
+/**
+ * open(2)'s checks of the flags alone, made before the path is looked at (so EINVAL here
+ * beats EBADF of the dirfd, ENOENT of an empty path and ENAMETOOLONG): bits open(2) does
+ * not know are dropped, as Linux drops them for open and openat; an O_PATH open keeps
+ * only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC beside O_PATH, whatever else was asked;
+ * otherwise O_CREAT with O_DIRECTORY is EINVAL, and so is O_TMPFILE without O_DIRECTORY
+ * or without write access (O_WRONLY, O_RDWR, or the access mode 3). Returns the flags the
+ * open goes on with.
+ */
+export function checkOpenFlags(flags: number): number {
+  const f = flags & VALID_OPEN_FLAGS;
+  if (f & O_PATH) return f & O_PATH_FLAGS;
+  if ((f & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
+  if (f & O_TMPFILE_BIT && (!(f & O_DIRECTORY) || (f & O_ACCMODE) === O_RDONLY)) throw new SysError('EINVAL', 'O_TMPFILE needs O_DIRECTORY and write access');
+  return f;
+}
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
 export const SEEK_END = 2;

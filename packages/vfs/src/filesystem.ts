@@ -404,6 +404,8 @@ export class Filesystem {
       const prefix = ['user.', 'trusted.', 'security.'].find((p) => full.startsWith(p));
       if (!prefix) throw new SysError('EOPNOTSUPP', `no handler for xattr namespace of "${full}"`);
       if (full.length === prefix.length) throw new SysError('EINVAL', `xattr name "${full}" has no name after its prefix`);
+    // Symlinks have no POSIX ACLs: Linux's ACL handler refuses them before looking.
+    if (isAcl && inode.isSymlink) throw new SysError('EOPNOTSUPP', 'a symbolic link has no POSIX ACLs');
     }
     const value = decoding(() => this.image.getXattr(inode.raw, bytes));
     if (!value) throw new SysError('ENODATA', 'no such attribute');

@@ -12,7 +12,7 @@
 import type { Credentials } from './credentials.js';
 import type { Dentry } from './dentry.js';
 import { SysError } from './errno.js';
-import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TMPFILE, type FileDescription } from './file.js';
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TMPFILE, checkOpenFlags, type FileDescription } from './file.js';
 import type { Filesystem } from './filesystem.js';
 import { splitPath } from '@erofs-js/erofs';
 
@@ -180,14 +180,18 @@ function parentOf(w: Walk, start: Dentry, bytes: Uint8Array): { parent: Dentry; 
 }
 
 /**
- * open(2) of a path: resolution with the flags' rules (O_NOFOLLOW, O_DIRECTORY, O_CREAT
- * following a symlink unless O_EXCL), then Filesystem.open. O_CREAT of a missing name in
- * an existing directory is EROFS; of a path ending in "/" EISDIR.
+ * open(2) of a path: the flags checked first (checkOpenFlags), resolution with the flags'
+ * rules (O_NOFOLLOW, O_DIRECTORY, O_CREAT following a symlink unless O_EXCL), then
+ * Filesystem.open. With O_CREAT: a path naming a directory by "/", "." or ".." is EEXIST
+ * with O_EXCL and EISDIR without (after search permission on the directory holding the
+ * dot); a name followed by "/" is EISDIR; a missing name in an existing directory EROFS.
  */
-export function openPath(fs: Filesystem, path: string | Uint8Array, flags: number, creds: Credentials, at?: Dentry): FileDescription {
+export function openPath(fs: Filesystem, path: string | Uint8Array, flagsArg: number, creds: Credentials, at?: Dentry): FileDescription {
+  const flags = checkOpenFlags(flagsArg);
   const w = new Walk(fs, creds);
   if (flags & O_PATH || !(flags & O_CREAT)) {
-    const d = w.walk((at ?? fs.root).incRef(), pathArg(path), !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || (flags & O_TMPFILE) === O_TMPFILE);
+    const p = pathArg(path); // before the hold on the start: it may throw
+    const d = w.walk((at ?? fs.root).incRef(), p, !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || (flags & O_TMPFILE) === O_TMPFILE);
     try {
       return fs.open(d, flags, creds);
     } finally {
@@ -196,15 +200,17 @@ export function openPath(fs: Filesystem, path: string | Uint8Array, flags: numbe
   }
   let bytes = pathBytes(path);
   let start = (at ?? fs.root).incRef();
-  if (flags & O_DIRECTORY) {
-    start.decRef();
-    throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
-  }
   for (;;) {
     const { parent, last, trailingSlash } = parentOf(w, start, bytes);
     try {
-      const key = last ? String.fromCharCode(...last) : '';
-      if (!last || trailingSlash || key === '.' || key === '..') throw new SysError('EISDIR', 'is a directory');
+      const dots = last !== null && last[0] === 0x2e && (last.length === 1 || (last.length === 2 && last[1] === 0x2e));
+      if (last === null || dots) {
+        // An existing directory named without a name of its own: O_EXCL is checked before
+        // "is a directory". A dot is one step of the walk (search permission first).
+        if (dots) fs.lookup(parent, last, creds).decRef();
+        throw new SysError(flags & O_EXCL ? 'EEXIST' : 'EISDIR', flags & O_EXCL ? 'file exists' : 'is a directory');
+      }
+      if (trailingSlash) throw new SysError('EISDIR', 'is a directory');
       let d: Dentry;
       try {
         d = fs.lookup(parent, last, creds);
