@@ -90,7 +90,7 @@ describe('ruby.wasm walks an EROFS image through browser_wasi_shim as it walks t
     if (reference) {
       it(`${image}: the guest's listing is the one it prints for the unpacked tree under Node's WASI`, async (ctx) => {
         const tree = join(work, image);
-        extract(openFixture(image), tree);
+        extract(openFixture(image), tree, { samePermissions: true, devices: true });
         const expected = rubyUnderNodeWasi(tree, MNT, walkScript(MNT, reference.skip));
         if ('crashed' in expected) {
           console.warn(`${image}: reference skipped, ${expected.crashed}`);

@@ -79,7 +79,7 @@ describe('toybox tools for WASI read EROFS images through our adapters as they r
   for (const { image, skipBoth, skipTybys } of IMAGES) {
     it(image, async () => {
       const tree = join(work, image);
-      extract(openFixture(image), tree);
+      extract(openFixture(image), tree, { samePermissions: true, devices: true });
       const manifest = readJsonl<Entry>(FIXTURES + image.replace('.erofs', '.manifest.jsonl')).filter((e) => e.path !== undefined);
       const top = (skip: string[]) =>
         manifest.filter((e) => e.path!.split('/').length === 2 && e.path !== '/' && !skip.includes(e.path!.slice(1))).map((e) => MNT + e.path).sort();

@@ -62,7 +62,7 @@ describe('ruby.wasm under @tybys/wasm-util WASI with @erofs-js/node-fs as its fs
     it(`walks ${image} and prints what it prints over the unpacked tree`, async () => {
       const tree = nodefs.mkdtempSync(join(tmpdir(), 'node-fs-guest-'));
       trees.push(tree);
-      extract(openFixture(image), tree);
+      extract(openFixture(image), tree, { samePermissions: true, devices: true });
       const host = await walk(nodefs, tree, skip);
 
       const efs = await openNodeFs({ bytes: fixtureBytes(image) });

@@ -111,8 +111,11 @@ export interface LocationCheckpoint {
 export interface DescriptionCheckpoint extends LocationCheckpoint {
   kind: 'file' | 'dir' | 'path';
   flags: number;
-  /** Byte offset of a file; directory position (getdents64 d_off) of a directory. */
-  offset: number;
+  /**
+   * Byte offset of a file; directory position (getdents64 d_off) of a directory. A
+   * position past 2^53 (lseek allows up to 2^63 - 1) is a string of decimal digits.
+   */
+  offset: number | string;
 }
 
 export interface TaskCheckpoint {
@@ -266,7 +269,11 @@ export function saveNamespace(ns: MountNamespace): Checkpoint {
       if (i === undefined) {
         i = descriptions.length;
         descIndex.set(desc, i);
-        descriptions.push({ ...loc(desc.location), kind: desc.file.kind, flags: desc.file.flags, offset: desc.file.offset });
+        const kind = desc.file.kind;
+        if (kind === 'device' || kind === 'pipe') {
+          throw new CheckpointError('state', 'EOPNOTSUPP', `descriptor ${fd}: a ${kind} description cannot be saved (only files, directories and O_PATH)`, `tasks.fds.${fd}`);
+        }
+        descriptions.push({ ...loc(desc.location), kind, flags: desc.file.flags, offset: desc.far !== null ? String(desc.far) : desc.file.offset });
       }
       return { fd, desc: i, cloexec };
     }),
@@ -305,6 +312,12 @@ function obj(v: unknown, at: string, keys: readonly string[], optional: readonly
 function int(v: unknown, at: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(at, `must be an integer, not ${kindOf(v)}${typeof v === 'number' ? ` ${v}` : ''}`);
   if (v < min || v > max) throw bad(at, `${v} is outside ${min}..${max}`);
+  return v;
+}
+
+/** A position past 2^53, written as decimal digits: above MAX_OFFSET and at most 2^63 - 1. */
+function farOffset(v: string, at: string): string {
+  if (!/^[1-9][0-9]{15,18}$/.test(v) || BigInt(v) <= BigInt(MAX_OFFSET) || BigInt(v) > 2n ** 63n - 1n) throw bad(at, `"${v.slice(0, 40)}" is not a position between 2^53 and 2^63 - 1 in decimal digits`);
   return v;
 }
 
@@ -486,7 +499,7 @@ export function parseCheckpoint(v: unknown): Checkpoint {
     const l = location({ mount: x.mount, path: x.path }, at);
     const kind = x.kind;
     if (kind !== 'file' && kind !== 'dir' && kind !== 'path') throw bad(`${at}.kind`, 'must be "file", "dir" or "path"');
-    return { ...l, kind, flags: int(x.flags, `${at}.flags`, 0, 0x7fffffff), offset: int(x.offset, `${at}.offset`, 0, MAX_OFFSET) };
+    return { ...l, kind, flags: int(x.flags, `${at}.flags`, 0, 0x7fffffff), offset: typeof x.offset === 'string' ? farOffset(x.offset, `${at}.offset`) : int(x.offset, `${at}.offset`, 0, MAX_OFFSET) };
   });
   const used = new Uint8Array(descriptions.length);
   const tasks = arr(o.tasks, 'tasks', CHECKPOINT_LIMITS.tasks).map((t, i): TaskCheckpoint => {
@@ -701,7 +714,7 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
       const fs = new SyntheticFs({ dev: rootRec.dev, time: cp.synthetic.time, mode: cp.synthetic.mode });
       const dirs = new Map<number, SynthDir>([[1, fs.root]]);
       for (const [i, d] of cp.synthetic.dirs.entries()) {
-        const made = fs.mkdir(dirs.get(d.parent)!, d.name, d.mode);
+        const made = fs.addDir(dirs.get(d.parent)!, d.name, d.mode);
         if (made.ino !== d.ino) throw bad(`synthetic.dirs[${i}].ino`, `recreated as inode ${made.ino}, recorded ${d.ino} (directories out of creation order)`);
         dirs.set(d.ino, made);
       }
@@ -752,8 +765,15 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
       }
       // The same position the saved description had: a byte offset, or a getdents64
       // cookie (d_off) that the next getdents64 resumes from.
-      file.offset = d.offset;
-      descs.push(new OpenDescription(loc.mount, file));
+      const desc = new OpenDescription(loc.mount, file);
+      if (typeof d.offset === 'string') {
+        // Past 2^53: the description keeps it, its file is parked (see OpenDescription.far).
+        desc.far = BigInt(d.offset);
+        file.offset = MAX_OFFSET;
+      } else {
+        file.offset = d.offset;
+      }
+      descs.push(desc);
     }
     for (const [i, t] of cp.tasks.entries()) {
       const at = `tasks[${i}]`;

@@ -326,9 +326,14 @@ export class HostController {
           cur = next;
           continue;
         }
-        if (!(cur.node instanceof SynthDir)) throw new SysError('EROFS', `cannot create ${path}: the parent is on a read-only image`);
-        const key = String.fromCharCode(...name);
-        const made = cur.node.fs.mkdir(cur.node, key, options.mode ?? 0o755);
+        let made: node.Node;
+        if (cur.node.fs === this.ns.synthetic) {
+          made = node.hold(this.ns.synthetic.addDir(cur.node as SynthDir, String.fromCharCode(...name), options.mode ?? 0o755));
+        } else {
+          // Any other filesystem makes it as it would for a root guest (an image: EROFS).
+          cur.node.fs.mkdir(cur.node, name, options.mode ?? 0o755, { ...ROOT, umask: 0 });
+          made = cur.node.fs.lookup(cur.node, name, ROOT);
+        }
         const loc = crossMounts({ mount: cur.mount, node: made });
         release(cur);
         cur = loc;

@@ -1,5 +1,5 @@
 export { SyntheticFs, SynthDir, SynthFile, RAMFS_MAGIC, type SyntheticFsOptions } from './synthetic.js';
-export { isSynth, type Node, type MountedFs, type OpenFile } from './node.js';
+export { type Node, type MountedFs, type OpenFile } from './node.js';
 export {
   Mount,
   MountNamespace,

@@ -16,8 +16,8 @@ describe('mountinfo', () => {
   it('prints one line per mount in the /proc/self/mountinfo format', () => {
     const ns = new MountNamespace();
     const sfs = ns.root.fs as SyntheticFs;
-    sfs.mkdir(sfs.root, 'my dir');
-    sfs.mkdir(sfs.root, 'data');
+    sfs.addDir(sfs.root, 'my dir');
+    sfs.addDir(sfs.root, 'data');
     const a = resolve(ns.rootLocation, '/my dir', ROOT);
     const s = spec(ns, 'basic-18.erofs');
     const m = ns.attach({ ...s, source: '/images/a b.erofs', superOptions: 'ro,user_xattr,acl,cache_strategy=readaround', flags: { nosuid: true, nodev: true } }, a);
@@ -49,7 +49,7 @@ describe('mountinfo', () => {
   it('prints names as bytes: UTF-8 names survive, and detached mounts disappear', () => {
     const ns = new MountNamespace();
     const sfs = ns.root.fs as SyntheticFs;
-    sfs.mkdir(sfs.root, String.fromCharCode(...new TextEncoder().encode('données')));
+    sfs.addDir(sfs.root, String.fromCharCode(...new TextEncoder().encode('données')));
     const loc = resolve(ns.rootLocation, '/données', ROOT);
     const m = ns.attach(spec(ns, 'rootfs-18.erofs'), loc);
     release(loc);

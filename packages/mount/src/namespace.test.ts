@@ -10,8 +10,8 @@ import { SyntheticFs } from './synthetic.js';
 function synthetic(opts = {}) {
   const ns = new MountNamespace(undefined, opts);
   const fs = ns.root.fs as SyntheticFs;
-  fs.mkdir(fs.root, 'a');
-  fs.mkdir(fs.root, 'b');
+  fs.addDir(fs.root, 'a');
+  fs.addDir(fs.root, 'b');
   return ns;
 }
 

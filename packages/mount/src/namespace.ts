@@ -21,7 +21,7 @@
  */
 import { makedev, splitDev } from '@erofs-js/erofs';
 import { Filesystem, SysError } from '@erofs-js/vfs';
-import { drop, hold, isSynth, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
+import { drop, hold, isDir, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
 import { SyntheticFs } from './synthetic.js';
 import type { Task } from './task.js';
 
@@ -31,8 +31,14 @@ export interface Location {
   readonly node: Node;
 }
 
-/** Per-mount flags shown in mountinfo; every mount is read-only and relatime. */
+/** Per-mount flags shown in mountinfo (every mount is relatime). */
 export interface MountFlags {
+  /**
+   * MS_RDONLY: every write through this mount is EROFS (after the checks Linux makes
+   * first). A filesystem that cannot be written (an image, the synthetic root) is
+   * read-only whatever this says.
+   */
+  readOnly?: boolean;
   nosuid?: boolean;
   nodev?: boolean;
   noexec?: boolean;
@@ -115,10 +121,15 @@ export class Mount {
     return this.spec.source;
   }
 
-  /** "ro,relatime" plus nosuid / nodev / noexec. */
+  /** Writes through this mount are refused: MS_RDONLY, or a filesystem that cannot be written. */
+  get readOnly(): boolean {
+    return this.spec.flags?.readOnly === true || this.spec.fs.readOnly === true;
+  }
+
+  /** "ro" or "rw", nosuid / nodev / noexec, "relatime". */
   get options(): string {
     const f = this.spec.flags ?? {};
-    return ['ro', f.nosuid && 'nosuid', f.nodev && 'nodev', f.noexec && 'noexec', 'relatime'].filter(Boolean).join(',');
+    return [this.readOnly ? 'ro' : 'rw', f.nosuid && 'nosuid', f.nodev && 'nodev', f.noexec && 'noexec', 'relatime'].filter(Boolean).join(',');
   }
 
   /** A mount with users or children cannot be unmounted without MNT_DETACH. */
@@ -201,6 +212,15 @@ export class MountNamespace {
   }
 
   /** Attached mounts in mount order. */
+  /**
+   * The synthetic root filesystem when the namespace's root mount is one: only the host
+   * adds directories to it (SyntheticFs.addDir), so the host's mkdir must know it.
+   */
+  get synthetic(): SyntheticFs | null {
+    const fs = this.root.fs;
+    return fs instanceof SyntheticFs ? fs : null;
+  }
+
   mounts(): Mount[] {
     return [...this.attached.values()];
   }
@@ -246,7 +266,7 @@ export class MountNamespace {
     if (parent) {
       const want = state === 'attached' ? 'attached' : 'detached';
       if (parent.mount.state !== want) throw new SysError('EINVAL', `mount ${id} is ${state} but its parent mount ${parent.mount.id} is ${parent.mount.state}`);
-      if (!(isSynth(parent.node) || parent.node.inode.isDir)) throw new SysError('ENOTDIR', `mount point of mount ${id} is not a directory`);
+      if (!isDir(parent.node)) throw new SysError('ENOTDIR', `mount point of mount ${id} is not a directory`);
       if (parent.mount.children.has(parent.node)) throw new SysError('EBUSY', `mount point of mount ${id} is taken`);
     }
     if (state === 'attached' && this.attached.size >= this.maxMounts) throw new SysError('ENOSPC', `mount limit of ${this.maxMounts} reached`);
@@ -301,7 +321,7 @@ export class MountNamespace {
    */
   attach(spec: MountSpec, at: Location): Mount {
     if (at.mount.state !== 'attached') throw new SysError('EINVAL', 'mount point is not in the namespace');
-    if (!(isSynth(at.node) || at.node.inode.isDir)) throw new SysError('ENOTDIR', 'mount point is not a directory');
+    if (!isDir(at.node)) throw new SysError('ENOTDIR', 'mount point is not a directory');
     if (at.mount.children.has(at.node)) throw new SysError('EBUSY', 'something is already mounted there');
     if (this.attached.size >= this.maxMounts) throw new SysError('ENOSPC', `mount limit of ${this.maxMounts} reached`);
     for (const m of [...this.attached.values(), ...this.lingering]) {

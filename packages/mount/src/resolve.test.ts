@@ -3,7 +3,8 @@ import { Image, MemorySource } from '@erofs-js/erofs';
 import { Filesystem, ROOT, credentials, type Credentials } from '@erofs-js/vfs';
 import { expectErrno, fixtureBytes, spec } from '../test/helpers.js';
 import { MountNamespace, type Location } from './namespace.js';
-import { isSynth } from './node.js';
+import { stat } from './node.js';
+import { SynthDir } from './synthetic.js';
 import { MAXSYMLINKS, PATH_MAX, checkPath, crossMounts, holdLoc, release, resolve } from './resolve.js';
 import type { SyntheticFs } from './synthetic.js';
 
@@ -20,7 +21,7 @@ function world() {
 
 function where(ns: MountNamespace, path: string, creds: Credentials = ROOT, opts: Parameters<typeof resolve>[3] = {}) {
   const loc = resolve(ns.rootLocation, path, creds, opts);
-  const out = { mount: loc.mount.id, path: ns.pathOf(loc).path, ino: isSynth(loc.node) ? loc.node.ino : loc.node.inode.ino };
+  const out = { mount: loc.mount.id, path: ns.pathOf(loc).path, ino: stat(loc.node).ino };
   release(loc);
   return out;
 }
@@ -135,7 +136,7 @@ describe('resolve across mounts', () => {
   it('works on a synthetic root with stacked mounts', () => {
     const ns = new MountNamespace();
     const sfs = ns.root.fs as SyntheticFs;
-    sfs.mkdir(sfs.mkdir(sfs.root, 'mnt'), 'data');
+    sfs.addDir(sfs.addDir(sfs.root, 'mnt'), 'data');
     const data = resolve(ns.rootLocation, '/mnt/data', ROOT);
     const a = ns.attach(spec(ns, 'basic-18.erofs'), data);
     release(data);
@@ -147,7 +148,7 @@ describe('resolve across mounts', () => {
     expectErrno(() => resolve(ns.rootLocation, '/mnt/data/files', ROOT), 'ENOENT');
     ns.unmount(b);
     expect(where(ns, '/mnt/data/files')).toMatchObject({ mount: a.id });
-    expect(isSynth(crossMounts(holdLoc({ ...ns.rootLocation })).node)).toBe(true);
+    expect(crossMounts(holdLoc({ ...ns.rootLocation })).node).toBeInstanceOf(SynthDir);
   });
 });
 

@@ -25,7 +25,7 @@
  */
 import { SysError, type Credentials } from '@erofs-js/vfs';
 import type { Location } from './namespace.js';
-import { checkSearch, drop, hold, isDir, isSymlink, isSynth, lookup, parentNode, readlink } from './node.js';
+import { checkSearch, drop, hold, isDir, isSymlink, lookupBytes, parentNode, readlink } from './node.js';
 
 export const PATH_MAX = 4096;
 export const MAXSYMLINKS = 40;
@@ -191,7 +191,7 @@ export class Resolver {
           node = up.node;
           continue;
         }
-        const next = isSynth(node) ? lookup(node, buf.subarray(s, pos), this.creds) : node.inode.fs.lookupBytes(node, buf, s, pos, this.creds);
+        const next = lookupBytes(node, buf, s, pos, this.creds);
         if (isSymlink(next) && (followLast || !isLast(buf, pos, saved))) {
           const last = isLast(buf, pos, saved);
           let target: Uint8Array;

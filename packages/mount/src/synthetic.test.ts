@@ -19,41 +19,43 @@ import {
 import { expectErrno } from '../test/helpers.js';
 import { RAMFS_MAGIC, SyntheticFs } from './synthetic.js';
 
+const enc = (s: string) => new TextEncoder().encode(s);
+
 const user = credentials(1000, 1000);
 const names = (buf: Uint8Array, n: number) => parseDirents(buf, n).map((d) => new TextDecoder().decode(d.name));
 
 describe('SyntheticFs', () => {
   it('holds root-owned 0755 directories the host adds', () => {
     const fs = new SyntheticFs({ dev: 0x20, time: 1700000000 });
-    const dev = fs.mkdir(fs.root, 'dev');
-    fs.mkdir(fs.root, 'proc', 0o555);
+    const dev = fs.addDir(fs.root, 'dev');
+    fs.addDir(fs.root, 'proc', 0o555);
     expect(fs.size).toBe(3);
-    expect(fs.lookup(fs.root, 'dev', user)).toBe(dev);
-    expect(fs.lookup(dev, '..', user)).toBe(fs.root);
-    expect(fs.lookup(fs.root, '..', user)).toBe(fs.root);
-    expect(fs.lookup(fs.root, '.', user)).toBe(fs.root);
+    expect(fs.lookup(fs.root, enc('dev'), user)).toBe(dev);
+    expect(fs.lookup(dev, enc('..'), user)).toBe(fs.root);
+    expect(fs.lookup(fs.root, enc('..'), user)).toBe(fs.root);
+    expect(fs.lookup(fs.root, enc('.'), user)).toBe(fs.root);
     expect(fs.stat(fs.root)).toMatchObject({ ino: 1, mode: 0o40755, nlink: 4, uid: 0, size: 80, mtime: 1700000000, dev: 0x20 });
-    expect(fs.stat(fs.lookup(fs.root, 'proc', user)).mode).toBe(0o40555);
+    expect(fs.stat(fs.lookup(fs.root, enc('proc'), user)).mode).toBe(0o40555);
     expect(fs.statx(dev)).toMatchObject({ ino: dev.ino, devMajor: 0, devMinor: 0x20, attributes: 0 });
     expect(fs.statfs()).toMatchObject({ type: RAMFS_MAGIC, namelen: 255 });
   });
 
   it('answers lookups like a filesystem: ENOENT, ENAMETOOLONG, EINVAL, EACCES', () => {
     const fs = new SyntheticFs({ dev: 1 });
-    const locked = fs.mkdir(fs.root, 'locked', 0o700);
-    expectErrno(() => fs.lookup(fs.root, 'x', user), 'ENOENT');
-    expectErrno(() => fs.lookup(fs.root, 'x'.repeat(256), user), 'ENAMETOOLONG');
-    expectErrno(() => fs.lookup(fs.root, '', user), 'ENOENT');
-    expectErrno(() => fs.lookup(fs.root, 'a/b', user), 'EINVAL');
-    expectErrno(() => fs.lookup(locked, 'x', user), 'EACCES');
-    expectErrno(() => fs.lookup(locked, 'x', ROOT), 'ENOENT');
-    expectErrno(() => fs.mkdir(fs.root, 'locked'), 'EEXIST');
-    expectErrno(() => fs.mkdir(fs.root, '..'), 'EEXIST');
+    const locked = fs.addDir(fs.root, 'locked', 0o700);
+    expectErrno(() => fs.lookup(fs.root, enc('x'), user), 'ENOENT');
+    expectErrno(() => fs.lookup(fs.root, enc('x'.repeat(256)), user), 'ENAMETOOLONG');
+    expectErrno(() => fs.lookup(fs.root, enc(''), user), 'ENOENT');
+    expectErrno(() => fs.lookup(fs.root, enc('a/b'), user), 'EINVAL');
+    expectErrno(() => fs.lookup(locked, enc('x'), user), 'EACCES');
+    expectErrno(() => fs.lookup(locked, enc('x'), ROOT), 'ENOENT');
+    expectErrno(() => fs.addDir(fs.root, 'locked'), 'EEXIST');
+    expectErrno(() => fs.addDir(fs.root, '..'), 'EEXIST');
   });
 
   it('opens directories with Linux\'s checks and lists them with getdents64', () => {
     const fs = new SyntheticFs({ dev: 1 });
-    for (const n of ['b', 'a', 'c']) fs.mkdir(fs.root, n);
+    for (const n of ['b', 'a', 'c']) fs.addDir(fs.root, n);
     expectErrno(() => fs.open(fs.root, O_RDWR, ROOT), 'EISDIR');
     expectErrno(() => fs.open(fs.root, O_TRUNC, ROOT), 'EISDIR');
     expectErrno(() => fs.open(fs.root, O_CREAT, ROOT), 'EISDIR');
@@ -92,11 +94,10 @@ describe('SyntheticFs', () => {
     expect(() => fs.access(fs.root, 5, user)).not.toThrow();
     expectErrno(() => fs.access(fs.root, 2, ROOT), 'EROFS');
     expectErrno(() => fs.access(fs.root, 9, ROOT), 'EINVAL');
-    const enc = (s: string) => new TextEncoder().encode(s);
-    expectErrno(() => fs.getxattr(fs.root, enc('user.x'), user), 'ENODATA');
-    expectErrno(() => fs.getxattr(fs.root, enc('trusted.x'), user), 'ENODATA');
-    expectErrno(() => fs.getxattr(fs.root, enc('user.'), user), 'EINVAL');
-    expectErrno(() => fs.getxattr(fs.root, enc('foo.x'), user), 'EOPNOTSUPP');
-    expectErrno(() => fs.getxattr(fs.root, enc(''), user), 'ERANGE');
+    expectErrno(() => fs.getxattr(fs.root, enc('user.x'), null, user), 'ENODATA');
+    expectErrno(() => fs.getxattr(fs.root, enc('trusted.x'), null, user), 'ENODATA');
+    expectErrno(() => fs.getxattr(fs.root, enc('user.'), null, user), 'EINVAL');
+    expectErrno(() => fs.getxattr(fs.root, enc('foo.x'), null, user), 'EOPNOTSUPP');
+    expectErrno(() => fs.getxattr(fs.root, enc(''), null, user), 'ERANGE');
   });
 });

@@ -39,10 +39,24 @@ import {
   hasCap,
   ownerOrCapable,
   CAP_DAC_READ_SEARCH,
+  checkMknodType,
+  nameKey,
+  readOnly,
+  refuseCreate,
+  refuseRemovexattr,
+  refuseRename,
+  refuseRmdir,
+  refuseSetxattr,
+  refuseTruncate,
+  refuseUnlink,
+  refuseUtimes,
   type Credentials,
+  type FilesystemImpl,
+  type OpenFile,
   type Stat,
   type StatFs,
   type Statx,
+  type Timespec,
 } from '@erofs-js/vfs';
 
 /** f_type of ramfs / the initial rootfs, which the synthetic root stands in for. */
@@ -81,6 +95,13 @@ export class SynthDir {
   get isDir(): true {
     return true;
   }
+
+  /** Holding a synthetic directory costs nothing: the tree never shrinks. */
+  incRef(): this {
+    return this;
+  }
+
+  decRef(): void {}
 }
 
 /** A name for one step: "/" and NUL cannot occur in it. */
@@ -89,7 +110,9 @@ function checkName(key: string): void {
   if (key.includes('/') || key.includes('\0')) throw new SysError('EINVAL', 'a name cannot hold "/" or NUL');
 }
 
-export class SyntheticFs {
+export class SyntheticFs implements FilesystemImpl<SynthDir> {
+  readonly type = 'rootfs';
+  readonly readOnly = true;
   readonly root: SynthDir;
   readonly dev: number;
   readonly time: number;
@@ -113,8 +136,9 @@ export class SyntheticFs {
   }
 
   /** One step of a path walk, as vfs Filesystem.lookup answers it. */
-  lookup(dir: SynthDir, key: string, creds: Credentials): SynthDir {
+  lookup(dir: SynthDir, name: Uint8Array, creds: Credentials): SynthDir {
     this.mayLookup(dir, creds);
+    const key = nameKey(name);
     checkName(key);
     if (key === '.') return dir;
     if (key === '..') return dir.parent ?? dir;
@@ -125,7 +149,7 @@ export class SyntheticFs {
   }
 
   /** Host only: adds a directory (EEXIST when the name is taken). */
-  mkdir(dir: SynthDir, key: string, mode = 0o755): SynthDir {
+  addDir(dir: SynthDir, key: string, mode = 0o755): SynthDir {
     checkName(key);
     if (key === '.' || key === '..' || dir.children.has(key)) throw new SysError('EEXIST', 'file exists');
     if (key.length > NAME_MAX) throw new SysError('ENAMETOOLONG', `name of ${key.length} bytes`);
@@ -209,8 +233,17 @@ export class SyntheticFs {
     checkPermission(creds, d, mode);
   }
 
+  readlink(_d: SynthDir): never {
+    throw new SysError('EINVAL', 'not a symbolic link');
+  }
+
+  /** listxattr(2): none. */
+  listxattr(_d: SynthDir, _dest: Uint8Array | null, _creds: Credentials): number {
+    return 0;
+  }
+
   /** getxattr(2): no attribute exists; the name checks come first, as on Linux. */
-  getxattr(d: SynthDir, name: Uint8Array, creds: Credentials): never {
+  getxattr(d: SynthDir, name: Uint8Array, _dest: Uint8Array | null, creds: Credentials): never {
     if (name.length === 0 || name.length > 255) throw new SysError('ERANGE', `xattr name of ${name.length} bytes`);
     const s = String.fromCharCode(...name);
     if (s.startsWith('trusted.') || s.startsWith('security.') || s.startsWith('system.')) throw new SysError('ENODATA', 'no such attribute');
@@ -242,21 +275,94 @@ export class SyntheticFs {
     if (flags & O_NOATIME && !ownerOrCapable(creds, d)) throw new SysError('EPERM', 'O_NOATIME by a non-owner');
     return new SynthFile(d, 'dir', flags);
   }
+
+  // ---- writes: the guest sees a read-only filesystem (readonly.ts has Linux's orders) --
+
+  create(dir: SynthDir, name: Uint8Array, _mode: number, creds: Credentials): never {
+    return refuseCreate(dir, name, creds);
+  }
+
+  tmpfile(_dir: SynthDir, _mode: number, _creds: Credentials): never {
+    return readOnly();
+  }
+
+  mkdir(dir: SynthDir, name: Uint8Array, _mode: number, creds: Credentials): never {
+    return refuseCreate(dir, name, creds);
+  }
+
+  mknod(dir: SynthDir, name: Uint8Array, mode: number, _rdev: number, creds: Credentials): never {
+    checkMknodType(mode);
+    return refuseCreate(dir, name, creds);
+  }
+
+  symlink(dir: SynthDir, name: Uint8Array, target: Uint8Array, creds: Credentials): never {
+    if (target.length === 0) throw new SysError('ENOENT', 'empty symlink target');
+    return refuseCreate(dir, name, creds);
+  }
+
+  link(_existing: SynthDir, dir: SynthDir, name: Uint8Array, creds: Credentials): never {
+    return refuseCreate(dir, name, creds);
+  }
+
+  unlink(dir: SynthDir, name: Uint8Array, creds: Credentials): never {
+    return refuseUnlink(dir, name, creds);
+  }
+
+  rmdir(dir: SynthDir, name: Uint8Array, creds: Credentials): never {
+    return refuseRmdir(dir, name, creds);
+  }
+
+  rename(oldDir: SynthDir, oldName: Uint8Array, newDir: SynthDir, newName: Uint8Array, flags: number, creds: Credentials): never {
+    return refuseRename(oldDir, oldName, newDir, newName, flags, creds);
+  }
+
+  chmod(_d: SynthDir, _mode: number, _creds: Credentials): never {
+    return readOnly();
+  }
+
+  chown(_d: SynthDir, _uid: number, _gid: number, _creds: Credentials): never {
+    return readOnly();
+  }
+
+  utimes(_d: SynthDir, times: readonly [Timespec, Timespec] | null, _creds: Credentials): void {
+    refuseUtimes(times);
+  }
+
+  truncate(d: SynthDir, length: number, _creds: Credentials): never {
+    return refuseTruncate(d, length);
+  }
+
+  setxattr(_d: SynthDir, name: Uint8Array, value: Uint8Array, flags: number, _creds: Credentials): never {
+    return refuseSetxattr(name, value, flags);
+  }
+
+  removexattr(_d: SynthDir, name: Uint8Array, _creds: Credentials): never {
+    return refuseRemovexattr(name);
+  }
+
+  sync(): void {}
+
+  /** Nothing to free: the tree is plain objects. */
+  release(): void {}
 }
 
 /**
  * An open synthetic directory. Positions are entry indexes: 0 ".", 1 "..", then the
  * subdirectories in creation order (new ones are appended, so positions stay valid).
  */
-export class SynthFile {
+export class SynthFile implements OpenFile {
   offset = 0;
   private closed = false;
 
   constructor(
     readonly dir: SynthDir,
     readonly kind: 'dir' | 'path',
-    readonly flags: number,
+    public flags: number,
   ) {}
+
+  get node(): SynthDir {
+    return this.dir;
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -352,13 +458,39 @@ export class SynthFile {
     throw new SysError('EINVAL', 'not a symbolic link');
   }
 
-  write(_src: Uint8Array): never {
+  write(_src: Uint8Array, _srcOffset?: number, _length?: number): never {
     this.io();
     throw new SysError('EBADF', 'not open for writing');
+  }
+
+  pwrite(_src: Uint8Array, _position: number, _srcOffset?: number, _length?: number): never {
+    return this.write(_src);
+  }
+
+  writev(_buffers: readonly Uint8Array[]): never {
+    return this.write(new Uint8Array(0));
+  }
+
+  pwritev(_buffers: readonly Uint8Array[], _position: number): never {
+    return this.write(new Uint8Array(0));
+  }
+
+  /** ftruncate(2) of a directory description: EINVAL (not open for writing). */
+  truncate(_length: number): never {
+    this.io();
+    throw new SysError('EINVAL', 'not open for writing');
+  }
+
+  fallocate(_mode: number, _offset: number, _length: number): never {
+    return this.write(new Uint8Array(0));
   }
 
   fsync(): never {
     this.io();
     throw new SysError('EINVAL', 'fsync not supported');
+  }
+
+  fdatasync(): never {
+    return this.fsync();
   }
 }

@@ -12,7 +12,15 @@
  */
 import {
   CAP_SYS_ADMIN,
+  MAX_OFFSET,
   MAY_EXEC,
+  PAGE_SIZE,
+  SEEK_CUR,
+  SEEK_DATA,
+  SEEK_END,
+  SEEK_HOLE,
+  SEEK_SET,
+  SIGBUS_MESSAGE,
   O_CLOEXEC,
   O_CREAT,
   O_DIRECTORY,
@@ -27,17 +35,31 @@ import {
   ST_RDONLY,
   STATX_ATTR_MOUNT_ROOT,
   SysError,
+  checkMmap,
+  checkOpenFlags,
   hasCap,
   toSysError,
   type Credentials,
   type Stat,
   type StatFs,
   type Statx,
+  type FileDescription,
+  CAP_DAC_READ_SEARCH,
+  UTIME_OMIT,
+  RENAME_WHITEOUT,
+  checkMknodType,
+  checkRenameFlags,
+  checkSetxattr,
+  checkTimes,
+  checkXattrName,
+  type Timespec,
+  CAP_MKNOD,
 } from '@erofs-js/vfs';
 import type { Location, Mount, MountNamespace } from './namespace.js';
 import * as node from './node.js';
 import type { OpenFile } from './node.js';
 import { mountinfoFor } from './mountinfo.js';
+import * as namei from './namei.js';
 import { SynthFile } from './synthetic.js';
 import { FdTable } from './fdtable.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve, resolveAt, type PathArg } from './resolve.js';
@@ -91,6 +113,14 @@ export interface MountStatx extends Statx {
 export class OpenDescription {
   /** Descriptors (in any task) pointing here. */
   refs = 1;
+  /**
+   * The position when it lies past 2^53 (lseek allows up to 2^63 - 1), else null. Every
+   * file the layers read ends below 2^53, so such a position is past the end of any of
+   * them: meanwhile the file's own offset is parked at MAX_OFFSET, where a read returns 0
+   * (EISDIR on a directory) and getdents64 returns nothing, as Linux answers there. Only
+   * lseek reports the exact position; read checks that its end stays below 2^63.
+   */
+  far: bigint | null = null;
 
   constructor(
     readonly mount: Mount,
@@ -134,7 +164,76 @@ export interface TaskOptions {
   cwd?: string;
 }
 
+/** Largest file position (loff_t). */
+const LOFF_MAX = 2n ** 63n - 1n;
+const SAFE = BigInt(MAX_OFFSET);
+/** readv/preadv take at most this many buffers (Linux's UIO_MAXIOV). */
+export const UIO_MAXIOV = 1024;
+
+/**
+ * An off_t argument as the edge keeps it: a safe integer as a number, anything larger (up
+ * to 2^63 - 1) or smaller (down to -2^63) as a bigint. Not an integer, or outside off_t:
+ * EINVAL.
+ */
+function offsetArg(v: number | bigint): number | bigint {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return v;
+    if (!Number.isInteger(v)) throw new SysError('EINVAL', `offset ${v} is not an integer`);
+    v = BigInt(v);
+  } else if (typeof v !== 'bigint') {
+    throw new SysError('EINVAL', `offset of type ${typeof v}`);
+  }
+  if (v < -LOFF_MAX - 1n || v > LOFF_MAX) throw new SysError('EINVAL', `offset ${v} is outside off_t`);
+  return v >= -SAFE && v <= SAFE ? Number(v) : v;
+}
+
+/** A read of `count` bytes at a far position must end by 2^63 - 1 (EINVAL otherwise, as Linux's rw_verify_area answers). */
+function checkFarRead(d: OpenDescription, pos: bigint, count: number): void {
+  if (d.file.kind === 'path') throw new SysError('EBADF', 'O_PATH description');
+  if (pos + BigInt(count) > LOFF_MAX) throw new SysError('EINVAL', `a read of ${count} bytes at ${pos} would pass 2^63 - 1`);
+}
+
+function iovLength(iov: readonly Uint8Array[]): number {
+  if (iov.length > UIO_MAXIOV) throw new SysError('EINVAL', `${iov.length} buffers (at most ${UIO_MAXIOV})`);
+  let n = 0;
+  for (const b of iov) n += b.length;
+  return n;
+}
+
 /** Everything that can fail in a Task throws SysError; decoder errors are converted too. */
+/** A write position: non-negative, and within what the layers address (EFBIG past 2^53, where no file can reach). */
+function writeOffset(v: number | bigint): number {
+  const off = offsetArg(v);
+  if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+  if (typeof off === 'bigint') throw new SysError('EFBIG', `offset ${off} is past the largest file`);
+  return off;
+}
+
+/** A length or size argument: EINVAL when negative or not an integer; EFBIG past 2^53. */
+function lengthArg(v: number | bigint): number {
+  if (typeof v === 'bigint') {
+    if (v < 0n) throw new SysError('EINVAL', `negative length ${v}`);
+    if (v > SAFE) throw new SysError('EFBIG', `length ${v} is past the largest file`);
+    return Number(v);
+  }
+  if (!Number.isInteger(v) || v < 0) throw new SysError('EINVAL', `bad length ${v}`);
+  if (v > MAX_OFFSET) throw new SysError('EFBIG', `length ${v} is past the largest file`);
+  return v;
+}
+
+/** An integer argument (mode, dev): a guest passes C integers; anything else is EINVAL. */
+function intArg(v: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new SysError('EINVAL', `bad ${what} ${String(v)}`);
+  return v >>> 0;
+}
+
+/** A uid or gid for chown: -1 (or 0xffffffff) leaves it unchanged. */
+function idArg(v: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new SysError('EINVAL', `bad id ${String(v)}`);
+  const u = v >>> 0;
+  return u === 0xffffffff ? -1 : u;
+}
+
 function sys<T>(fn: () => T): T {
   try {
     return fn();
@@ -304,7 +403,8 @@ export class Task {
         entry.cloexec = (arg & FD_CLOEXEC) !== 0;
         return 0;
       case F_GETFL:
-        return (desc.file.flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+        // open(2) adds O_LARGEFILE to every open but an O_PATH one (which keeps only its few flags).
+        return (desc.file.flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | (desc.file.flags & O_PATH ? 0 : O_LARGEFILE);
       case F_SETFL:
         // O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME change nothing a read-only
         // description does; accept them as Linux does.
@@ -395,14 +495,19 @@ export class Task {
   // ---- open ---------------------------------------------------------------------------
 
   /**
-   * openat(2). O_CREAT of a name that does not exist in an existing directory is EROFS;
-   * of an existing file it opens it (EEXIST with O_EXCL); O_NOFOLLOW on a symlink is
-   * ELOOP (ENOTDIR with O_DIRECTORY); O_PATH gives a handle for fstat, fchdir, *at
-   * calls and readlinkat(fd, "").
+   * openat(2). The flags are checked before anything else (checkOpenFlags: O_CREAT with
+   * O_DIRECTORY, O_TMPFILE without write access are EINVAL; unknown bits are dropped).
+   * O_CREAT of a name that does not exist in an existing directory is EROFS; of an
+   * existing file it opens it (EEXIST with O_EXCL); of "/", "." or ".." EEXIST with
+   * O_EXCL, EISDIR without; of a name followed by "/" EISDIR. O_NOFOLLOW on a symlink is
+   * ELOOP (ENOTDIR with O_DIRECTORY); O_PATH gives a handle for fstat, fchdir, *at calls
+   * and readlinkat(fd, "").
    */
-  openat(dirfd: number, path: PathArg, flags = 0, _mode = 0): number {
+  openat(dirfd: number, path: PathArg, flagsArg = 0, mode = 0): number {
     return sys(() => {
       this.alive();
+      // The flags first: EINVAL here beats EBADF, ENOENT and ENAMETOOLONG below.
+      const flags = checkOpenFlags(flagsArg);
       const bytes = pathBytes(path);
       checkPath(bytes);
       const start = holdLoc({ ...(bytes[0] === 0x2f ? this.cwdLoc : this.startOf(dirfd)) });
@@ -411,25 +516,32 @@ export class Task {
       if (flags & O_PATH || !(flags & O_CREAT)) {
         const tmpfile = (flags & O_TMPFILE) === O_TMPFILE && !(flags & O_PATH);
         const loc = r.walk(start, bytes, !(flags & O_NOFOLLOW), (flags & O_DIRECTORY) !== 0 || tmpfile);
-        return this.withLoc(loc, (l) => this.installNew(l, node.open(l.node, flags, this.creds), cloexec));
-      }
-      if (flags & O_DIRECTORY) {
-        release(start);
-        throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
+        if (tmpfile) return this.withLoc(loc, (l) => this.openTmpfile(l, flags, intArg(mode, 'mode'), cloexec));
+        return this.withLoc(loc, (l) => this.installNew(l, this.openNode(l, flags), cloexec));
       }
       let cur = start;
       let b = bytes;
       for (;;) {
         const { parent, last, trailingSlash } = r.walkParent(cur, b);
         try {
-          const key = last ? String.fromCharCode(...last) : '';
-          if (!last || trailingSlash || key === '.' || key === '..') throw new SysError('EISDIR', 'is a directory');
+          const dots = last !== null && last[0] === 0x2e && (last.length === 1 || (last.length === 2 && last[1] === 0x2e));
+          if (last === null || dots) {
+            // A directory named by "/", "." or "..": O_EXCL is checked before "is a
+            // directory"; a dot is one step of the walk (search permission first).
+            if (dots) node.checkSearch(parent.node, this.creds);
+            throw new SysError(flags & O_EXCL ? 'EEXIST' : 'EISDIR', flags & O_EXCL ? 'file exists' : 'is a directory');
+          }
+          if (trailingSlash) throw new SysError('EISDIR', 'is a directory');
           let found: node.Node;
           try {
             found = node.lookup(parent.node, last, this.creds);
           } catch (e) {
-            if (e instanceof SysError && e.code === 'ENOENT') throw new SysError('EROFS', 'read-only file system');
-            throw e;
+            if (!(e instanceof SysError && e.code === 'ENOENT')) throw e;
+            // A new file: the mount must take writes, then the filesystem makes it.
+            namei.wantWrite(parent.mount);
+            const made = parent.node.fs.create(parent.node, last, intArg(mode, 'mode') & 0o7777, this.creds);
+            const loc = { mount: parent.mount, node: made };
+            return this.withLoc(loc, (l) => this.installNew(l, node.open(l.node, flags & ~O_TRUNC, this.creds, true), cloexec));
           }
           if (node.isSymlink(found) && !(flags & (O_EXCL | O_NOFOLLOW))) {
             let target: Uint8Array;
@@ -443,12 +555,30 @@ export class Task {
             continue;
           }
           const loc = crossMounts({ mount: parent.mount, node: found });
-          return this.withLoc(loc, (l) => this.installNew(l, node.open(l.node, flags, this.creds), cloexec));
+          return this.withLoc(loc, (l) => this.installNew(l, this.openNode(l, flags), cloexec));
         } finally {
           release(parent);
         }
       }
     });
+  }
+
+  /**
+   * Opens an existing node. On a read-only mount of a writable filesystem, opening a
+   * regular file for writing (or O_TRUNC) is EROFS after the permission check.
+   */
+  private openNode(l: Location, flags: number): OpenFile {
+    if (!(flags & O_PATH) && l.mount.readOnly && !l.node.fs.readOnly && node.isReg(l.node) && ((flags & 3) !== 0 || flags & O_TRUNC)) {
+      namei.refuseWriteOpen(l, this.creds);
+    }
+    return node.open(l.node, flags, this.creds);
+  }
+
+  /** open(O_TMPFILE) in directory `l`: an unnamed regular file, opened as created. */
+  private openTmpfile(l: Location, flags: number, mode: number, cloexec: boolean): number {
+    namei.wantWrite(l.mount);
+    const made = l.node.fs.tmpfile(l.node, mode & 0o7777, this.creds);
+    return this.withLoc({ mount: l.mount, node: made }, (t) => this.installNew(t, node.open(t.node, flags & ~O_TMPFILE, this.creds, true), cloexec));
   }
 
   /** open(2): openat(AT_FDCWD, ...). */
@@ -460,44 +590,465 @@ export class Task {
 
   read(fd: number, buf: Uint8Array): number {
     try {
-      return this.description(fd).file.read(buf);
+      const d = this.description(fd);
+      if (d.far !== null) checkFarRead(d, d.far, buf.length);
+      return d.file.read(buf);
     } catch (e) {
       throw toSysError(e);
     }
   }
 
-  pread64(fd: number, buf: Uint8Array, offset: number): number {
+  /**
+   * pread64(2) at an offset up to 2^63 - 1 (a number, or a bigint past 2^53). A negative
+   * offset is EINVAL before the descriptor is looked at, as in Linux; a read ending past
+   * 2^63 - 1 is EINVAL; past the end of the file it returns 0.
+   */
+  pread64(fd: number, buf: Uint8Array, offset: number | bigint): number {
     try {
-      return this.description(fd).file.pread(buf, offset);
+      if (typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0) return this.description(fd).file.pread(buf, offset);
+      const off = offsetArg(offset);
+      if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+      const d = this.description(fd);
+      if (typeof off === 'number') return d.file.pread(buf, off);
+      checkFarRead(d, off, buf.length);
+      return d.file.pread(buf, MAX_OFFSET);
     } catch (e) {
       throw toSysError(e);
     }
   }
 
   readv(fd: number, iov: readonly Uint8Array[]): number {
-    return sys(() => this.description(fd).file.readv(iov));
+    return sys(() => {
+      const d = this.description(fd);
+      const n = iovLength(iov);
+      if (d.far !== null) checkFarRead(d, d.far, n);
+      return d.file.readv(iov);
+    });
   }
 
-  preadv(fd: number, iov: readonly Uint8Array[], offset: number): number {
-    return sys(() => this.description(fd).file.preadv(iov, offset));
+  /** preadv(2): pread64's offset rules for the buffers' total length; at most UIO_MAXIOV buffers. */
+  preadv(fd: number, iov: readonly Uint8Array[], offset: number | bigint): number {
+    return sys(() => {
+      const off = offsetArg(offset);
+      if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+      const d = this.description(fd);
+      const n = iovLength(iov);
+      if (typeof off === 'number') return d.file.preadv(iov, off);
+      checkFarRead(d, off, n);
+      return d.file.preadv(iov, MAX_OFFSET);
+    });
   }
 
-  lseek(fd: number, offset: number, whence: number): number {
-    return sys(() => this.description(fd).file.lseek(offset, whence));
+  /**
+   * lseek(2) to any position up to 2^63 - 1, as Linux allows on EROFS files and
+   * directories. The offset's type picks the result's: with a bigint offset a position
+   * that is not a safe integer comes back as a bigint (a number otherwise); with a number
+   * offset the result is always a number, and a position it cannot hold exactly (past
+   * 2^53) is EINVAL, leaving the position where it was. (Linux answers a caller whose
+   * off_t is too narrow with EOVERFLOW, an errno the table does not carry yet.)
+   */
+  lseek(fd: number, offset: number, whence: number): number;
+  lseek(fd: number, offset: number | bigint, whence: number): number | bigint;
+  lseek(fd: number, offset: number | bigint, whence: number): number | bigint {
+    return sys(() => {
+      const d = this.description(fd);
+      const off = offsetArg(offset);
+      if (d.far === null && typeof off === 'number') {
+        // Within the layers' numbers the description seeks itself; it refuses (EINVAL) a
+        // result past 2^53, which farSeek then places.
+        try {
+          return d.file.lseek(off, whence);
+        } catch (e) {
+          if (!(e instanceof SysError && e.code === 'EINVAL')) throw e;
+        }
+      }
+      const wide = typeof offset === 'bigint';
+      const pos = farSeek(d, off, whence, wide);
+      return pos;
+    });
   }
 
   getdents64(fd: number, buf: Uint8Array): number {
     return sys(() => this.description(fd).file.getdents64(buf));
   }
 
-  /** write(2) on a read-only description: EBADF (never open for writing). */
-  write(fd: number, _buf: Uint8Array): number {
-    return sys(() => this.description(fd).file.write(_buf));
+  // ---- writing: descriptors ------------------------------------------------------------
+
+  /** write(2) at the description's offset (O_APPEND: at the end). */
+  write(fd: number, buf: Uint8Array): number {
+    return sys(() => this.description(fd).file.write(buf));
   }
 
-  /** fsync(2) / fdatasync(2): EINVAL, as Linux answers on EROFS. */
+  /** pwrite64(2): at `offset`, leaving the description's offset alone. */
+  pwrite64(fd: number, buf: Uint8Array, offset: number | bigint): number {
+    return sys(() => this.description(fd).file.pwrite(buf, writeOffset(offset)));
+  }
+
+  writev(fd: number, iov: readonly Uint8Array[]): number {
+    return sys(() => {
+      iovLength(iov);
+      return this.description(fd).file.writev(iov);
+    });
+  }
+
+  pwritev(fd: number, iov: readonly Uint8Array[], offset: number | bigint): number {
+    return sys(() => {
+      const off = writeOffset(offset);
+      iovLength(iov);
+      return this.description(fd).file.pwritev(iov, off);
+    });
+  }
+
+  /** ftruncate(2): EINVAL for a negative length, then the description's answer (EINVAL when not open for writing). */
+  ftruncate(fd: number, length: number | bigint): number {
+    return sys(() => {
+      const d = this.description(fd);
+      const len = lengthArg(length);
+      if (d.file.kind === 'path') throw new SysError('EBADF', 'O_PATH description');
+      if (!(d.file.flags & 3)) throw new SysError('EINVAL', 'not open for writing');
+      if (d.mount.readOnly) throw new SysError('EROFS', 'read-only file system');
+      d.file.truncate(len);
+      return 0;
+    });
+  }
+
+  /** fallocate(2). */
+  fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): number {
+    return sys(() => {
+      const d = this.description(fd);
+      const off = lengthArg(offset);
+      const len = lengthArg(length);
+      if (len <= 0) throw new SysError('EINVAL', `bad length ${len}`);
+      d.file.fallocate(mode, off, len);
+      return 0;
+    });
+  }
+
+  /** fsync(2): EINVAL where the filesystem has no fsync (EROFS), as Linux answers. */
   fsync(fd: number): number {
-    return sys(() => this.description(fd).file.fsync());
+    return sys(() => {
+      this.description(fd).file.fsync();
+      return 0;
+    });
+  }
+
+  fdatasync(fd: number): number {
+    return sys(() => {
+      this.description(fd).file.fdatasync();
+      return 0;
+    });
+  }
+
+  /** syncfs(2): the descriptor's filesystem (O_PATH descriptors too: Linux accepts them). */
+  syncfs(fd: number): number {
+    return sys(() => {
+      this.description(fd).node.fs.sync();
+      return 0;
+    });
+  }
+
+  // ---- writing: names ---------------------------------------------------------------------
+
+  /** Where a path argument's walk starts, held (an absolute path ignores `dirfd`). */
+  private startHeld(dirfd: number, bytes: Uint8Array): Location {
+    return holdLoc({ ...(bytes[0] === 0x2f ? this.cwdLoc : this.startOf(dirfd)) });
+  }
+
+  /** A checked path argument and a resolver for one call. */
+  private pathArgs(path: PathArg): { bytes: Uint8Array; r: Resolver } {
+    this.alive();
+    const bytes = pathBytes(path);
+    checkPath(bytes);
+    return { bytes, r: new Resolver(this.creds, this.rootLoc) };
+  }
+
+  mkdirat(dirfd: number, path: PathArg, mode: number): number {
+    return sys(() => {
+      const { bytes, r } = this.pathArgs(path);
+      namei.mkdir(r, this.startHeld(dirfd, bytes), bytes, intArg(mode, 'mode'), this.creds);
+      return 0;
+    });
+  }
+
+  mkdir(path: PathArg, mode: number): number {
+    return this.mkdirat(AT_FDCWD, path, mode);
+  }
+
+  mknodat(dirfd: number, path: PathArg, mode: number, dev = 0): number {
+    return sys(() => {
+      const m = intArg(mode, 'mode');
+      checkMknodType(m);
+      const { bytes, r } = this.pathArgs(path);
+      namei.mknod(r, this.startHeld(dirfd, bytes), bytes, m, intArg(dev, 'dev'), this.creds);
+      return 0;
+    });
+  }
+
+  mknod(path: PathArg, mode: number, dev = 0): number {
+    return this.mknodat(AT_FDCWD, path, mode, dev);
+  }
+
+  symlinkat(target: PathArg, newdirfd: number, linkpath: PathArg): number {
+    return sys(() => {
+      const t = pathBytes(target);
+      if (t.length === 0) throw new SysError('ENOENT', 'empty symlink target');
+      if (t.length >= 4096) throw new SysError('ENAMETOOLONG', `target of ${t.length} bytes`);
+      const { bytes, r } = this.pathArgs(linkpath);
+      namei.symlink(r, this.startHeld(newdirfd, bytes), bytes, new Uint8Array(t), this.creds);
+      return 0;
+    });
+  }
+
+  symlink(target: PathArg, linkpath: PathArg): number {
+    return this.symlinkat(target, AT_FDCWD, linkpath);
+  }
+
+  /** linkat(2): AT_SYMLINK_FOLLOW follows a final symlink of the old path; AT_EMPTY_PATH links `olddirfd` itself. */
+  linkat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
+    return sys(() => {
+      if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad linkat flags ${flags}`);
+      const emptyPath = (flags & AT_EMPTY_PATH) !== 0;
+      if (emptyPath && pathBytes(oldpath).length === 0 && !hasCap(this.creds, CAP_DAC_READ_SEARCH)) throw new SysError('ENOENT', 'AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH');
+      const old = this.lookupAt(olddirfd, oldpath, { follow: (flags & AT_SYMLINK_FOLLOW) !== 0, emptyPath });
+      try {
+        const { bytes, r } = this.pathArgs(newpath);
+        namei.link(r, old, this.startHeld(newdirfd, bytes), bytes, this.creds);
+      } finally {
+        release(old);
+      }
+      return 0;
+    });
+  }
+
+  link(oldpath: PathArg, newpath: PathArg): number {
+    return this.linkat(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+  }
+
+  /** unlinkat(2): AT_REMOVEDIR makes it rmdir. */
+  unlinkat(dirfd: number, path: PathArg, flags = 0): number {
+    return sys(() => {
+      if (flags & ~AT_REMOVEDIR) throw new SysError('EINVAL', `bad unlinkat flags ${flags}`);
+      const { bytes, r } = this.pathArgs(path);
+      if (flags & AT_REMOVEDIR) namei.rmdir(r, this.startHeld(dirfd, bytes), bytes, this.creds);
+      else namei.unlink(r, this.startHeld(dirfd, bytes), bytes, this.creds);
+      return 0;
+    });
+  }
+
+  unlink(path: PathArg): number {
+    return this.unlinkat(AT_FDCWD, path, 0);
+  }
+
+  rmdir(path: PathArg): number {
+    return this.unlinkat(AT_FDCWD, path, AT_REMOVEDIR);
+  }
+
+  /** renameat2(2): RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT (CAP_MKNOD). */
+  renameat2(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
+    return sys(() => {
+      checkRenameFlags(flags);
+      if (flags & RENAME_WHITEOUT && !hasCap(this.creds, CAP_MKNOD)) throw new SysError('EPERM', 'RENAME_WHITEOUT needs CAP_MKNOD');
+      const o = this.pathArgs(oldpath);
+      const n = this.pathArgs(newpath);
+      const os = this.startHeld(olddirfd, o.bytes);
+      let ns: Location;
+      try {
+        ns = this.startHeld(newdirfd, n.bytes);
+      } catch (e) {
+        release(os);
+        throw e;
+      }
+      namei.rename(o.r, os, o.bytes, ns, n.bytes, flags, this.creds);
+      return 0;
+    });
+  }
+
+  renameat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg): number {
+    return this.renameat2(olddirfd, oldpath, newdirfd, newpath, 0);
+  }
+
+  rename(oldpath: PathArg, newpath: PathArg): number {
+    return this.renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+  }
+
+  // ---- writing: attributes ----------------------------------------------------------------
+
+  /** Resolves a path (or, with AT_EMPTY_PATH and "", dirfd itself) for an attribute change. */
+  private attrTarget(dirfd: number, path: PathArg, flags: number, allowed: number): Location {
+    if (flags & ~allowed) throw new SysError('EINVAL', `bad flags ${flags}`);
+    return this.lookupAt(dirfd, path, { follow: !(flags & AT_SYMLINK_NOFOLLOW), emptyPath: (flags & AT_EMPTY_PATH) !== 0 });
+  }
+
+  /** The node of a descriptor for an f* attribute call (EBADF for O_PATH, as Linux's fdget). */
+  private fdTarget(fd: number): Location {
+    const d = this.description(fd);
+    if (d.file.kind === 'path') throw new SysError('EBADF', 'O_PATH descriptor');
+    return holdLoc(d.location);
+  }
+
+  private chmodLoc(loc: Location, mode: number): number {
+    return this.withLoc(loc, (l) => {
+      namei.wantWrite(l.mount);
+      l.node.fs.chmod(l.node, mode & 0o7777, this.creds);
+      return 0;
+    });
+  }
+
+  /** fchmodat2(2): AT_SYMLINK_NOFOLLOW on a symlink is EOPNOTSUPP (Linux cannot chmod a link). */
+  fchmodat2(dirfd: number, path: PathArg, mode: number, flags = 0): number {
+    return sys(() => {
+      const m = intArg(mode, 'mode');
+      const loc = this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
+      if (node.isSymlink(loc.node)) {
+        release(loc);
+        throw new SysError('EOPNOTSUPP', 'the mode of a symbolic link cannot be changed');
+      }
+      return this.chmodLoc(loc, m);
+    });
+  }
+
+  fchmodat(dirfd: number, path: PathArg, mode: number): number {
+    return this.fchmodat2(dirfd, path, mode, 0);
+  }
+
+  chmod(path: PathArg, mode: number): number {
+    return this.fchmodat2(AT_FDCWD, path, mode, 0);
+  }
+
+  fchmod(fd: number, mode: number): number {
+    return sys(() => this.chmodLoc(this.fdTarget(fd), intArg(mode, 'mode')));
+  }
+
+  private chownLoc(loc: Location, uid: number, gid: number): number {
+    return this.withLoc(loc, (l) => {
+      namei.wantWrite(l.mount);
+      l.node.fs.chown(l.node, idArg(uid), idArg(gid), this.creds);
+      return 0;
+    });
+  }
+
+  fchownat(dirfd: number, path: PathArg, uid: number, gid: number, flags = 0): number {
+    return sys(() => this.chownLoc(this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), uid, gid));
+  }
+
+  chown(path: PathArg, uid: number, gid: number): number {
+    return this.fchownat(AT_FDCWD, path, uid, gid, 0);
+  }
+
+  lchown(path: PathArg, uid: number, gid: number): number {
+    return this.fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+  }
+
+  fchown(fd: number, uid: number, gid: number): number {
+    return sys(() => this.chownLoc(this.fdTarget(fd), uid, gid));
+  }
+
+  /**
+   * utimensat(2): `times` [atime, mtime] (nsec may be UTIME_NOW / UTIME_OMIT) or null for
+   * "now". Both UTIME_OMIT succeeds before anything else is looked at; a null path with a
+   * descriptor is futimens.
+   */
+  utimensat(dirfd: number, path: PathArg | null, times: readonly [Timespec, Timespec] | null, flags = 0): number {
+    return sys(() => {
+      if (times && times[0].nsec === UTIME_OMIT && times[1].nsec === UTIME_OMIT) return 0;
+      checkTimes(times);
+      if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad utimensat flags ${flags}`);
+      const loc = path === null ? holdLoc(this.description(dirfd).location) : this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
+      return this.withLoc(loc, (l) => {
+        namei.wantWrite(l.mount);
+        l.node.fs.utimes(l.node, times, this.creds);
+        return 0;
+      });
+    });
+  }
+
+  futimens(fd: number, times: readonly [Timespec, Timespec] | null): number {
+    return this.utimensat(fd, null, times, 0);
+  }
+
+  /** truncate(2): a negative length is EINVAL before the path is looked at. */
+  truncate(path: PathArg, length: number | bigint): number {
+    return sys(() => {
+      const len = lengthArg(length);
+      const loc = this.lookupAt(AT_FDCWD, path, { follow: true });
+      return this.withLoc(loc, (l) => {
+        namei.truncate(l, len, this.creds);
+        return 0;
+      });
+    });
+  }
+
+  private setxattrLoc(loc: Location, name: Uint8Array, value: Uint8Array, flags: number): number {
+    return this.withLoc(loc, (l) => {
+      namei.wantWrite(l.mount);
+      l.node.fs.setxattr(l.node, name, value, flags, this.creds);
+      return 0;
+    });
+  }
+
+  /** setxattr(2): flags, name length and value size are checked before the path. */
+  setxattr(path: PathArg, name: PathArg, value: Uint8Array, flags = 0): number {
+    return sys(() => {
+      const n = pathBytes(name);
+      checkSetxattr(n, value, flags);
+      return this.setxattrLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), n, value, flags);
+    });
+  }
+
+  lsetxattr(path: PathArg, name: PathArg, value: Uint8Array, flags = 0): number {
+    return sys(() => {
+      const n = pathBytes(name);
+      checkSetxattr(n, value, flags);
+      return this.setxattrLoc(this.lookupAt(AT_FDCWD, path, { follow: false }), n, value, flags);
+    });
+  }
+
+  fsetxattr(fd: number, name: PathArg, value: Uint8Array, flags = 0): number {
+    return sys(() => {
+      const n = pathBytes(name);
+      checkSetxattr(n, value, flags);
+      return this.setxattrLoc(this.fdTarget(fd), n, value, flags);
+    });
+  }
+
+  private removexattrLoc(loc: Location, name: Uint8Array): number {
+    return this.withLoc(loc, (l) => {
+      namei.wantWrite(l.mount);
+      l.node.fs.removexattr(l.node, name, this.creds);
+      return 0;
+    });
+  }
+
+  removexattr(path: PathArg, name: PathArg): number {
+    return sys(() => {
+      const n = pathBytes(name);
+      checkXattrName(n);
+      return this.removexattrLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), n);
+    });
+  }
+
+  lremovexattr(path: PathArg, name: PathArg): number {
+    return sys(() => {
+      const n = pathBytes(name);
+      checkXattrName(n);
+      return this.removexattrLoc(this.lookupAt(AT_FDCWD, path, { follow: false }), n);
+    });
+  }
+
+  fremovexattr(fd: number, name: PathArg): number {
+    return sys(() => {
+      const n = pathBytes(name);
+      checkXattrName(n);
+      return this.removexattrLoc(this.fdTarget(fd), n);
+    });
+  }
+
+  /** umask(2): sets the creation mask, returns the old one. */
+  umask(mask: number): number {
+    this.alive();
+    const old = this.creds.umask ?? 0o022;
+    this.creds = Object.freeze({ ...this.creds, umask: (Number(mask) >>> 0) & 0o777 });
+    return old;
   }
 
   /**
@@ -505,14 +1056,25 @@ export class Task {
    * (see the vfs mmap module for zero-copy views, the page cache and SIGBUS past end of
    * file). Directories, synthetic ones included, are ENODEV; O_PATH descriptors EBADF.
    */
-  mmap(fd: number, offset: number, length: number, prot: number, flags: number): Uint8Array[] {
+  mmap(fd: number, offset: number | bigint, length: number, prot: number, flags: number): Uint8Array[] {
     return sys(() => {
+      const off = offsetArg(offset);
+      if (typeof off === 'bigint' && (off < 0n || off % BigInt(PAGE_SIZE) !== 0n)) throw new SysError('EINVAL', `offset ${off} is not a multiple of the page size`);
       const f = this.description(fd).file;
-      if (f instanceof SynthFile) {
+      if (!f.mmap) {
         if (f.kind === 'path') throw new SysError('EBADF', 'O_PATH descriptor');
-        throw new SysError('ENODEV', 'cannot map a directory');
+        throw new SysError('ENODEV', 'cannot map this file');
       }
-      return f.mmap(offset, length, prot, flags);
+      if (typeof off === 'number') return f.mmap(off, length, prot, flags);
+      // Past 2^53: Linux maps the range if it ends by 2^63 - 1 (EOVERFLOW otherwise), and
+      // every page of it lies past the end of the file.
+      if (f.kind === 'path') throw new SysError('EBADF', 'O_PATH description');
+      if (!(Number.isSafeInteger(length) && length > 0)) throw new SysError('EINVAL', `bad length ${length}`);
+      const pages = BigInt(Math.ceil(length / PAGE_SIZE) * PAGE_SIZE);
+      // (Linux's errno here is EOVERFLOW, which the table does not carry yet.)
+      if (off + pages > LOFF_MAX) throw new SysError('EINVAL', `mapping of ${length} bytes at ${off} ends past 2^63 - 1`);
+      checkMmap(f as FileDescription, 0, length, prot, flags); // only a FileDescription has mmap
+      throw new SysError('EFAULT', SIGBUS_MESSAGE);
     });
   }
 
@@ -793,4 +1355,42 @@ export function mountStatfs(m: Mount): StatFs {
   const f = m.spec.flags ?? {};
   s.flags |= ST_RDONLY | (f.nosuid ? ST_NOSUID : 0) | (f.nodev ? ST_NODEV : 0) | (f.noexec ? ST_NOEXEC : 0);
   return s;
+}
+
+/**
+ * lseek when the position is or becomes far (past 2^53; see OpenDescription.far): the
+ * description itself answers what it would at its largest position (SEEK_DATA and
+ * SEEK_HOLE: ENXIO; a whence it does not know: EINVAL; O_PATH: EBADF) and gives the base
+ * of SEEK_END; the sum is checked against 0..2^63-1 (EINVAL), and against 2^53 unless the
+ * caller takes `wide` (bigint) results, and either handed back to the description or
+ * kept in `far`.
+ */
+function farSeek(d: OpenDescription, off: number | bigint, whence: number, wide: boolean): number | bigint {
+  const f = d.file;
+  if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+    const pos = f.lseek(typeof off === 'number' ? off : off < 0n ? -1 : MAX_OFFSET, whence);
+    d.far = null;
+    return pos;
+  }
+  const saved = f.offset;
+  let base: number | bigint;
+  if (whence === SEEK_END) {
+    base = f.lseek(0, SEEK_END);
+    f.offset = saved;
+  } else {
+    // SEEK_SET, SEEK_CUR, or one the description refuses (EINVAL) without moving.
+    f.lseek(0, whence === SEEK_SET ? SEEK_CUR : whence);
+    base = whence === SEEK_SET ? 0 : (d.far ?? saved);
+  }
+  const pos = BigInt(base) + BigInt(off);
+  if (pos < 0n || pos > LOFF_MAX) throw new SysError('EINVAL', `position ${pos} out of range`);
+  if (pos > SAFE && !wide) throw new SysError('EINVAL', `position ${pos} is not a safe integer (give the offset as a bigint)`);
+  if (pos <= SAFE) {
+    const n = f.lseek(Number(pos), SEEK_SET);
+    d.far = null;
+    return n;
+  }
+  d.far = pos;
+  f.offset = MAX_OFFSET;
+  return pos;
 }

@@ -26,7 +26,7 @@ let skipped: Set<string>;
 
 beforeAll(async () => {
   host = nodefs.mkdtempSync(join(tmpdir(), 'node-fs-test-'));
-  const report = extract(openFixture(IMAGE), host);
+  const report = extract(openFixture(IMAGE), host, { samePermissions: true, devices: true });
   skipped = new Set(report.skipped.map((p) => p.slice(host.length)));
   efs = await openNodeFs({ bytes: fixtureBytes(IMAGE) });
   // Entries with a path that is not UTF-8 cannot be named by a JS string on either side.

@@ -14,14 +14,13 @@ import {
   Resolver,
   checkPath,
   holdLoc,
-  isSynth,
   pathBytes,
   release,
   resolve as resolveLoc,
   type Location,
   type Task,
 } from '@erofs-js/mount';
-import { O_DIRECTORY, O_RDONLY, SysError, parseDirents, type Dentry, type Errno, type Stat } from '@erofs-js/vfs';
+import { O_DIRECTORY, O_RDONLY, SysError, parseDirents, type AnyFilesystem, type Errno, type FsNode, type Stat } from '@erofs-js/vfs';
 import { constants, openFlags } from './constants.js';
 import { call, fsError, nodeError } from './errors.js';
 import { BigIntStats, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, Dirent, Stats } from './stats.js';
@@ -496,16 +495,14 @@ export class NodeFs {
   unlinkSync(path: PathLike): void {
     const p = pathBytes(toPath(path));
     this.parentOp('unlink', showPath(path), p, undefined, (parent, name) => {
-      if (isSynth(parent.node)) return synthRemove(name, 'EISDIR', 'EISDIR');
-      (parent.node as Dentry).inode.fs.unlink(parent.node as Dentry, name, this.task.creds);
+      parent.node.fs.unlink(parent.node, name, this.task.creds);
     });
   }
 
   rmdirSync(path: PathLike, _options?: { recursive?: boolean }): void {
     const p = pathBytes(toPath(path));
     this.parentOp('rmdir', showPath(path), p, undefined, (parent, name) => {
-      if (isSynth(parent.node)) return synthRemove(name, 'EINVAL', 'ENOTEMPTY');
-      (parent.node as Dentry).inode.fs.rmdir(parent.node as Dentry, name, this.task.creds);
+      parent.node.fs.rmdir(parent.node, name, this.task.creds);
     });
   }
 
@@ -539,11 +536,7 @@ export class NodeFs {
     this.parentOp('rename', showPath(oldPath), o, showPath(newPath), (op, oname) => {
       this.parentOp('rename', showPath(oldPath), n, showPath(newPath), (np, nname) => {
         if (op.mount !== np.mount) throw new SysError('EXDEV', 'cross-mount rename');
-        if (isSynth(op.node) || isSynth(np.node)) {
-          if (isDots(oname) || isDots(nname)) throw new SysError('EBUSY', 'cannot rename "." or ".."');
-          throw new SysError('EROFS', 'read-only file system');
-        }
-        (op.node as Dentry).inode.fs.rename(op.node as Dentry, oname, np.node as Dentry, nname, 0, this.task.creds);
+        op.node.fs.rename(op.node, oname, np.node, nname, 0, this.task.creds);
       });
     });
   }
@@ -568,25 +561,25 @@ export class NodeFs {
 
   chmodSync(path: PathLike, mode: number | string): void {
     void mode;
-    this.onNode('chmod', path, true, (d) => d.inode.fs.chmod(d, 0, this.task.creds));
+    this.onNode('chmod', path, true, (d) => d.fs.chmod(d, 0, this.task.creds));
   }
 
   chownSync(path: PathLike, uid: number, gid: number): void {
-    this.onNode('chown', path, true, (d) => d.inode.fs.chown(d, uid, gid, this.task.creds));
+    this.onNode('chown', path, true, (d) => d.fs.chown(d, uid, gid, this.task.creds));
   }
 
   lchownSync(path: PathLike, uid: number, gid: number): void {
-    this.onNode('lchown', path, false, (d) => d.inode.fs.chown(d, uid, gid, this.task.creds));
+    this.onNode('lchown', path, false, (d) => d.fs.chown(d, uid, gid, this.task.creds));
   }
 
   utimesSync(path: PathLike, atime: number | string | Date, mtime: number | string | Date): void {
     const times = [timeSpec(atime), timeSpec(mtime)] as [{ sec: number; nsec: number }, { sec: number; nsec: number }];
-    this.onNode('utime', path, true, (d) => d.inode.fs.utimes(d, times, this.task.creds));
+    this.onNode('utime', path, true, (d) => d.fs.utimes(d, times, this.task.creds));
   }
 
   lutimesSync(path: PathLike, atime: number | string | Date, mtime: number | string | Date): void {
     const times = [timeSpec(atime), timeSpec(mtime)] as [{ sec: number; nsec: number }, { sec: number; nsec: number }];
-    this.onNode('lutime', path, false, (d) => d.inode.fs.utimes(d, times, this.task.creds));
+    this.onNode('lutime', path, false, (d) => d.fs.utimes(d, times, this.task.creds));
   }
 
   /** fchmod, fchown and futimes on a descriptor of a read-only mount: EBADF for a bad one, else EROFS. */
@@ -632,40 +625,24 @@ export class NodeFs {
     syscall: string,
     shown: string | PathLike,
     p: Uint8Array,
-    fn: (fs: Dentry['inode']['fs'], parent: Dentry, name: Uint8Array) => never,
+    fn: (fs: AnyFilesystem, parent: FsNode, name: Uint8Array) => void,
     dest?: string,
     emptyTarget = false,
   ): never {
     this.parentOp(syscall, showPath(shown), p, dest, (parent, name) => {
-      if (!isSynth(parent.node)) {
-        const d = parent.node as Dentry;
-        return fn(d.inode.fs, d, name);
-      }
       if (emptyTarget) throw new SysError('ENOENT', 'empty symlink target');
-      if (isDots(name)) throw new SysError('EEXIST', 'file exists');
-      let found: Location | undefined;
-      try {
-        found = resolveLoc(this.task.root, name, this.task.creds, { at: parent, follow: false });
-      } catch (e) {
-        if (!(e instanceof SysError && e.code === 'ENOENT')) throw e;
-      }
-      if (found) {
-        release(found);
-        throw new SysError('EEXIST', 'file exists');
-      }
-      throw new SysError('EROFS', 'read-only file system');
+      fn(parent.node.fs, parent.node, name);
     });
     throw new Error('unreachable: a create on a read-only mount returned');
   }
 
   /** chmod, chown, utimes: the path resolved (its errors first), then the VFS's answer (EROFS). */
-  private onNode(syscall: string, path: PathLike, follow: boolean, fn: (d: Dentry) => void): void {
+  private onNode(syscall: string, path: PathLike, follow: boolean, fn: (d: FsNode) => void): void {
     const p = toPath(path);
     call(syscall, showPath(path), () => {
       const loc = resolveLoc(this.task.root, p, this.task.creds, { at: this.task.cwdLocation, follow });
       try {
-        if (isSynth(loc.node)) throw new SysError('EROFS', 'read-only file system');
-        fn(loc.node as Dentry);
+        fn(loc.node);
         // utimes with both times UTIME_OMIT succeeds; Node cannot ask for that, so any return is a no-op.
       } finally {
         release(loc);
@@ -679,17 +656,6 @@ export class NodeFs {
       throw new SysError('EROFS', 'read-only file system');
     });
   }
-}
-
-function isDots(name: Uint8Array): boolean {
-  return name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
-}
-
-/** unlink / rmdir on the synthetic root: the dots' own errors, then EROFS. */
-function synthRemove(name: Uint8Array, dot: Errno, dotdot: Errno): never {
-  if (name.length === 1 && name[0] === 0x2e) throw new SysError(dot, 'cannot remove "."');
-  if (isDots(name)) throw new SysError(dotdot, 'cannot remove ".."');
-  throw new SysError('EROFS', 'read-only file system');
 }
 
 function dtypeOf(mode: number): number {

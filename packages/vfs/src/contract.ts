@@ -42,7 +42,8 @@ export interface Timespec {
 /** One node (a dentry) of a mountable filesystem. */
 export interface FsNode {
   /** The filesystem the node belongs to: every operation on the node goes through it. */
-  readonly fs: FilesystemImpl;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each filesystem takes its own node type
+  readonly fs: FilesystemImpl<any>;
   /** The parent directory in the same filesystem; null for its root (and for an unlinked node). */
   readonly parent: FsNode | null;
   /** The node's name bytes as a latin1 key (one char per byte), "" for the root. */
@@ -62,6 +63,8 @@ export interface FsNode {
 export interface OpenFile {
   /** The node it was opened on (held until close()). */
   readonly node: FsNode;
+  /** What was opened: a regular file, a directory, an O_PATH handle, a device or a fifo/pipe. */
+  readonly kind: 'file' | 'dir' | 'path' | 'device' | 'pipe';
   /** The open flags the description keeps (access mode and status flags). */
   flags: number;
   /** A byte offset in a file, a position (d_off) in a directory. */
@@ -91,58 +94,76 @@ export interface OpenFile {
   close(): void;
 }
 
-/** A mountable filesystem. */
-export interface FilesystemImpl {
+/**
+ * A mountable filesystem, over its own node type N. The mount layer holds filesystems as
+ * `AnyFilesystem` and always passes a filesystem the nodes it gave out.
+ */
+export interface FilesystemImpl<N extends FsNode = FsNode> {
   /** The type as /proc/self/mountinfo shows it: "erofs", "tmpfs", "ramfs", "overlay", ... */
   readonly type: string;
-  readonly root: FsNode;
+  readonly root: N;
   /** st_dev of its inodes (glibc makedev encoding). */
   readonly dev: number;
+  /** True for a filesystem that can never be written (an image): its mounts are read-only whatever their flags. */
+  readonly readOnly?: boolean;
 
   // ---- reading ----------------------------------------------------------------------
   /** One step of a path walk: search permission on `dir`, then `name` ("." and ".." included). Returns the node held. */
-  lookup(dir: FsNode, name: Uint8Array, creds: Credentials): FsNode;
-  stat(n: FsNode): Stat;
-  statx(n: FsNode): Statx;
+  lookup(dir: N, name: Uint8Array, creds: Credentials): N;
+  /**
+   * Optional: lookup() of the name buf[start..end), which a filesystem with a hashed
+   * dentry cache can answer without making a view or key of the name (the walker's hot
+   * path; the EROFS filesystem has one). Same checks, same answer as lookup().
+   */
+  lookupBytes?(dir: N, buf: Uint8Array, start: number, end: number, creds: Credentials): N;
+  stat(n: N): Stat;
+  statx(n: N): Statx;
   statfs(): StatFs;
-  readlink(n: FsNode): Uint8Array;
+  readlink(n: N): Uint8Array;
   /** access(2)'s check: MAY_* bits; throws EACCES/EROFS/... */
-  access(n: FsNode, mode: number, creds: Credentials): void;
-  /** Opens a regular file, a directory or (with O_PATH) anything; the description holds the node. */
-  open(n: FsNode, flags: number, creds: Credentials): OpenFile;
+  access(n: N, mode: number, creds: Credentials): void;
+  /**
+   * Opens a regular file, a directory or (with O_PATH) anything; the description holds the
+   * node. `created`: the caller just made `n` with create() or tmpfile() for this open, so
+   * the permission check and O_TRUNC are skipped, as Linux does for a file it created.
+   */
+  open(n: N, flags: number, creds: Credentials, created?: boolean): OpenFile;
   /** getxattr(2): the value's size, copied into dest when given (ERANGE when too small). */
-  getxattr(n: FsNode, name: Uint8Array, dest: Uint8Array | null, creds: Credentials): number;
+  getxattr(n: N, name: Uint8Array, dest: Uint8Array | null, creds: Credentials): number;
   /** listxattr(2): NUL-terminated names the caller may see. */
-  listxattr(n: FsNode, dest: Uint8Array | null, creds: Credentials): number;
+  listxattr(n: N, dest: Uint8Array | null, creds: Credentials): number;
 
   // ---- writing ----------------------------------------------------------------------
   /** open(O_CREAT) of a name that does not exist: a new regular file, returned held. */
-  create(dir: FsNode, name: Uint8Array, mode: number, creds: Credentials): FsNode;
+  create(dir: N, name: Uint8Array, mode: number, creds: Credentials): N;
   /** open(O_TMPFILE): an unnamed regular file in `dir`, returned held (linkat can name it). */
-  tmpfile(dir: FsNode, mode: number, creds: Credentials): FsNode;
-  mkdir(dir: FsNode, name: Uint8Array, mode: number, creds: Credentials): void;
+  tmpfile(dir: N, mode: number, creds: Credentials): N;
+  mkdir(dir: N, name: Uint8Array, mode: number, creds: Credentials): void;
   /** mknod(2): mode holds the type (S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK). */
-  mknod(dir: FsNode, name: Uint8Array, mode: number, rdev: number, creds: Credentials): void;
-  symlink(dir: FsNode, name: Uint8Array, target: Uint8Array, creds: Credentials): void;
-  link(existing: FsNode, dir: FsNode, name: Uint8Array, creds: Credentials): void;
-  unlink(dir: FsNode, name: Uint8Array, creds: Credentials): void;
-  rmdir(dir: FsNode, name: Uint8Array, creds: Credentials): void;
+  mknod(dir: N, name: Uint8Array, mode: number, rdev: number, creds: Credentials): void;
+  symlink(dir: N, name: Uint8Array, target: Uint8Array, creds: Credentials): void;
+  link(existing: N, dir: N, name: Uint8Array, creds: Credentials): void;
+  unlink(dir: N, name: Uint8Array, creds: Credentials): void;
+  rmdir(dir: N, name: Uint8Array, creds: Credentials): void;
   /** renameat2(2) within this filesystem (the mount layer answers EXDEV across filesystems). */
-  rename(oldDir: FsNode, oldName: Uint8Array, newDir: FsNode, newName: Uint8Array, flags: number, creds: Credentials): void;
-  chmod(n: FsNode, mode: number, creds: Credentials): void;
+  rename(oldDir: N, oldName: Uint8Array, newDir: N, newName: Uint8Array, flags: number, creds: Credentials): void;
+  chmod(n: N, mode: number, creds: Credentials): void;
   /** chown(2); -1 leaves an id unchanged. */
-  chown(n: FsNode, uid: number, gid: number, creds: Credentials): void;
+  chown(n: N, uid: number, gid: number, creds: Credentials): void;
   /** utimensat(2): [atime, mtime], or null for "now". */
-  utimes(n: FsNode, times: readonly [Timespec, Timespec] | null, creds: Credentials): void;
-  truncate(n: FsNode, length: number, creds: Credentials): void;
-  setxattr(n: FsNode, name: Uint8Array, value: Uint8Array, flags: number, creds: Credentials): void;
-  removexattr(n: FsNode, name: Uint8Array, creds: Credentials): void;
+  utimes(n: N, times: readonly [Timespec, Timespec] | null, creds: Credentials): void;
+  truncate(n: N, length: number, creds: Credentials): void;
+  setxattr(n: N, name: Uint8Array, value: Uint8Array, flags: number, creds: Credentials): void;
+  removexattr(n: N, name: Uint8Array, creds: Credentials): void;
   /** syncfs(2). */
   sync(): void;
 
   /** Unmounted: drops every cached node. Holders of nodes must have released them. */
   release(): void;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see FilesystemImpl
+export type AnyFilesystem = FilesystemImpl<any>;
 
 /** Whether a node is a directory, from its mode. */
 export const isDirNode = (n: FsNode) => (n.mode & 0o170000) === 0o040000;

@@ -9,6 +9,7 @@
  * turn) and its inode reference released. A referenced dentry is never evicted, so a
  * Dentry object a caller holds stays valid and attached until the caller lets go.
  */
+import type { Filesystem } from './filesystem.js';
 import type { Inode } from './inode.js';
 
 /** Exact map key of a name: one char per byte (latin1), so any byte string maps 1:1. */
@@ -82,6 +83,16 @@ export class Dentry {
     readonly inode: Inode,
   ) {
     this.hash = parent ? keyHash(key) : 0;
+  }
+
+  /** The filesystem the dentry belongs to (the contract's FsNode.fs). */
+  get fs(): Filesystem {
+    return this.inode.fs;
+  }
+
+  /** st_mode of its inode. */
+  get mode(): number {
+    return this.inode.mode;
   }
 
   /** Name bytes (a fresh copy). */

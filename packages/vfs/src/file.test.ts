@@ -98,10 +98,16 @@ describe('regular file descriptions', () => {
   it('refuses writes and directory calls', () => {
     const f = open(fs, '/files/size-1');
     expect(code(() => f.write(new Uint8Array(1)))).toBe('EBADF');
-    expect(code(() => f.ftruncate(0))).toBe('EINVAL');
+    expect(code(() => f.pwrite(new Uint8Array(1), 0))).toBe('EBADF');
+    expect(code(() => f.writev([new Uint8Array(1)]))).toBe('EBADF');
+    expect(code(() => f.pwritev([new Uint8Array(1)], 0))).toBe('EBADF');
+    expect(code(() => f.fallocate(0, 0, 1))).toBe('EBADF');
+    expect(code(() => f.truncate(0))).toBe('EINVAL');
     expect(code(() => f.fsync())).toBe('EINVAL');
-    expect(code(() => f.fchmod(0o644))).toBe('EROFS');
-    expect(code(() => f.fchown(0, 0))).toBe('EROFS');
+    expect(code(() => f.fdatasync())).toBe('EINVAL');
+    // fchmod / fchown go to the filesystem through the description's node.
+    expect(code(() => fs.chmod(f.node, 0o644, ROOT))).toBe('EROFS');
+    expect(code(() => fs.chown(f.node, 0, 0, ROOT))).toBe('EROFS');
     expect(code(() => f.getdents64(new Uint8Array(100)))).toBe('ENOTDIR');
     expect(f.stat().size).toBe(1);
     f.close();
@@ -112,7 +118,7 @@ describe('regular file descriptions', () => {
     expect(f.kind).toBe('path');
     expect(new TextDecoder().decode(f.readlink())).toBe('../files/size-1');
     expect(f.stat().mode).toBe(0o120777);
-    for (const op of [() => f.read(new Uint8Array(1)), () => f.lseek(0, SEEK_SET), () => f.fsync(), () => f.ftruncate(0), () => f.getdents64(new Uint8Array(64))]) {
+    for (const op of [() => f.read(new Uint8Array(1)), () => f.lseek(0, SEEK_SET), () => f.fsync(), () => f.truncate(0), () => f.write(new Uint8Array(1)), () => f.getdents64(new Uint8Array(64))]) {
       expect(code(op)).toBe('EBADF');
     }
     f.close();

@@ -12,6 +12,7 @@ import { SysError, decoding, toSysError } from './errno.js';
 import type { Filesystem } from './filesystem.js';
 import type { Inode, Stat, Statx } from './inode.js';
 import { mapPages } from './mmap.js';
+import type { OpenFile } from './contract.js';
 
 // Linux open(2) flags (x86-64 / generic values).
 export const O_RDONLY = 0;
@@ -36,7 +37,6 @@ export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 const O_TMPFILE_BIT = 0o20000000;
 /** The flags an O_PATH open keeps. */
 const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
-
 /**
  * Every bit open(2) knows (x86-64 / generic): the access mode and the bits from O_CREAT
  * up to __O_TMPFILE, O_SYNC's and FASYNC's included. open and openat drop the others.
@@ -59,6 +59,7 @@ export function checkOpenFlags(flags: number): number {
   if (f & O_TMPFILE_BIT && (!(f & O_DIRECTORY) || (f & O_ACCMODE) === O_RDONLY)) throw new SysError('EINVAL', 'O_TMPFILE needs O_DIRECTORY and write access');
   return f;
 }
+
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
 export const SEEK_END = 2;
@@ -78,7 +79,7 @@ export function direntSize(nameLen: number): number {
   return (19 + nameLen + 1 + 7) & ~7;
 }
 
-export class FileDescription {
+export class FileDescription implements OpenFile {
   /** Position: a byte offset in a file, a dirent position (Linux's d_off) in a directory. */
   offset = 0;
   private closed = false;
@@ -319,17 +320,44 @@ export class FileDescription {
   }
 
   // ---- write-type calls on a read-only description ----------------------------------
+  // An EROFS description is never open for writing (open refuses write access first).
+
+  /** The node the description was opened on (the contract's OpenFile.node). */
+  get node(): Dentry {
+    return this.dentry;
+  }
 
   /** write(2): the description is never open for writing. */
-  write(_src: Uint8Array): never {
+  write(_src: Uint8Array, _srcOffset?: number, _length?: number): never {
+    this.io();
+    throw new SysError('EBADF', 'not open for writing');
+  }
+
+  pwrite(_src: Uint8Array, _position: number, _srcOffset?: number, _length?: number): never {
+    this.io();
+    throw new SysError('EBADF', 'not open for writing');
+  }
+
+  writev(_buffers: readonly Uint8Array[]): never {
+    this.io();
+    throw new SysError('EBADF', 'not open for writing');
+  }
+
+  pwritev(_buffers: readonly Uint8Array[], _position: number): never {
     this.io();
     throw new SysError('EBADF', 'not open for writing');
   }
 
   /** ftruncate(2): EINVAL on a description not open for writing (EBADF on O_PATH). */
-  ftruncate(_length: number): never {
+  truncate(_length: number): never {
     this.io();
     throw new SysError('EINVAL', 'not open for writing');
+  }
+
+  /** fallocate(2) needs a description open for writing: EBADF. */
+  fallocate(_mode: number, _offset: number, _length: number): never {
+    this.io();
+    throw new SysError('EBADF', 'not open for writing');
   }
 
   /** fsync(2) / fdatasync(2): EROFS has no fsync, so Linux answers EINVAL. */
@@ -338,14 +366,8 @@ export class FileDescription {
     throw new SysError('EINVAL', 'fsync not supported');
   }
 
-  fchmod(_mode: number): never {
-    this.io();
-    throw new SysError('EROFS', 'read-only file system');
-  }
-
-  fchown(_uid: number, _gid: number): never {
-    this.io();
-    throw new SysError('EROFS', 'read-only file system');
+  fdatasync(): never {
+    return this.fsync();
   }
 }
 

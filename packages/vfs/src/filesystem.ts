@@ -24,6 +24,10 @@ import { Dentry, DentryCache, keyEquals, nameHash, nameKey } from './dentry.js';
 import { SysError, decoding } from './errno.js';
 import { FileDescription, openDescription } from './file.js';
 import { Inode } from './inode.js';
+import type { FilesystemImpl, Timespec } from './contract.js';
+import {
+  XATTR_NAME_MAX, checkMknodType, readOnly, refuseCreate, refuseRemovexattr, refuseRename, refuseRmdir, refuseSetxattr, refuseTruncate, refuseUnlink, refuseUtimes,
+} from './readonly.js';
 
 export interface FilesystemOptions {
   /** Most unreferenced dentries kept cached (default 1000; 0 evicts them at once). */
@@ -61,17 +65,10 @@ export const ST_RDONLY = 0x1;
 export const ST_VALID = 0x20;
 export const ST_RELATIME = 0x1000;
 export const NAME_MAX = 255;
-export const XATTR_NAME_MAX = 255;
-export const XATTR_SIZE_MAX = 65536;
 export const XATTR_LIST_MAX = 65536;
-export const XATTR_CREATE = 1;
-export const XATTR_REPLACE = 2;
-export const RENAME_NOREPLACE = 1;
-export const RENAME_EXCHANGE = 2;
-export const RENAME_WHITEOUT = 4;
-/** utimensat's "leave this time alone" nanosecond value. */
-export const UTIME_OMIT = (1 << 30) - 2;
-export const UTIME_NOW = (1 << 30) - 1;
+export {
+  XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_CREATE, XATTR_REPLACE, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT, UTIME_OMIT, UTIME_NOW,
+} from './readonly.js';
 
 
 /** struct statfs. The 64-bit counts Linux reports as 2^64-1 are bigints. */
@@ -92,6 +89,11 @@ export interface StatFs {
 }
 
 let nextAnonDev = 0x100;
+
+/** A fresh anonymous device number 0:N (glibc makedev encoding), shared by every filesystem type. */
+export function allocAnonDev(): number {
+  return makedev(0, nextAnonDev++);
+}
 
 const utf8 = new TextEncoder();
 
@@ -116,7 +118,9 @@ function checkComponent(key: string): void {
   if (key.indexOf('/') >= 0 || key.indexOf('\0') >= 0) throw new SysError('EINVAL', 'a name cannot hold "/" or NUL');
 }
 
-export class Filesystem {
+export class Filesystem implements FilesystemImpl<Dentry> {
+  readonly type = 'erofs';
+  readonly readOnly = true;
   readonly image: Image;
   readonly dev: number;
   readonly root: Dentry;
@@ -141,7 +145,7 @@ export class Filesystem {
     for (const [k, v] of Object.entries(this.options)) {
       if (!(Number.isInteger(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative integer, not ${v}`);
     }
-    this.dev = options.dev ?? makedev(0, nextAnonDev++);
+    this.dev = options.dev ?? allocAnonDev();
     this.dentries = new DentryCache(this.options.dentryCacheSize, (d) => this.putInode(d.inode));
     const rootInode = this.getInode(image.rootNid);
     if (!rootInode.isDir) throw new SysError('EUCLEAN', 'the root inode is not a directory');
@@ -400,12 +404,12 @@ export class Filesystem {
     }
     // Handler resolution.
     const isAcl = full === 'system.posix_acl_access' || full === 'system.posix_acl_default';
+    // Symlinks have no POSIX ACLs: Linux's ACL handler refuses them before looking.
+    if (isAcl && inode.isSymlink) throw new SysError('EOPNOTSUPP', 'a symbolic link has no POSIX ACLs');
     if (!isAcl) {
       const prefix = ['user.', 'trusted.', 'security.'].find((p) => full.startsWith(p));
       if (!prefix) throw new SysError('EOPNOTSUPP', `no handler for xattr namespace of "${full}"`);
       if (full.length === prefix.length) throw new SysError('EINVAL', `xattr name "${full}" has no name after its prefix`);
-    // Symlinks have no POSIX ACLs: Linux's ACL handler refuses them before looking.
-    if (isAcl && inode.isSymlink) throw new SysError('EOPNOTSUPP', 'a symbolic link has no POSIX ACLs');
     }
     const value = decoding(() => this.image.getXattr(inode.raw, bytes));
     if (!value) throw new SysError('ENODATA', 'no such attribute');
@@ -451,153 +455,98 @@ export class Filesystem {
   }
 
   // ---- write-type operations: the errors Linux gives on a read-only mount -----------
+  // An image is read-only by nature: every write answers as Linux does on a read-only
+  // mount, with the checks that come first (readonly.ts has the orders and why).
 
-  /**
-   * Linux's filename_create for mkdir, mknod, symlink and link: search permission on the
-   * directory, EEXIST for "." and "..", ENAMETOOLONG, EEXIST for an existing name, and
-   * only then EROFS.
-   */
-  private createCheck(parent: Dentry, name: string | Uint8Array, creds: Credentials): never {
+  create(parent: Dentry, name: string | Uint8Array, _mode: number, creds: Credentials): never {
     this.checkAlive();
-    this.mayLookup(parent, creds);
-    const key = toKey(name);
-    checkComponent(key);
-    if (isDots(key)) throw new SysError('EEXIST', 'file exists');
-    let existing: Dentry | undefined;
-    try {
-      existing = this.lookup(parent, name, creds);
-    } catch (e) {
-      if (!(e instanceof SysError && e.code === 'ENOENT')) throw e;
-    }
-    if (existing) {
-      existing.decRef();
-      throw new SysError('EEXIST', 'file exists');
-    }
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseCreate(parent, toBytes(name), creds);
+  }
+
+  /** open(O_TMPFILE): the mount is read-only (EROFS comes first: mnt_want_write precedes the tmpfile op). */
+  tmpfile(_dir: Dentry, _mode: number, _creds: Credentials): never {
+    this.checkAlive();
+    return readOnly();
   }
 
   mkdir(parent: Dentry, name: string | Uint8Array, _mode: number, creds: Credentials): never {
-    return this.createCheck(parent, name, creds);
+    this.checkAlive();
+    return refuseCreate(parent, toBytes(name), creds);
   }
 
   /** mknod(2): the type is checked first (a directory EPERM, an unknown type EINVAL). */
   mknod(parent: Dentry, name: string | Uint8Array, mode: number, _rdev: number, creds: Credentials): never {
-    switch (mode & S_IFMT) {
-      case 0:
-      case S_IFREG:
-      case S_IFCHR:
-      case S_IFBLK:
-      case S_IFIFO:
-      case S_IFSOCK:
-        break;
-      case S_IFDIR:
-        throw new SysError('EPERM', 'mknod cannot make a directory');
-      default:
-        throw new SysError('EINVAL', `bad file type in mode 0${mode.toString(8)}`);
-    }
-    return this.createCheck(parent, name, creds);
+    this.checkAlive();
+    checkMknodType(mode);
+    return refuseCreate(parent, toBytes(name), creds);
   }
 
   /** symlink(2): an empty target is ENOENT before anything else. */
   symlink(parent: Dentry, name: string | Uint8Array, target: string | Uint8Array, creds: Credentials): never {
+    this.checkAlive();
     if (toBytes(target).length === 0) throw new SysError('ENOENT', 'empty symlink target');
-    return this.createCheck(parent, name, creds);
+    return refuseCreate(parent, toBytes(name), creds);
   }
 
   /** link(2): `existing` is the resolved old path; the new name is checked like mkdir's. */
   link(_existing: Dentry, parent: Dentry, name: string | Uint8Array, creds: Credentials): never {
-    return this.createCheck(parent, name, creds);
+    this.checkAlive();
+    return refuseCreate(parent, toBytes(name), creds);
   }
 
-  /** unlink(2): EISDIR for "." and ".."; then EROFS, before any lookup (EROFS beats ENOENT). */
   unlink(parent: Dentry, name: string | Uint8Array, creds: Credentials): never {
     this.checkAlive();
-    this.mayLookup(parent, creds);
-    const key = toKey(name);
-    checkComponent(key);
-    if (isDots(key)) throw new SysError('EISDIR', 'is a directory');
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseUnlink(parent, toBytes(name), creds);
   }
 
-  /** rmdir(2): EINVAL for ".", ENOTEMPTY for ".."; then EROFS. */
   rmdir(parent: Dentry, name: string | Uint8Array, creds: Credentials): never {
     this.checkAlive();
-    this.mayLookup(parent, creds);
-    const key = toKey(name);
-    checkComponent(key);
-    if (key === '.') throw new SysError('EINVAL', 'cannot remove "."');
-    if (key === '..') throw new SysError('ENOTEMPTY', 'directory not empty');
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseRmdir(parent, toBytes(name), creds);
   }
 
-  /**
-   * renameat2(2) within this filesystem (the mount layer answers EXDEV across mounts):
-   * flags checked, EBUSY for "." / ".." on either side (EEXIST for the new side with
-   * RENAME_NOREPLACE), then EROFS.
-   */
+  /** renameat2(2) within this filesystem (EXDEV across filesystems). */
   rename(oldParent: Dentry, oldName: string | Uint8Array, newParent: Dentry, newName: string | Uint8Array, flags: number, creds: Credentials): never {
     this.checkAlive();
-    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) throw new SysError('EINVAL', `bad rename flags ${flags}`);
-    if (flags & RENAME_EXCHANGE && flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) throw new SysError('EINVAL', 'RENAME_EXCHANGE with other flags');
-    this.mayLookup(oldParent, creds);
-    this.mayLookup(newParent, creds);
-    if (oldParent.cache !== newParent.cache) throw new SysError('EXDEV', 'cross-filesystem rename');
-    const ok = toKey(oldName);
-    const nk = toKey(newName);
-    checkComponent(ok);
-    checkComponent(nk);
-    if (isDots(ok)) throw new SysError('EBUSY', 'cannot rename "." or ".."');
-    if (isDots(nk)) throw new SysError(flags & RENAME_NOREPLACE ? 'EEXIST' : 'EBUSY', 'cannot rename onto "." or ".."');
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseRename(oldParent, toBytes(oldName), newParent, toBytes(newName), flags, creds);
   }
 
   chmod(_d: Dentry, _mode: number, _creds: Credentials): never {
     this.checkAlive();
-    throw new SysError('EROFS', 'read-only file system');
+    return readOnly();
   }
 
   chown(_d: Dentry, _uid: number, _gid: number, _creds: Credentials): never {
     this.checkAlive();
-    throw new SysError('EROFS', 'read-only file system');
+    return readOnly();
   }
 
   /**
    * utimensat(2): `times` null means "now". Nanoseconds outside 0..999999999 that are not
    * UTIME_NOW / UTIME_OMIT are EINVAL; both UTIME_OMIT succeeds (nothing to change).
    */
-  utimes(_d: Dentry, times: [{ sec: number; nsec: number }, { sec: number; nsec: number }] | null, _creds: Credentials): void {
+  utimes(_d: Dentry, times: readonly [Timespec, Timespec] | null, _creds: Credentials): void {
     this.checkAlive();
-    if (times) {
-      for (const t of times) {
-        if (t.nsec !== UTIME_OMIT && t.nsec !== UTIME_NOW && !(t.nsec >= 0 && t.nsec <= 999_999_999)) throw new SysError('EINVAL', `bad nanoseconds ${t.nsec}`);
-      }
-      if (times[0].nsec === UTIME_OMIT && times[1].nsec === UTIME_OMIT) return;
-    }
-    throw new SysError('EROFS', 'read-only file system');
+    refuseUtimes(times);
   }
 
-  /** truncate(2) of a resolved path: EINVAL for a negative length, EISDIR, EINVAL for a non-regular file, then EROFS. */
   truncate(d: Dentry, length: number, _creds: Credentials): never {
     this.checkAlive();
-    if (length < 0) throw new SysError('EINVAL', 'negative length');
-    if (d.inode.isDir) throw new SysError('EISDIR', 'is a directory');
-    if (!d.inode.isReg) throw new SysError('EINVAL', 'not a regular file');
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseTruncate(d, length);
   }
 
-  /** setxattr(2): name (ERANGE), size (E2BIG) and flags (EINVAL) are checked first, then EROFS. */
   setxattr(_d: Dentry, name: string | Uint8Array, value: Uint8Array, flags: number, _creds: Credentials): never {
     this.checkAlive();
-    this.xattrName(name);
-    if (value.length > XATTR_SIZE_MAX) throw new SysError('E2BIG', `xattr value of ${value.length} bytes`);
-    if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) throw new SysError('EINVAL', `bad setxattr flags ${flags}`);
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseSetxattr(toBytes(name), value, flags);
   }
 
   removexattr(_d: Dentry, name: string | Uint8Array, _creds: Credentials): never {
     this.checkAlive();
-    this.xattrName(name);
-    throw new SysError('EROFS', 'read-only file system');
+    return refuseRemovexattr(toBytes(name));
+  }
+
+  /** syncfs(2): nothing is dirty. */
+  sync(): void {
+    this.checkAlive();
   }
 
   // ---- statistics and release -------------------------------------------------------

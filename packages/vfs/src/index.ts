@@ -1,10 +1,17 @@
-export { isDirNode, isSymlinkNode, isRegNode, type FsNode, type OpenFile, type FilesystemImpl, type Timespec } from './contract.js';
+export { isDirNode, isSymlinkNode, isRegNode, type FsNode, type OpenFile, type FilesystemImpl, type AnyFilesystem, type Timespec } from './contract.js';
+export {
+  checkComponent, checkMknodType, checkRenameFlags, checkSearch, checkSetxattr, checkTimes, checkXattrName, readOnly,
+  refuseCreate, refuseUnlink, refuseRmdir, refuseRename, refuseUtimes, refuseTruncate, refuseSetxattr, refuseRemovexattr,
+} from './readonly.js';
 export { ERRNO, SysError, isSysError, sysError, toSysError, decoding, type Errno } from './errno.js';
 export {
+  CAP_CHOWN,
   CAP_DAC_OVERRIDE,
   CAP_DAC_READ_SEARCH,
   CAP_FOWNER,
+  CAP_FSETID,
   CAP_SYS_ADMIN,
+  CAP_MKNOD,
   ALL_CAPS,
   MAY_EXEC,
   MAY_WRITE,
@@ -57,6 +64,7 @@ export {
 } from './inode.js';
 export {
   Filesystem,
+  allocAnonDev,
   toKey,
   EROFS_SUPER_MAGIC,
   ST_RDONLY,
@@ -101,6 +109,7 @@ export {
   O_CLOEXEC,
   O_PATH,
   O_TMPFILE,
+  checkOpenFlags,
   SEEK_SET,
   SEEK_CUR,
   SEEK_END,
