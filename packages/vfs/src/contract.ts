@@ -136,8 +136,12 @@ export interface FilesystemImpl<N extends FsNode = FsNode> {
   // ---- writing ----------------------------------------------------------------------
   /** open(O_CREAT) of a name that does not exist: a new regular file, returned held. */
   create(dir: N, name: Uint8Array, mode: number, creds: Credentials): N;
-  /** open(O_TMPFILE): an unnamed regular file in `dir`, returned held (linkat can name it). */
-  tmpfile(dir: N, mode: number, creds: Credentials): N;
+  /**
+   * open(O_TMPFILE): an unnamed regular file in `dir`, returned held (linkat can name it).
+   * `flags` are the open flags: with O_EXCL the file can never be linked (Linux's
+   * I_LINKABLE is set only without it); absent, O_EXCL is taken as not given.
+   */
+  tmpfile(dir: N, mode: number, creds: Credentials, flags?: number): N;
   mkdir(dir: N, name: Uint8Array, mode: number, creds: Credentials): void;
   /** mknod(2): mode holds the type (S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK). */
   mknod(dir: N, name: Uint8Array, mode: number, rdev: number, creds: Credentials): void;

@@ -5,11 +5,14 @@
 import { SysError } from './errno.js';
 import { S_IFMT, S_IFDIR } from '@erofs-js/erofs';
 
-/** Linux capability numbers (the ones a read-only filesystem consults). */
+/** Linux capability numbers (the ones the filesystems consult). */
+export const CAP_CHOWN = 0;
 export const CAP_DAC_OVERRIDE = 1;
 export const CAP_DAC_READ_SEARCH = 2;
 export const CAP_FOWNER = 3;
+export const CAP_FSETID = 4;
 export const CAP_SYS_ADMIN = 21;
+export const CAP_MKNOD = 27;
 
 /** Access bits, as Linux's MAY_* (and access(2)'s X_OK, W_OK, R_OK). */
 export const MAY_EXEC = 1;
@@ -38,7 +41,7 @@ export function capMask(...caps: number[]): number {
   return m;
 }
 
-export const ALL_CAPS = capMask(CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_SYS_ADMIN);
+export const ALL_CAPS = capMask(CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_SYS_ADMIN, CAP_MKNOD);
 
 /** uid 0 with every capability the VFS consults. */
 export const ROOT: Credentials = Object.freeze({ uid: 0, gid: 0, groups: Object.freeze([]) as readonly number[], caps: ALL_CAPS });
