@@ -91,6 +91,28 @@ describe('checkpoint of a namespace with a synthetic root', () => {
     r.close();
   });
 
+  it('keeps a position past 2^53 (as decimal digits), and refuses one outside 2^53..2^63-1', async () => {
+    const c = await HostController.create({ mkdirs: ['/srv'] });
+    await c.mount({ image: bytes('z-lz4hc-18.erofs'), target: '/srv' });
+    const t = c.task({});
+    const f = t.open('/srv/text/size-4097');
+    const dir = t.open('/srv/text', O_DIRECTORY);
+    expect(t.lseek(f, 2n ** 62n + 1n, 0)).toBe(2n ** 62n + 1n);
+    expect(t.lseek(dir, 2n ** 63n - 1n, 0)).toBe(2n ** 63n - 1n);
+    const cp = roundTrip(c.save());
+    expect(cp.descriptions.map((d) => d.offset)).toEqual([String(2n ** 62n + 1n), String(2n ** 63n - 1n)]);
+    const { tasks } = await HostController.restore(cp, memoryHost('z-lz4hc-18.erofs'));
+    expect(tasks[0].lseek(f, 0n, 1)).toBe(2n ** 62n + 1n);
+    expect(tasks[0].read(f, new Uint8Array(8))).toBe(0);
+    expect(tasks[0].lseek(dir, 0n, 1)).toBe(2n ** 63n - 1n);
+    expect(tasks[0].getdents64(dir, new Uint8Array(4096))).toBe(0);
+    for (const bad of ['9007199254740991', '9223372036854775808', '0x1', '-9007199254740993', '09007199254740993']) {
+      const x = roundTrip(cp);
+      x.descriptions[0].offset = bad;
+      expect(() => parseCheckpoint(x), bad).toThrow(/descriptions\[0\]\.offset/);
+    }
+  });
+
   it('restores a detached mount that still has a mount below it, and releases each as its users go', async () => {
     const c = await HostController.create({ mkdirs: ['/mnt'] });
     await c.mount({ image: bytes('rootfs-18.erofs'), target: '/mnt' });

@@ -3,10 +3,24 @@
  * emulator that forwards guest syscalls as they come.
  *
  * Every call returns a number: the result when non-negative, -errno on failure (it never
- * throws a SysError). Buffers are Uint8Array views of guest memory; structures are
- * written in the x86-64 layout (struct stat 144 bytes, struct statfs 120 bytes; struct
- * statx is the same everywhere, 256 bytes), and a buffer too small for the structure is
- * EFAULT's cousin here: a RangeError, since it is the emulator's bug, not the guest's.
+ * throws for anything a guest passes). lseek alone may return a bigint: a position past
+ * 2^53 (Linux allows up to 2^63 - 1). Buffers are Uint8Array views of guest memory;
+ * structures are written in the x86-64 layout (struct stat 144 bytes, struct statfs 120
+ * bytes; struct statx is the same everywhere, 256 bytes).
+ *
+ * Arguments are what the guest put in its registers, so every one is checked, whatever
+ * its JS type:
+ *  - a path, buffer, iovec array or structure that is not what the call needs (a path is
+ *    a string or bytes, cut at the first NUL as a C string is; a buffer a Uint8Array; a
+ *    structure buffer one at least the structure's size) is a bad pointer: EFAULT, at the
+ *    point Linux would fault on it (a structure after the call's own errors: stat of a
+ *    missing path is ENOENT whatever the buffer);
+ *  - int arguments (descriptors, flags, modes, whence, commands) take an integer number or
+ *    a bigint, of which the low 32 bits count, as the kernel reads an int from a 64-bit
+ *    register; a descriptor of another type is no descriptor (-1: EBADF where one is
+ *    needed, ignored beside an absolute path), any other int of another type EINVAL;
+ *  - offsets take an integer number or a bigint, read as a 64-bit loff_t; byte counts must
+ *    fit the buffer they describe (EFAULT), and anything else there is EINVAL.
  * Anything thrown that is neither a SysError nor a decoder error is a bug in this
  * library and is rethrown rather than turned into an errno.
  *
@@ -15,9 +29,9 @@
  *   sys.syscall('newfstatat', AT_FDCWD, '/bin', statBuf, 0);       // dispatch by name
  */
 import { splitDev } from '@erofs-js/erofs';
-import { ERRNO, toSysError, type Stat, type StatFs } from '@erofs-js/vfs';
+import { ERRNO, SysError, toSysError, type Errno, type Stat, type StatFs } from '@erofs-js/vfs';
 import type { PathArg } from './resolve.js';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, type MountStatx, type Task } from './task.js';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, UIO_MAXIOV, type MountStatx, type Task } from './task.js';
 
 export const SIZEOF_STAT = 144;
 export const SIZEOF_STATX = 256;
@@ -130,7 +144,7 @@ export function devString(dev: number): string {
 }
 
 /** Runs a call, mapping SysError (and decoder errors) to -errno. */
-export function errnoResult(fn: () => number): number {
+export function errnoResult<T extends number | bigint = number>(fn: () => T): T | number {
   try {
     return fn();
   } catch (e) {
@@ -138,56 +152,213 @@ export function errnoResult(fn: () => number): number {
   }
 }
 
+// ---- arguments as registers --------------------------------------------------------------
+
+const utf8 = new TextEncoder();
+
+function fault(what: string): SysError {
+  return new SysError('EFAULT', `${what} is not readable or writable guest memory`);
+}
+
+/** A path: a string or bytes, read as a C string (up to the first NUL). */
+function pathArg(v: unknown): Uint8Array {
+  const b = typeof v === 'string' ? utf8.encode(v) : v instanceof Uint8Array ? v : null;
+  if (b === null) throw fault('the path');
+  const nul = b.indexOf(0);
+  return nul < 0 ? b : b.subarray(0, nul);
+}
+
+/** A path that may be NULL (mount's source and type). */
+function optPathArg(v: unknown): Uint8Array | null {
+  return v === null || v === undefined ? null : pathArg(v);
+}
+
+function bufArg(v: unknown, what = 'the buffer'): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  throw fault(what);
+}
+
+/** The low 32 bits of a register as a signed int, or null when the value is no integer at all. */
+function int32(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isInteger(v) ? v | 0 : null;
+  if (typeof v === 'bigint') return Number(BigInt.asIntN(32, v));
+  return null;
+}
+
+/** A descriptor argument: no integer is no descriptor (-1). */
+function fdArg(v: unknown): number {
+  return int32(v) ?? -1;
+}
+
+/** A flags, mode, whence or command argument (EINVAL when it is no integer). */
+function intArg(v: unknown, what: string, errno: Errno = 'EINVAL'): number {
+  const n = int32(v);
+  if (n === null) throw new SysError(errno, `${what} is not an integer`);
+  return n;
+}
+
+/** An off_t / loff_t argument: 64 bits of a register; a number when it is a safe integer. */
+function offArg(v: unknown): number | bigint {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return v;
+    if (!Number.isInteger(v)) throw new SysError('EINVAL', `offset ${v} is not an integer`);
+    v = BigInt(v);
+  }
+  if (typeof v !== 'bigint') throw new SysError('EINVAL', 'offset is not an integer');
+  const o = BigInt.asIntN(64, v);
+  return o >= BigInt(Number.MIN_SAFE_INTEGER) && o <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(o) : o;
+}
+
+/** A size_t count of bytes in `buf`: more than the buffer holds is EFAULT. */
+function countArg(v: unknown, buf: Uint8Array): number {
+  let n: bigint;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new SysError('EINVAL', `count ${v} is not an integer`);
+    n = BigInt.asUintN(64, BigInt(v));
+  } else if (typeof v === 'bigint') {
+    n = BigInt.asUintN(64, v);
+  } else {
+    throw new SysError('EINVAL', 'count is not an integer');
+  }
+  if (n > BigInt(buf.length)) throw new SysError('EFAULT', `count ${n} is past the end of a ${buf.length}-byte buffer`);
+  return Number(n);
+}
+
+/** An iovec array: an array of buffers (EFAULT), at most UIO_MAXIOV of them (EINVAL). */
+function iovArg(v: unknown): Uint8Array[] {
+  if (!Array.isArray(v)) throw fault('the iovec array');
+  if (v.length > UIO_MAXIOV) throw new SysError('EINVAL', `${v.length} buffers (at most ${UIO_MAXIOV})`);
+  for (const b of v) if (!(b instanceof Uint8Array)) throw fault('an iovec buffer');
+  return v as Uint8Array[];
+}
+
+/** A buffer that may be NULL (getxattr / listxattr asking for the size); `undefined` when it is neither. */
+function optBufArg(v: unknown): Uint8Array | null | undefined {
+  if (v === null || v === undefined) return null;
+  return v instanceof Uint8Array ? v : undefined;
+}
+
+/** A descriptor that does I/O (EBADF when it is not open, or is O_PATH), checked before its buffer. */
+function ioFd(task: Task, fd: number): void {
+  if (task.description(fd).file.kind === 'path') throw new SysError('EBADF', 'O_PATH descriptor');
+}
+
+/**
+ * The *xattr calls: a value or list buffer that is neither a Uint8Array nor null is a bad
+ * pointer, met (as in Linux) only when there is something to copy: the call's own errors
+ * come first.
+ */
+function xattrCall(buf: unknown, call: (b: Uint8Array | null) => number): number {
+  const b = optBufArg(buf);
+  if (b !== undefined) return call(b);
+  call(null);
+  throw fault('the value buffer');
+}
+
+/** Writes a structure into the guest's buffer: EFAULT when it is not one or is too small. */
+function put<T>(value: T, dest: unknown, size: number, encode: (v: T, d: Uint8Array) => void): number {
+  if (!(dest instanceof Uint8Array) || dest.length < size) throw fault(`a ${size}-byte structure buffer`);
+  encode(value, dest);
+  return 0;
+}
+
 export class Syscalls {
   constructor(readonly task: Task) {}
 
-  /** Dispatches by syscall name; an unknown name is -ENOSYS. */
-  syscall(name: string, ...args: unknown[]): number {
+  /** Dispatches by syscall name; an unknown name is -ENOSYS. lseek's result may be a bigint. */
+  syscall(name: string, ...args: unknown[]): number | bigint {
     if (!SYSCALL_NAMES.has(name)) return -ERRNO.ENOSYS;
-    return (this as unknown as Record<string, (...a: unknown[]) => number>)[name](...args);
+    return (this as unknown as Record<string, (...a: unknown[]) => number | bigint>)[name](...args);
   }
 
   openat(dirfd: number, path: PathArg, flags = 0, mode = 0): number {
-    return errnoResult(() => this.task.openat(dirfd, path, flags, mode));
+    return errnoResult(() => {
+      const fl = intArg(flags, 'flags');
+      const m = intArg(mode, 'mode');
+      return this.task.openat(fdArg(dirfd), pathArg(path), fl, m);
+    });
   }
   open(path: PathArg, flags = 0, mode = 0): number {
     return this.openat(AT_FDCWD, path, flags, mode);
   }
   close(fd: number): number {
-    return errnoResult(() => this.task.close(fd));
+    return errnoResult(() => this.task.close(fdArg(fd)));
   }
-  read(fd: number, buf: Uint8Array, count = buf.length): number {
-    return errnoResult(() => this.task.read(fd, buf.subarray(0, count)));
+  /** read(2) of `count` bytes (default: the buffer's length) into `buf`. */
+  read(fd: number, buf: Uint8Array, count?: number | bigint): number {
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      ioFd(this.task, f);
+      const b = bufArg(buf);
+      return this.task.read(f, count === undefined ? b : b.subarray(0, countArg(count, b)));
+    });
   }
-  pread64(fd: number, buf: Uint8Array, offset: number): number {
-    return errnoResult(() => this.task.pread64(fd, buf, offset));
+  pread64(fd: number, buf: Uint8Array, offset: number | bigint): number {
+    return errnoResult(() => {
+      const off = offArg(offset);
+      if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+      const f = fdArg(fd);
+      ioFd(this.task, f);
+      return this.task.pread64(f, bufArg(buf), off);
+    });
   }
   readv(fd: number, iov: readonly Uint8Array[]): number {
-    return errnoResult(() => this.task.readv(fd, iov));
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      ioFd(this.task, f);
+      return this.task.readv(f, iovArg(iov));
+    });
   }
-  preadv(fd: number, iov: readonly Uint8Array[], offset: number): number {
-    return errnoResult(() => this.task.preadv(fd, iov, offset));
+  preadv(fd: number, iov: readonly Uint8Array[], offset: number | bigint): number {
+    return errnoResult(() => {
+      const off = offArg(offset);
+      if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+      const f = fdArg(fd);
+      ioFd(this.task, f);
+      return this.task.preadv(f, iovArg(iov), off);
+    });
   }
-  lseek(fd: number, offset: number, whence: number): number {
-    return errnoResult(() => this.task.lseek(fd, offset, whence));
+  /** lseek(2): the position, a bigint when it is past 2^53. */
+  lseek(fd: number, offset: number | bigint, whence: number): number | bigint {
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      const off = offArg(offset);
+      // A bigint offset asks the Task for the full-width result.
+      return this.task.lseek(f, typeof off === 'bigint' ? off : BigInt(off), intArg(whence, 'whence'));
+    });
   }
   getdents64(fd: number, buf: Uint8Array): number {
-    return errnoResult(() => this.task.getdents64(fd, buf));
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      ioFd(this.task, f);
+      return this.task.getdents64(f, bufArg(buf));
+    });
   }
+  /** write(2): no description is open for writing, so EBADF comes before any look at the buffer. */
   write(fd: number, buf: Uint8Array): number {
-    return errnoResult(() => this.task.write(fd, buf));
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      ioFd(this.task, f);
+      const b = buf instanceof Uint8Array ? buf : null;
+      const n = this.task.write(f, b ?? new Uint8Array(0));
+      if (b === null) throw fault('the buffer');
+      return n;
+    });
   }
   fsync(fd: number): number {
-    return errnoResult(() => this.task.fsync(fd));
+    return errnoResult(() => this.task.fsync(fdArg(fd)));
   }
   fdatasync(fd: number): number {
     return this.fsync(fd);
   }
   fstat(fd: number, statbuf: Uint8Array): number {
-    return errnoResult(() => (encodeStat(this.task.fstat(fd), statbuf), 0));
+    return errnoResult(() => put(this.task.fstat(fdArg(fd)), statbuf, SIZEOF_STAT, encodeStat));
   }
   newfstatat(dirfd: number, path: PathArg, statbuf: Uint8Array, flags = 0): number {
-    return errnoResult(() => (encodeStat(this.task.newfstatat(dirfd, path, flags), statbuf), 0));
+    return errnoResult(() => {
+      const fl = intArg(flags, 'flags');
+      return put(this.task.newfstatat(fdArg(dirfd), pathArg(path), fl), statbuf, SIZEOF_STAT, encodeStat);
+    });
   }
   stat(path: PathArg, statbuf: Uint8Array): number {
     return this.newfstatat(AT_FDCWD, path, statbuf, 0);
@@ -196,76 +367,128 @@ export class Syscalls {
     return this.newfstatat(AT_FDCWD, path, statbuf, AT_SYMLINK_NOFOLLOW);
   }
   statx(dirfd: number, path: PathArg, flags: number, mask: number, statxbuf: Uint8Array): number {
-    return errnoResult(() => (encodeStatx(this.task.statx(dirfd, path, flags, mask), statxbuf), 0));
+    return errnoResult(() => {
+      const fl = intArg(flags, 'flags');
+      const m = intArg(mask, 'mask');
+      return put(this.task.statx(fdArg(dirfd), pathArg(path), fl, m), statxbuf, SIZEOF_STATX, encodeStatx);
+    });
   }
   readlinkat(dirfd: number, path: PathArg, buf: Uint8Array): number {
-    return errnoResult(() => this.task.readlinkat(dirfd, path, buf));
+    return errnoResult(() => {
+      // Linux checks the buffer's size before it reads the path.
+      const b = bufArg(buf);
+      if (b.length === 0) throw new SysError('EINVAL', 'buffer size must be positive');
+      return this.task.readlinkat(fdArg(dirfd), pathArg(path), b);
+    });
   }
   readlink(path: PathArg, buf: Uint8Array): number {
     return this.readlinkat(AT_FDCWD, path, buf);
   }
   faccessat(dirfd: number, path: PathArg, mode: number): number {
-    return errnoResult(() => this.task.faccessat(dirfd, path, mode));
+    return errnoResult(() => {
+      const m = intArg(mode, 'mode');
+      return this.task.faccessat(fdArg(dirfd), pathArg(path), m);
+    });
   }
   faccessat2(dirfd: number, path: PathArg, mode: number, flags = 0): number {
-    return errnoResult(() => this.task.faccessat2(dirfd, path, mode, flags));
+    return errnoResult(() => {
+      const m = intArg(mode, 'mode');
+      const fl = intArg(flags, 'flags');
+      return this.task.faccessat2(fdArg(dirfd), pathArg(path), m, fl);
+    });
   }
   access(path: PathArg, mode: number): number {
     return this.faccessat2(AT_FDCWD, path, mode, 0);
   }
   getxattr(path: PathArg, name: PathArg, buf: Uint8Array | null): number {
-    return errnoResult(() => this.task.getxattr(path, name, buf));
+    return errnoResult(() => {
+      const p = pathArg(path);
+      const n = pathArg(name);
+      return xattrCall(buf, (b) => this.task.getxattr(p, n, b));
+    });
   }
   lgetxattr(path: PathArg, name: PathArg, buf: Uint8Array | null): number {
-    return errnoResult(() => this.task.lgetxattr(path, name, buf));
+    return errnoResult(() => {
+      const p = pathArg(path);
+      const n = pathArg(name);
+      return xattrCall(buf, (b) => this.task.lgetxattr(p, n, b));
+    });
   }
   fgetxattr(fd: number, name: PathArg, buf: Uint8Array | null): number {
-    return errnoResult(() => this.task.fgetxattr(fd, name, buf));
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      const n = pathArg(name);
+      return xattrCall(buf, (b) => this.task.fgetxattr(f, n, b));
+    });
   }
   listxattr(path: PathArg, buf: Uint8Array | null): number {
-    return errnoResult(() => this.task.listxattr(path, buf));
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return xattrCall(buf, (b) => this.task.listxattr(p, b));
+    });
   }
   llistxattr(path: PathArg, buf: Uint8Array | null): number {
-    return errnoResult(() => this.task.llistxattr(path, buf));
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return xattrCall(buf, (b) => this.task.llistxattr(p, b));
+    });
   }
   flistxattr(fd: number, buf: Uint8Array | null): number {
-    return errnoResult(() => this.task.flistxattr(fd, buf));
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      return xattrCall(buf, (b) => this.task.flistxattr(f, b));
+    });
   }
   statfs(path: PathArg, buf: Uint8Array): number {
-    return errnoResult(() => (encodeStatfs(this.task.statfs(path), buf), 0));
+    return errnoResult(() => put(this.task.statfs(pathArg(path)), buf, SIZEOF_STATFS, encodeStatfs));
   }
   fstatfs(fd: number, buf: Uint8Array): number {
-    return errnoResult(() => (encodeStatfs(this.task.fstatfs(fd), buf), 0));
+    return errnoResult(() => put(this.task.fstatfs(fdArg(fd)), buf, SIZEOF_STATFS, encodeStatfs));
   }
   chdir(path: PathArg): number {
-    return errnoResult(() => this.task.chdir(path));
+    return errnoResult(() => this.task.chdir(pathArg(path)));
   }
   fchdir(fd: number): number {
-    return errnoResult(() => this.task.fchdir(fd));
+    return errnoResult(() => this.task.fchdir(fdArg(fd)));
   }
   chroot(path: PathArg): number {
-    return errnoResult(() => this.task.chroot(path));
+    return errnoResult(() => this.task.chroot(pathArg(path)));
   }
   getcwd(buf: Uint8Array): number {
-    return errnoResult(() => this.task.getcwd(buf));
+    return errnoResult(() => this.task.getcwd(bufArg(buf)));
   }
   dup(fd: number): number {
-    return errnoResult(() => this.task.dup(fd));
+    return errnoResult(() => this.task.dup(fdArg(fd)));
   }
   dup2(oldfd: number, newfd: number): number {
-    return errnoResult(() => this.task.dup2(oldfd, newfd));
+    return errnoResult(() => this.task.dup2(fdArg(oldfd), fdArg(newfd)));
   }
   dup3(oldfd: number, newfd: number, flags = 0): number {
-    return errnoResult(() => this.task.dup3(oldfd, newfd, flags));
+    return errnoResult(() => this.task.dup3(fdArg(oldfd), fdArg(newfd), intArg(flags, 'flags')));
   }
-  fcntl(fd: number, cmd: number, arg = 0): number {
-    return errnoResult(() => this.task.fcntl(fd, cmd, arg));
+  /** fcntl(2): the argument is read only by the commands that use it (F_DUPFD's floor, F_SETFD's flags). */
+  fcntl(fd: number, cmd: number, arg: number | bigint = 0): number {
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      const c = intArg(cmd, 'command');
+      return this.task.fcntl(f, c, int32(arg) ?? Number.NaN);
+    });
   }
-  mount(source: PathArg | null, target: PathArg, fstype: PathArg | null, flags = 0, data: unknown = null): number {
-    return errnoResult(() => this.task.mount(source, target, fstype, flags, data));
+  mount(source: PathArg | null, target: PathArg, fstype: PathArg | null, flags: number | bigint = 0, data: unknown = null): number {
+    return errnoResult(() => {
+      // The order Linux copies them in: type, source, options, then the target's walk.
+      const type = optPathArg(fstype);
+      const src = optPathArg(source);
+      if (data !== null && data !== undefined && typeof data !== 'string' && !(data instanceof Uint8Array)) throw fault('the mount options');
+      const fl = intArg(flags, 'flags');
+      return this.task.mount(src, pathArg(target), type, fl, data);
+    });
   }
   umount2(target: PathArg, flags = 0): number {
-    return errnoResult(() => this.task.umount2(target, flags));
+    return errnoResult(() => {
+      const p = pathArg(target);
+      return this.task.umount2(p, intArg(flags, 'flags'));
+    });
   }
 }
 
