@@ -151,3 +151,22 @@ export {
   type DeviceName,
   type DevEntry,
 } from './devices.js';
+export {
+  PipeTable,
+  PipeFile,
+  WouldBlock,
+  BrokenPipe,
+  isWouldBlock,
+  isSigpipe,
+  PIPE_BUF,
+  PIPE_DEF_BUFFERS,
+  PIPE_MAX_SIZE,
+  PIPEFS_MAGIC,
+  POLLIN,
+  POLLOUT,
+  POLLERR,
+  POLLHUP,
+  POLLRDNORM,
+  POLLWRNORM,
+  type PipeTableOptions,
+} from './pipe.js';
