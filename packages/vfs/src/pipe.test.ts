@@ -508,6 +508,49 @@ describe('pipe I/O (pipe_read, pipe_write)', () => {
   });
 });
 
+describe('the README\'s blocking() loop', () => {
+  async function blocking<T>(call: () => T): Promise<T> {
+    for (;;) {
+      try {
+        return call();
+      } catch (e) {
+        if (!isWouldBlock(e)) throw e;
+        await e.wait;
+        call = e.retry as () => T;
+      }
+    }
+  }
+
+  it('a fifo between two tasks: blocking opens meet, a 200 KiB write and the reads finish, EOF at the end', async () => {
+    const { open, table } = setup();
+    const writerTask = {};
+    const readerTask = {};
+    const data = new Uint8Array(200_000).map((_, i) => i % 251);
+    const writer = (async () => {
+      const w = await blocking(() => open(O_WRONLY, writerTask));
+      expect(await blocking(() => w.write(data))).toBe(data.length);
+      w.close();
+    })();
+    const reader = (async () => {
+      const r = await blocking(() => open(O_RDONLY, readerTask));
+      const got: number[] = [];
+      for (;;) {
+        const b = new Uint8Array(30_000);
+        const n = await blocking(() => r.read(b));
+        if (n === 0) break;
+        got.push(...b.subarray(0, n));
+      }
+      r.close();
+      return got;
+    })();
+    await writer;
+    const got = await reader;
+    expect(got.length).toBe(data.length);
+    expect(got.every((b, i) => b === data[i])).toBe(true);
+    expect(table.size).toBe(0);
+  });
+});
+
 describe('anonymous pipes (pipe2)', () => {
   it('never block on open; flags O_NONBLOCK / O_DIRECT / O_CLOEXEC, anything else EINVAL', () => {
     const table = new PipeTable();
