@@ -428,7 +428,11 @@ class Runner:
                 raise Fail(errno.EBADF)  # Python refuses a negative descriptor itself
             return {"ret": 0, "stat": self.stat_record(os.fstat(self.fd(a[0])))}
         if c == "listdir":
-            return {"ret": 0, "names": [os.fsdecode(n) for n in os.listdir(P(a[0]))]}
+            names = os.listdir(P(a[0]))
+            try:
+                return {"ret": 0, "names": [n.decode("utf-8") for n in names]}
+            except UnicodeDecodeError:
+                return {"ret": 0, "names_b64": [base64.b64encode(n).decode() for n in names]}
         if c == "sleep":
             time.sleep(0.02)
             return {"ret": 0}
@@ -477,7 +481,13 @@ def manifest(runner, mf, idx):
             del r["mtime_nsec"]
         runner.emit({"scenario": idx, "manifest": r})
     for rel, names in sorted(dirs):
-        runner.emit({"scenario": idx, "readdir": {"path": os.fsdecode(rel), "entries": [os.fsdecode(n) for n in names]}})
+        rd = {}
+        mf.text_or_b64(rd, "path", rel)
+        try:
+            rd["entries"] = [n.decode("utf-8") for n in names]
+        except UnicodeDecodeError:
+            rd["entries_b64"] = [base64.b64encode(n).decode() for n in names]
+        runner.emit({"scenario": idx, "readdir": rd})
 
 
 def run_scenario(battery, idx, target, mnt, mf, wfd):
