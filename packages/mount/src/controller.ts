@@ -15,7 +15,8 @@ import { isAbsolute } from 'node:path';
 import { promisify } from 'node:util';
 import { Image, MemorySource, loadCodecs, type ByteSource, type Codec } from '@erofs-js/erofs';
 import { createNodeDeflate } from '@erofs-js/erofs/node';
-import { ERRNO, Filesystem, ROOT, SysError, toSysError, type Errno } from '@erofs-js/vfs';
+import { ERRNO, Filesystem, ROOT, SysError, toSysError, type AnyFilesystem, type Errno } from '@erofs-js/vfs';
+import { Tmpfs, type TmpfsOptions } from '@erofs-js/tmpfs';
 import { FIRST_ANON_DEV, MountNamespace, type Location, type Mount, type MountFlags, type MountPolicy, type MountRecord, type MountSpec } from './namespace.js';
 import { mountinfoFor } from './mountinfo.js';
 import * as node from './node.js';
@@ -63,6 +64,44 @@ export interface MountRequest {
   /** Absolute path in the namespace. */
   target: string;
   options?: HostMountOptions;
+}
+
+/** Where and how a filesystem other than an image is attached. */
+export interface AttachOptions extends MountFlags {
+  /** Create the target (and missing parents) on the synthetic root when absent. */
+  mkdir?: boolean;
+  /** The source shown in mountinfo (default: the type, as mount(8) shows "tmpfs"). */
+  source?: string;
+}
+
+/** A tmpfs: writable memory, bounded by `size` and `nr_inodes` (see @erofs-js/tmpfs). */
+export interface TmpfsMountRequest {
+  type: 'tmpfs';
+  target: string;
+  options?: AttachOptions & Omit<TmpfsOptions, 'dev' | 'clock'>;
+}
+
+/**
+ * A filesystem the emulator made itself (a procfs, a 9P client, a host passthrough),
+ * implementing the filesystem contract of @erofs-js/vfs. Host API only: the RPC never
+ * takes one.
+ */
+export interface FilesystemMountRequest {
+  fs: AnyFilesystem;
+  target: string;
+  /** Super-block options shown in mountinfo (default "rw", or "ro" for a read-only filesystem). */
+  superOptions?: string;
+  options?: AttachOptions;
+}
+
+/** The super-block options Linux shows for a tmpfs with these limits. */
+function tmpfsSuperOptions(fs: Tmpfs, readOnly: boolean): string {
+  const parts = [readOnly ? 'ro' : 'rw', `size=${(fs.maxPages * 4096) / 1024}k`, `nr_inodes=${fs.maxInodes}`, `mode=${(fs.root.mode & 0o7777).toString(8)}`];
+  const st = fs.stat(fs.root);
+  if (st.uid !== 0) parts.push(`uid=${st.uid}`);
+  if (st.gid !== 0) parts.push(`gid=${st.gid}`);
+  parts.push('inode64');
+  return parts.join(',');
 }
 
 export interface UnmountRequest {
@@ -206,8 +245,9 @@ export class HostController {
    * Mounts an image read-only at `target`. See the module comment for the transaction.
    * `signal` cancels the request until the commit step.
    */
-  async mount(req: MountRequest, signal?: AbortSignal): Promise<MountRecord> {
+  async mount(req: MountRequest | TmpfsMountRequest | FilesystemMountRequest, signal?: AbortSignal): Promise<MountRecord> {
     this.live();
+    if ('type' in req || 'fs' in req) return this.mountFs(req);
     const options = req.options ?? {};
     checkTarget(req.target);
     this.pending++;
@@ -236,7 +276,27 @@ export class HostController {
     }
   }
 
-  private attachAt(spec: MountSpec, target: string, options: HostMountOptions): Mount {
+  /** Mounts a tmpfs or an emulator's filesystem at `target` (synchronous: nothing to open). */
+  mountFs(req: TmpfsMountRequest | FilesystemMountRequest): MountRecord {
+    this.live();
+    checkTarget(req.target);
+    const options: AttachOptions = req.options ?? {};
+    const flags: MountFlags = { readOnly: options.readOnly, nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec };
+    let spec: MountSpec;
+    if ('type' in req) {
+      if (req.type !== 'tmpfs') throw new SysError('ENODEV', `unknown filesystem type ${String(req.type)}`);
+      const { mkdir: _m, source: _s, readOnly: _r, nosuid: _a, nodev: _b, noexec: _c, ...tmpfsOptions } = req.options ?? {};
+      const fs = new Tmpfs({ ...tmpfsOptions, dev: this.ns.allocDev() });
+      spec = { fs, fstype: 'tmpfs', source: options.source ?? 'tmpfs', superOptions: tmpfsSuperOptions(fs, options.readOnly === true), flags, onRelease: () => fs.release() };
+    } else {
+      const fs = req.fs;
+      if (typeof fs?.lookup !== 'function' || typeof fs.type !== 'string' || !fs.root) throw new SysError('EINVAL', 'fs must implement the filesystem contract (FilesystemImpl)');
+      spec = { fs, fstype: fs.type, source: options.source ?? fs.type, superOptions: req.superOptions ?? (fs.readOnly ? 'ro' : 'rw'), flags, onRelease: () => fs.release() };
+    }
+    return this.record(this.attachAt(spec, req.target, options));
+  }
+
+  private attachAt(spec: MountSpec, target: string, options: AttachOptions): Mount {
     if (options.mkdir) this.mkdir(target, { parents: true, existOk: true });
     const at = this.resolveHost(target, true);
     try {
@@ -449,7 +509,7 @@ export function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: nu
     fstype: 'erofs',
     source: options.source ?? opened.main.name,
     superOptions: EROFS_SUPER_OPTIONS,
-    flags: { nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
+    flags: { readOnly: true, nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
     origin: { name: opened.main.name, devices: opened.devices.map((d) => ({ name: d.name, bytes: d.source.size })), extentCacheBytes: fs.image.extentCache.maxBytes },
     onRelease: () => {
       if (released) return;

@@ -162,13 +162,17 @@ export function rename(r: Resolver, oldStart: Location, oldBytes: Uint8Array, ne
       if (newLast === null || isDots(newLast)) throw new SysError(flags & 1 ? 'EEXIST' : 'EBUSY', 'cannot rename onto "/", "." or ".."');
       wantWrite(op.mount);
       if (op.mount.children.size !== 0) {
-        for (const [dir, name] of [[op.node, oldLast], [np.node, newLast]] as const) {
-          const n = lookupOrNone(dir, name, creds);
-          if (n) {
-            const busy = isMountPoint(op.mount, n);
-            node.drop(n);
-            if (busy) throw new SysError('EBUSY', 'a mount point');
-          }
+        // Mount points are EBUSY (vfs_rename), after the lookups' own answers: a missing
+        // source ENOENT, an existing target EEXIST with RENAME_NOREPLACE.
+        const from = node.lookup(op.node, oldLast, creds);
+        const to = lookupOrNone(np.node, newLast, creds);
+        try {
+          if (to && flags & 1) throw new SysError('EEXIST', 'file exists');
+          if (!to && flags & 2) throw new SysError('ENOENT', 'no such file or directory');
+          if (isMountPoint(op.mount, from) || (to && isMountPoint(op.mount, to))) throw new SysError('EBUSY', 'a mount point');
+        } finally {
+          node.drop(from);
+          if (to) node.drop(to);
         }
       }
       op.node.fs.rename(op.node, oldLast, np.node, newLast, flags, creds);
