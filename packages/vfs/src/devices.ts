@@ -40,7 +40,7 @@ import { S_IFBLK, S_IFCHR, S_IFLNK, S_IFMT, makedev, splitDev } from '@erofs-js/
 import type { FsNode, OpenFile } from './contract.js';
 import type { Credentials } from './credentials.js';
 import { SysError } from './errno.js';
-import { O_ACCMODE, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_HOLE } from './file.js';
+import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_HOLE } from './file.js';
 import type { Stat, Statx } from './inode.js';
 import { MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PAGE_SIZE, PROT_WRITE } from './mmap.js';
 
@@ -177,16 +177,17 @@ export class DeviceRegistry {
   }
 }
 
-/** The flags a description keeps: Linux clears the open-time-only ones (do_dentry_open). */
-const OPEN_ONLY_FLAGS = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC;
+/** The flags a description keeps: Linux clears the open-time-only ones (and O_CLOEXEC is the descriptor's). */
+const OPEN_ONLY_FLAGS = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC;
 
 /**
- * An open device: the OpenFile a driver returns. The base class answers every call the
- * way Linux answers it for a character device whose driver has no such method; a driver
- * overrides the hooks it has. The offset is the description's f_pos.
+ * What every description of a node the filesystem does not open itself (a device, a
+ * fifo, a pipe) shares: it holds the node until close, keeps the status flags, stats
+ * the inode, and is neither a directory nor a regular file (getdents64 ENOTDIR,
+ * ftruncate EINVAL, fsync EINVAL). Every call after close is EBADF.
  */
-export class DeviceFile implements OpenFile {
-  readonly kind = 'device' as const;
+export abstract class SpecialFile {
+  abstract readonly kind: 'device' | 'pipe';
   flags: number;
   offset = 0;
   private closed = false;
@@ -199,6 +200,67 @@ export class DeviceFile implements OpenFile {
   get isClosed(): boolean {
     return this.closed;
   }
+
+  /** Called once by close(), before the node is released. */
+  protected release(): void {}
+
+  protected live(): void {
+    if (this.closed) throw new SysError('EBADF', 'description is closed');
+  }
+
+  /** lseek's whence above SEEK_HOLE is EINVAL before the file sees it. */
+  protected checkWhence(whence: number): void {
+    this.live();
+    if (!(whence >= 0 && whence <= SEEK_HOLE)) throw new SysError('EINVAL', `whence ${whence}`);
+  }
+
+  getdents64(_dest: Uint8Array): number {
+    this.live();
+    throw new SysError('ENOTDIR', 'not a directory');
+  }
+
+  stat(): Stat {
+    this.live();
+    return this.node.fs.stat(this.node);
+  }
+
+  statx(): Statx {
+    this.live();
+    return this.node.fs.statx(this.node);
+  }
+
+  truncate(_length: number): void {
+    this.live();
+    throw new SysError('EINVAL', 'not a regular file');
+  }
+
+  fsync(): void {
+    this.live();
+    throw new SysError('EINVAL', 'no fsync here');
+  }
+
+  fdatasync(): void {
+    this.fsync();
+  }
+
+  close(): void {
+    this.live();
+    this.closed = true;
+    try {
+      this.release();
+    } finally {
+      this.node.decRef();
+    }
+  }
+}
+
+/**
+ * An open device: the OpenFile a driver returns. The base class answers every call the
+ * way Linux answers it for a character device whose driver has no such method; a driver
+ * overrides the hooks it has. The offset is the description's f_pos.
+ */
+export class DeviceFile extends SpecialFile implements OpenFile {
+  readonly kind = 'device' as const;
 
   // ---- hooks ----------------------------------------------------------------------------
 
@@ -227,14 +289,7 @@ export class DeviceFile implements OpenFile {
     return false;
   }
 
-  /** Called once by close(), before the node is released. */
-  protected release(): void {}
-
   // ---- OpenFile ---------------------------------------------------------------------------
-
-  protected live(): void {
-    if (this.closed) throw new SysError('EBADF', 'description is closed');
-  }
 
   protected canRead(): void {
     const acc = this.flags & O_ACCMODE;
@@ -307,53 +362,13 @@ export class DeviceFile implements OpenFile {
   }
 
   lseek(offset: number, whence: number): number {
-    this.live();
-    if (!(whence >= 0 && whence <= SEEK_HOLE)) throw new SysError('EINVAL', `whence ${whence}`);
+    this.checkWhence(whence);
     return this.seek(offset, whence);
-  }
-
-  getdents64(_dest: Uint8Array): number {
-    this.live();
-    throw new SysError('ENOTDIR', 'not a directory');
-  }
-
-  stat(): Stat {
-    this.live();
-    return this.node.fs.stat(this.node);
-  }
-
-  statx(): Statx {
-    this.live();
-    return this.node.fs.statx(this.node);
-  }
-
-  truncate(_length: number): void {
-    this.live();
-    throw new SysError('EINVAL', 'not a regular file');
   }
 
   fallocate(_mode: number, _offset: number, _length: number): void {
     this.live();
     throw new SysError('ENODEV', 'fallocate on a character device');
-  }
-
-  fsync(): void {
-    this.live();
-    throw new SysError('EINVAL', 'device has no fsync');
-  }
-
-  fdatasync(): void {
-    this.fsync();
-  }
-
-  close(): void {
-    this.live();
-    this.closed = true;
-    try {
-      this.release();
-    } finally {
-      this.node.decRef();
-    }
   }
 
   private positionCheck(position: number): void {

@@ -141,6 +141,7 @@ export {
 export {
   DeviceRegistry,
   DeviceFile,
+  SpecialFile,
   MemoryDeviceFile,
   MEMORY_DEVICES,
   MEM_MAJOR,

@@ -66,8 +66,9 @@
 import { S_IFDIR, S_IFIFO, S_IFMT, makedev, splitDev } from '@erofs-js/erofs';
 import type { FilesystemImpl, FsNode, OpenFile, Timespec } from './contract.js';
 import { MAY_WRITE, checkPermission, genericPermission, hasCap, inGroup, ownerOrCapable, type Credentials } from './credentials.js';
+import { SpecialFile } from './devices.js';
 import { SysError } from './errno.js';
-import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_HOLE } from './file.js';
+import { O_ACCMODE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from './file.js';
 import { ST_VALID, type StatFs } from './filesystem.js';
 import { STATX_BASIC_STATS, STATX_BTIME, STATX_ATTR_AUTOMOUNT, STATX_ATTR_DAX, STATX_ATTR_MOUNT_ROOT, type Stat, type Statx } from './inode.js';
 
@@ -494,44 +495,32 @@ function pick(t: Timespec, old: Timespec, current: Timespec): Timespec {
   return { sec: t.sec, nsec: t.nsec };
 }
 
-/** The flags a description keeps: Linux clears the open-time-only ones. */
-const OPEN_ONLY_FLAGS = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC;
-
-/** An open end of a pipe or fifo: the OpenFile the mount layer puts in a descriptor table. */
-export class PipeFile implements OpenFile {
+/** An open end of a pipe or fifo: the OpenFile the mount layer puts in a descriptor table. Pipes have no position (offset stays 0). */
+export class PipeFile extends SpecialFile implements OpenFile {
   readonly kind = 'pipe' as const;
-  flags: number;
-  /** Pipes have no position; always 0. */
-  offset = 0;
   /** The writer-open count this reader saw when it opened with O_NONBLOCK and no writer (Linux's f_pipe: no POLLHUP until a writer came and went). */
   private version = 0;
-  private closed = false;
 
   /** @internal made by PipeTable */
   constructor(
-    readonly node: FsNode,
+    node: FsNode,
     private readonly pipe: Pipe,
     flags: number,
     private readonly table: PipeTable,
   ) {
-    this.flags = flags & ~OPEN_ONLY_FLAGS;
-    node.incRef();
+    super(node, flags);
     pipe.files++;
     const acc = flags & O_ACCMODE;
     if (acc !== O_WRONLY) {
       pipe.readers++;
       pipe.rCounter++;
+      pipe.forWriters.wake();
     }
     if (acc !== O_RDONLY) {
       pipe.writers++;
       pipe.wCounter++;
+      pipe.forReaders.wake();
     }
-    if (acc !== O_WRONLY) pipe.forWriters.wake();
-    if (acc !== O_RDONLY) pipe.forReaders.wake();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   private get readable(): boolean {
@@ -540,10 +529,6 @@ export class PipeFile implements OpenFile {
 
   private get writable(): boolean {
     return (this.flags & O_ACCMODE) !== O_RDONLY;
-  }
-
-  private live(): void {
-    if (this.closed) throw new SysError('EBADF', 'description is closed');
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -647,29 +632,8 @@ export class PipeFile implements OpenFile {
   }
 
   lseek(_offset: number, whence: number): number {
-    this.live();
-    if (!(whence >= 0 && whence <= SEEK_HOLE)) throw new SysError('EINVAL', `whence ${whence}`);
+    this.checkWhence(whence);
     throw new SysError('ESPIPE', 'pipes cannot seek');
-  }
-
-  getdents64(_dest: Uint8Array): number {
-    this.live();
-    throw new SysError('ENOTDIR', 'not a directory');
-  }
-
-  stat(): Stat {
-    this.live();
-    return this.node.fs.stat(this.node);
-  }
-
-  statx(): Statx {
-    this.live();
-    return this.node.fs.statx(this.node);
-  }
-
-  truncate(_length: number): void {
-    this.live();
-    throw new SysError('EINVAL', 'not a regular file');
   }
 
   fallocate(_mode: number, _offset: number, _length: number): void {
@@ -677,32 +641,20 @@ export class PipeFile implements OpenFile {
     throw new SysError('ESPIPE', 'fallocate on a pipe');
   }
 
-  fsync(): void {
-    this.live();
-    throw new SysError('EINVAL', 'pipes have no fsync');
-  }
-
-  fdatasync(): void {
-    this.fsync();
-  }
-
-  close(): void {
-    this.live();
-    this.closed = true;
+  protected override release(): void {
     const p = this.pipe;
     if (this.readable) p.readers--;
     if (this.writable) p.writers--;
     p.forReaders.wake();
     p.forWriters.wake();
     if (--p.files === 0) p.onFree();
-    this.node.decRef();
   }
 
   // ---- pipe-only calls ----------------------------------------------------------------------
 
   /** poll(2)'s answer now: POLLIN|POLLRDNORM, POLLOUT|POLLWRNORM, POLLHUP, POLLERR as pipe_poll gives them. */
   poll(): number {
-    if (this.closed) return 0;
+    if (this.isClosed) return 0;
     const p = this.pipe;
     let mask = 0;
     if (this.readable) {
