@@ -603,12 +603,12 @@ describe('file positions up to 2^63 - 1 equal Linux (kernel 6.18.44)', () => {
       expect(s.read(fd, 100)).toBe(1);
       // mmap: 2^62 is accepted (its pages lie past the end: the SIGBUS condition, EFAULT
       // here, for an eager mapping); unaligned EINVAL; a range ending past 2^63 - 1 is
-      // EOVERFLOW on Linux and EINVAL here (the errno table has no EOVERFLOW yet).
+      // EOVERFLOW.
       if (name !== 'Syscalls') {
         expect(s.mmap(fd, BIG, 4096)).toBe('EFAULT');
         expect(s.mmap(fd, TOP - 8191n, 4096)).toBe('EFAULT');
-        expect(s.mmap(fd, TOP - 4095n, 4096)).toBe('EINVAL');
-        expect(s.mmap(fd, TOP - 8191n, 8192)).toBe('EINVAL');
+        expect(s.mmap(fd, TOP - 4095n, 4096)).toBe('EOVERFLOW');
+        expect(s.mmap(fd, TOP - 8191n, 8192)).toBe('EOVERFLOW');
         expect(s.mmap(fd, TOP - 4094n, 4096)).toBe('EINVAL');
         expect(s.mmap(fd, 4096n, 1)).toBe('OK');
       }

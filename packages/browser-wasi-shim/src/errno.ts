@@ -35,6 +35,7 @@ export const WASI_ERRNO: Readonly<Record<Errno, number>> = {
   ELOOP: wasi.ERRNO_LOOP, // 32
   EAGAIN: wasi.ERRNO_AGAIN, // 6
   EPIPE: wasi.ERRNO_PIPE, // 64
+  EOVERFLOW: wasi.ERRNO_OVERFLOW, // 61
   // WASI has no ENODATA (a missing xattr); xattrs are not part of preview1 anyway.
   ENODATA: wasi.ERRNO_NOENT,
   // Linux's EOPNOTSUPP and ENOTSUP are one number; WASI keeps only "notsup".

@@ -169,3 +169,55 @@ describe('the write surface through Task', () => {
     t.close(wr);
   });
 });
+
+describe('device nodes and fifos in any filesystem', () => {
+  it('a device node made by mknod in the tmpfs opens the registered driver; nodev refuses; unknown numbers ENXIO', () => {
+    t.mknod('/tmp/null', 0o020666, (1 << 8) | 3);
+    t.mknod('/tmp/full', 0o020666, (1 << 8) | 7);
+    t.mknod('/tmp/nodrv', 0o020666, (240 << 8) | 7);
+    const fd = t.open('/tmp/null', O_RDWR);
+    expect(t.write(fd, enc('gone'))).toBe(4);
+    expect(t.read(fd, new Uint8Array(4))).toBe(0);
+    t.close(fd);
+    const full = t.open('/tmp/full', O_WRONLY);
+    expect(code(() => t.write(full, enc('x')))).toBe('ENOSPC');
+    t.close(full);
+    expect(code(() => t.open('/tmp/nodrv', O_RDONLY))).toBe('ENXIO');
+  });
+
+  it('nodev: EACCES before the permission check', async () => {
+    t.mkdir('/tmp/nd', 0o755);
+    c.mountFs({ type: 'tmpfs', target: '/tmp/nd', options: { nodev: true } });
+    t.mknod('/tmp/nd/null', 0o020000, (1 << 8) | 3);
+    const user = c.task({ creds: credentials(1000, 1000) });
+    expect(code(() => user.open('/tmp/nd/null', O_RDONLY))).toBe('EACCES');
+    expect(code(() => t.open('/tmp/nd/null', O_RDONLY))).toBe('EACCES');
+    user.exit();
+  });
+
+  it('a fifo in the tmpfs is one pipe for every opener, across tasks', () => {
+    t.mknod('/tmp/fifo', 0o010666, 0);
+    const other = c.task();
+    const r = other.open('/tmp/fifo', O_RDONLY | 0o4000); // O_NONBLOCK: does not wait for a writer
+    const w = t.open('/tmp/fifo', O_WRONLY);
+    expect(t.write(w, enc('through'))).toBe(7);
+    const buf = new Uint8Array(16);
+    expect(dec(buf.subarray(0, other.read(r, buf)))).toBe('through');
+    t.close(w);
+    expect(other.read(r, buf)).toBe(0); // every writer gone: EOF
+    other.close(r);
+    expect(code(() => t.open('/tmp/fifo', O_WRONLY | 0o4000))).toBe('ENXIO'); // no reader, O_NONBLOCK
+    other.exit();
+  });
+
+  it('pipe2 gives a read end and a write end', () => {
+    const [r, w] = t.pipe2(0);
+    expect(t.write(w, enc('abc'))).toBe(3);
+    const buf = new Uint8Array(8);
+    expect(t.read(r, buf)).toBe(3);
+    expect(t.fstat(r).mode & 0o170000).toBe(0o010000);
+    t.close(w);
+    expect(t.read(r, buf)).toBe(0);
+    t.close(r);
+  });
+});

@@ -20,7 +20,7 @@
  * Everything a checkpoint needs is plain data: see table().
  */
 import { makedev, splitDev } from '@erofs-js/erofs';
-import { Filesystem, SysError } from '@erofs-js/vfs';
+import { DeviceRegistry, Filesystem, PipeTable, SysError } from '@erofs-js/vfs';
 import { drop, hold, isDir, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
 import { SyntheticFs } from './synthetic.js';
 import type { Task } from './task.js';
@@ -170,6 +170,13 @@ export interface MountRecord {
 
 export interface NamespaceOptions {
   policy?: MountPolicy;
+  /**
+   * The drivers device nodes open (in any filesystem of the namespace). Default: a
+   * registry with Linux's memory devices (null, zero, full, random, urandom).
+   */
+  devices?: DeviceRegistry;
+  /** The pipes fifos open (shared by every task of the namespace). Default: a new table. */
+  pipes?: PipeTable;
   /** Most mounts attached at once, the root included (default 1000): ENOSPC beyond. */
   maxMounts?: number;
 }
@@ -190,6 +197,11 @@ export class MountNamespace {
   private readonly lingering = new Set<Mount>();
   /** Live tasks in this namespace, in creation order (a checkpoint saves them). */
   private readonly taskSet = new Set<Task>();
+  /** Device drivers: a device node anywhere in the namespace opens the one registered for its number. */
+  readonly devices: DeviceRegistry;
+  /** Fifos' pipes and anonymous pipes. */
+  readonly pipes: PipeTable;
+  private pipefsMount: Mount | null = null;
 
   /**
    * A namespace whose root is `root` (a spec for an image filesystem), or a fresh
@@ -201,9 +213,20 @@ export class MountNamespace {
       imageTypes: [...(options.policy?.imageTypes ?? ['erofs'])],
     };
     this.maxMounts = options.maxMounts ?? 1000;
+    this.devices = options.devices ?? new DeviceRegistry();
+    this.pipes = options.pipes ?? new PipeTable();
     const spec = root ?? { fs: new SyntheticFs({ dev: this.allocDev() }), fstype: 'rootfs', source: 'rootfs', superOptions: 'ro' };
     this.root = new Mount(this, this.nextId++, spec);
     this.attached.set(this.root.id, this.root);
+  }
+
+  /**
+   * The mount anonymous pipes' descriptions count against: pipefs, which Linux mounts
+   * internally and never in a namespace (it appears in no table and no path reaches it).
+   */
+  pipeMount(fs: MountedFs): Mount {
+    this.pipefsMount ??= new Mount(this, 0, { fs, fstype: 'pipefs', source: 'pipefs', superOptions: 'rw' });
+    return this.pipefsMount;
   }
 
   /** The root location (not held). */

@@ -54,6 +54,8 @@ import {
   checkXattrName,
   type Timespec,
   CAP_MKNOD,
+  MAY_READ,
+  MAY_WRITE,
 } from '@erofs-js/vfs';
 import type { Location, Mount, MountNamespace } from './namespace.js';
 import * as node from './node.js';
@@ -63,7 +65,7 @@ import * as namei from './namei.js';
 import { SynthFile } from './synthetic.js';
 import { FdTable } from './fdtable.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve, resolveAt, type PathArg } from './resolve.js';
-import { S_IFMT, S_IFREG } from '@erofs-js/erofs';
+import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK } from '@erofs-js/erofs';
 
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -568,10 +570,60 @@ export class Task {
    * regular file for writing (or O_TRUNC) is EROFS after the permission check.
    */
   private openNode(l: Location, flags: number): OpenFile {
-    if (!(flags & O_PATH) && l.mount.readOnly && !l.node.fs.readOnly && node.isReg(l.node) && ((flags & 3) !== 0 || flags & O_TRUNC)) {
-      namei.refuseWriteOpen(l, this.creds);
+    if (!(flags & O_PATH)) {
+      const t = l.node.mode & S_IFMT;
+      if (t === S_IFCHR || t === S_IFBLK || t === S_IFIFO || t === S_IFSOCK) return this.openSpecial(l, t, flags);
+      if (l.mount.readOnly && !l.node.fs.readOnly && t === S_IFREG && ((flags & 3) !== 0 || flags & O_TRUNC)) namei.refuseWriteOpen(l, this.creds);
     }
     return node.open(l.node, flags, this.creds);
+  }
+
+  /**
+   * Device nodes, fifos and sockets are not opened by their filesystem (may_open, then
+   * chrdev_open / fifo_open): a device on a nodev mount is EACCES before the permission
+   * check; then the permission for the access mode (O_TRUNC is ignored); then the device
+   * registry or the pipe table. A socket file is ENXIO. Writes are allowed on a read-only
+   * mount: the node is not changed. A fifo open that would wait throws WouldBlock (see
+   * the vfs pipe module); this task is the waiter that a re-issued open resumes.
+   */
+  private openSpecial(l: Location, t: number, flags: number): OpenFile {
+    const isDev = t === S_IFCHR || t === S_IFBLK;
+    if (isDev && l.mount.spec.flags?.nodev) throw new SysError('EACCES', 'device node on a nodev mount');
+    if (flags & O_DIRECTORY) throw new SysError('ENOTDIR', 'not a directory');
+    const acc = flags & 3;
+    const mask = acc === 0 ? MAY_READ : acc === 1 ? MAY_WRITE : MAY_READ | MAY_WRITE;
+    node.access(l.node, mask, this.creds);
+    if (t === S_IFSOCK) throw new SysError('ENXIO', 'cannot open a socket file');
+    if (isDev) return this.ns.devices.open(l.node, flags & ~O_TRUNC, this.creds);
+    return this.ns.pipes.openFifo(l.node, flags & ~O_TRUNC, this);
+  }
+
+  /** pipe2(2): [read end, write end]; flags O_NONBLOCK, O_DIRECT (packets), O_CLOEXEC. */
+  pipe2(flags = 0): [number, number] {
+    return sys(() => {
+      this.alive();
+      const [r, w] = this.ns.pipes.createPipe(flags, this.creds);
+      const m = this.ns.pipeMount(r.node.fs);
+      const cloexec = (flags & O_CLOEXEC) !== 0;
+      let rfd = -1;
+      // installNew closes the file it could not install (EMFILE).
+      try {
+        rfd = this.installNew({ mount: m, node: r.node }, r, cloexec);
+      } catch (e) {
+        w.close();
+        throw e;
+      }
+      try {
+        return [rfd, this.installNew({ mount: m, node: w.node }, w, cloexec)];
+      } catch (e) {
+        this.close(rfd);
+        throw e;
+      }
+    });
+  }
+
+  pipe(): [number, number] {
+    return this.pipe2(0);
   }
 
   /** open(O_TMPFILE) in directory `l`: an unnamed regular file, opened as created. */
@@ -1071,8 +1123,7 @@ export class Task {
       if (f.kind === 'path') throw new SysError('EBADF', 'O_PATH description');
       if (!(Number.isSafeInteger(length) && length > 0)) throw new SysError('EINVAL', `bad length ${length}`);
       const pages = BigInt(Math.ceil(length / PAGE_SIZE) * PAGE_SIZE);
-      // (Linux's errno here is EOVERFLOW, which the table does not carry yet.)
-      if (off + pages > LOFF_MAX) throw new SysError('EINVAL', `mapping of ${length} bytes at ${off} ends past 2^63 - 1`);
+      if (off + pages > LOFF_MAX) throw new SysError('EOVERFLOW', `mapping of ${length} bytes at ${off} ends past 2^63 - 1`);
       checkMmap(f as FileDescription, 0, length, prot, flags); // only a FileDescription has mmap
       throw new SysError('EFAULT', SIGBUS_MESSAGE);
     });

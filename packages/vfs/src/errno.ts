@@ -38,6 +38,7 @@ export const ERRNO = {
   ENOTEMPTY: 39,
   ELOOP: 40,
   ENODATA: 61,
+  EOVERFLOW: 75,
   EOPNOTSUPP: 95,
   EUCLEAN: 117,
 } as const;
