@@ -1,5 +1,5 @@
 /** Helpers shared by the tmpfs tests (not exported by the package). */
-import { ROOT, SysError, credentials, type Credentials } from '@erofs-js/vfs';
+import { ROOT as VFS_ROOT, SysError, credentials, type Credentials } from '@erofs-js/vfs';
 import { expect } from 'vitest';
 import type { TmpNode } from './inode.js';
 import type { Tmpfs } from './tmpfs.js';
@@ -11,7 +11,8 @@ export const str = (u: Uint8Array): string => new TextDecoder().decode(u);
 /** uid 1000 / gid 1000 without capabilities, and a second user. */
 export const USER = credentials(1000, 1000, [1000]);
 export const OTHER = credentials(1001, 1001, [1001]);
-export { ROOT };
+/** uid 0 with every capability and umask 0, so that setup modes are what the test says. */
+export const ROOT: Credentials = { ...VFS_ROOT, umask: 0 };
 
 /** Resolves a relative path from the root (no symlinks), returning the node held. */
 export function walk(fs: Tmpfs, path: string, creds: Credentials = ROOT): TmpNode {
