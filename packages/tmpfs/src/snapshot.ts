@@ -293,7 +293,8 @@ export function restoreInto(fs: Tmpfs, snap: unknown): void {
   if (!isObject(snap)) throw bad('', `expected an object, got ${describe(snap)}`);
   if (snap.format !== SNAPSHOT_FORMAT) throw bad('.format', `expected "${SNAPSHOT_FORMAT}", got ${describe(snap.format)}`);
   if (snap.version !== SNAPSHOT_VERSION) throw bad('.version', `version ${describe(snap.version)} is not ${SNAPSHOT_VERSION}`);
-  const list = array(snap.inodes, '.inodes', fs.maxInodes);
+  const list = array(snap.inodes, '.inodes', Number.MAX_SAFE_INTEGER);
+  if (list.length > fs.maxInodes) throw new SysError('ENOSPC', `snapshot has ${list.length} inodes, nr_inodes allows ${fs.maxInodes}`);
   const byIno = new Map<number, Checked>();
   list.forEach((v, j) => {
     const c = checkInode(v, `.inodes[${j}]`, fs.maxInodes);
