@@ -125,6 +125,8 @@ export function link(r: Resolver, existing: Location, start: Location, bytes: Ui
 export function unlink(r: Resolver, start: Location, bytes: Uint8Array, creds: Credentials): void {
   inParent(r, start, bytes, (parent, last, slash) => {
     if (last === null || isDots(last)) throw new SysError('EISDIR', 'is a directory');
+    // Linux 6.18 looks the name up (search permission, EACCES) before mnt_want_write.
+    checkSearch(parent.node, creds);
     wantWrite(parent.mount);
     const victim = node.lookup(parent.node, last, creds);
     try {
@@ -142,6 +144,7 @@ export function rmdir(r: Resolver, start: Location, bytes: Uint8Array, creds: Cr
     if (last === null) throw new SysError('EBUSY', 'cannot remove the root');
     if (isDot(last)) throw new SysError('EINVAL', 'cannot remove "."');
     if (isDots(last)) throw new SysError('ENOTEMPTY', 'directory not empty');
+    checkSearch(parent.node, creds);
     wantWrite(parent.mount);
     const victim = node.lookup(parent.node, last, creds);
     try {
@@ -155,12 +158,23 @@ export function rmdir(r: Resolver, start: Location, bytes: Uint8Array, creds: Cr
 
 export function rename(r: Resolver, oldStart: Location, oldBytes: Uint8Array, newStart: Location, newBytes: Uint8Array, flags: number, creds: Credentials): void {
   checkRenameFlags(flags);
-  inParent(r, oldStart, oldBytes, (op, oldLast) => {
-    inParent(r, newStart, newBytes, (np, newLast) => {
+  inParent(r, oldStart, oldBytes, (op, oldLast, oldSlash) => {
+    inParent(r, newStart, newBytes, (np, newLast, newSlash) => {
       if (op.mount !== np.mount) throw new SysError('EXDEV', 'rename across mounts');
       if (oldLast === null || isDots(oldLast)) throw new SysError('EBUSY', 'cannot rename "/", "." or ".."');
       if (newLast === null || isDots(newLast)) throw new SysError(flags & 1 ? 'EEXIST' : 'EBUSY', 'cannot rename onto "/", "." or ".."');
+      checkSearch(op.node, creds);
+      checkSearch(np.node, creds);
       wantWrite(op.mount);
+      if (oldSlash || newSlash) {
+        // A name ending in "/" must be a directory: the source must be one (ENOTDIR), and
+        // so must a source renamed to such a name (unless exchanging, where the target's
+        // own type is checked by the filesystem).
+        const from = node.lookup(op.node, oldLast, creds);
+        const dir = node.isDir(from);
+        node.drop(from);
+        if (!dir && (oldSlash || !(flags & 2))) throw new SysError('ENOTDIR', 'not a directory');
+      }
       if (op.mount.children.size !== 0) {
         // Mount points are EBUSY (vfs_rename), after the lookups' own answers: a missing
         // source ENOENT, an existing target EEXIST with RENAME_NOREPLACE.

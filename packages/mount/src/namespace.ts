@@ -214,7 +214,8 @@ export class MountNamespace {
     };
     this.maxMounts = options.maxMounts ?? 1000;
     this.devices = options.devices ?? new DeviceRegistry();
-    this.pipes = options.pipes ?? new PipeTable();
+    // A fifo's reads and writes change its inode's times, as the filesystem keeps them.
+    this.pipes = options.pipes ?? new PipeTable({ touch: (node, what) => node.fs.touch?.(node, what) });
     const spec = root ?? { fs: new SyntheticFs({ dev: this.allocDev() }), fstype: 'rootfs', source: 'rootfs', superOptions: 'ro' };
     this.root = new Mount(this, this.nextId++, spec);
     this.attached.set(this.root.id, this.root);

@@ -629,7 +629,7 @@ export class Task {
   /** open(O_TMPFILE) in directory `l`: an unnamed regular file, opened as created. */
   private openTmpfile(l: Location, flags: number, mode: number, cloexec: boolean): number {
     namei.wantWrite(l.mount);
-    const made = l.node.fs.tmpfile(l.node, mode & 0o7777, this.creds);
+    const made = l.node.fs.tmpfile(l.node, mode & 0o7777, this.creds, flags);
     return this.withLoc({ mount: l.mount, node: made }, (t) => this.installNew(t, node.open(t.node, flags & ~O_TMPFILE, this.creds, true), cloexec));
   }
 
@@ -756,9 +756,10 @@ export class Task {
     return sys(() => {
       const d = this.description(fd);
       const len = lengthArg(length);
+      // do_ftruncate: a regular file open for writing, else EINVAL (no mnt_want_write: the
+      // write access was had at open).
       if (d.file.kind === 'path') throw new SysError('EBADF', 'O_PATH description');
-      if (!(d.file.flags & 3)) throw new SysError('EINVAL', 'not open for writing');
-      if (d.mount.readOnly) throw new SysError('EROFS', 'read-only file system');
+      if (!(d.file.flags & 3) || d.file.kind !== 'file') throw new SysError('EINVAL', 'not a regular file open for writing');
       d.file.truncate(len);
       return 0;
     });
@@ -898,8 +899,8 @@ export class Task {
   /** renameat2(2): RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT (CAP_MKNOD). */
   renameat2(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
     return sys(() => {
+      // (No capability check for RENAME_WHITEOUT: Linux allows it unprivileged since 5.8.)
       checkRenameFlags(flags);
-      if (flags & RENAME_WHITEOUT && !hasCap(this.creds, CAP_MKNOD)) throw new SysError('EPERM', 'RENAME_WHITEOUT needs CAP_MKNOD');
       const o = this.pathArgs(oldpath);
       const n = this.pathArgs(newpath);
       const os = this.startHeld(olddirfd, o.bytes);
@@ -951,11 +952,13 @@ export class Task {
     return sys(() => {
       const m = intArg(mode, 'mode');
       const loc = this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
-      if (node.isSymlink(loc.node)) {
-        release(loc);
-        throw new SysError('EOPNOTSUPP', 'the mode of a symbolic link cannot be changed');
-      }
-      return this.chmodLoc(loc, m);
+      return this.withLoc(loc, (l) => {
+        // chmod_common: mnt_want_write first, then a symlink's mode cannot change.
+        namei.wantWrite(l.mount);
+        if (node.isSymlink(l.node)) throw new SysError('EOPNOTSUPP', 'the mode of a symbolic link cannot be changed');
+        l.node.fs.chmod(l.node, m & 0o7777, this.creds);
+        return 0;
+      });
     });
   }
 
@@ -1005,7 +1008,7 @@ export class Task {
       if (times && times[0].nsec === UTIME_OMIT && times[1].nsec === UTIME_OMIT) return 0;
       checkTimes(times);
       if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad utimensat flags ${flags}`);
-      const loc = path === null ? holdLoc(this.description(dirfd).location) : this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
+      const loc = path === null ? this.fdTarget(dirfd) : this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
       return this.withLoc(loc, (l) => {
         namei.wantWrite(l.mount);
         l.node.fs.utimes(l.node, times, this.creds);

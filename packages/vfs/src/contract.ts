@@ -159,6 +159,12 @@ export interface FilesystemImpl<N extends FsNode = FsNode> {
   truncate(n: N, length: number, creds: Credentials): void;
   setxattr(n: N, name: Uint8Array, value: Uint8Array, flags: number, creds: Credentials): void;
   removexattr(n: N, name: Uint8Array, creds: Credentials): void;
+  /**
+   * Optional: the times a read ('read': atime, by the filesystem's atime rule) or a write
+   * ('write': mtime and ctime) of a node's data changes, for data the filesystem does not
+   * move itself (fifos, devices), as Linux's file_accessed / file_update_time.
+   */
+  touch?(n: N, what: 'read' | 'write'): void;
   /** syncfs(2). */
   sync(): void;
 
