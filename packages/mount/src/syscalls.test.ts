@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERRNO, O_DIRECTORY, ROOT, credentials, parseDirents, type Stat } from '@erofs-js/vfs';
+import { Tmpfs } from '@erofs-js/tmpfs';
 import { spec } from '../test/helpers.js';
 import { MountNamespace } from './namespace.js';
 import { release, resolve } from './resolve.js';
@@ -220,7 +221,7 @@ describe('Syscalls: whatever the guest passes, a number comes back', () => {
       fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
       fc.constantFrom(2n ** 62n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n, 3n),
       fc.string(),
-      fc.constantFrom('/', '', '.', '..', '/etc/passwd', '/tmp', '/tmp/files/size-1', '/tmp/links', '/tmp/links/abs', '/tmp/xattrs', 'etc', 'user.dir', 'system.posix_acl_access', 'erofs', 'tmpfs', '/nope', 'a'.repeat(5000), '/etc/passwd\0x'),
+      fc.constantFrom('/', '', '.', '..', '/etc/passwd', '/tmp', '/tmp/modes/w', '/tmp/modes/d', '/tmp/modes/d/x', 'user.k', '/tmp/files/size-1', '/tmp/links', '/tmp/links/abs', '/tmp/xattrs', 'etc', 'user.dir', 'system.posix_acl_access', 'erofs', 'tmpfs', '/nope', 'a'.repeat(5000), '/etc/passwd\0x'),
       fc.object(),
       fc.constantFrom(null, undefined, true, false, Symbol('s'), () => 1, new Date(0), new Map(), new Int32Array(4), new DataView(new ArrayBuffer(8)), new ArrayBuffer(8)),
       fc.array(fc.oneof(buffer, fc.integer(), fc.constant(null)), { maxLength: 6 }),
@@ -235,12 +236,19 @@ describe('Syscalls: whatever the guest passes, a number comes back', () => {
         const tmp = resolve(ns.rootLocation, '/tmp', ROOT);
         ns.attach(spec(ns, 'basic-18.erofs'), tmp);
         release(tmp);
+        // A writable tmpfs too, so the write calls do more than answer EROFS.
+        const w = resolve(ns.rootLocation, '/tmp/modes', ROOT);
+        const tmpfs = new Tmpfs({ size: '1m', dev: ns.allocDev() });
+        ns.attach({ fs: tmpfs, fstype: 'tmpfs', source: 'tmpfs', onRelease: () => tmpfs.release() }, w);
+        release(w);
         const task = new Task(ns, { creds: asRoot ? ROOT : credentials(1000, 1000), reservedFds: [0, 1, 2] });
         const sys = new Syscalls(task);
-        // Some descriptors to aim at: a file, a directory, an O_PATH handle.
+        // Some descriptors to aim at: a file, a directory, an O_PATH handle, a writable file, a pipe.
         sys.open('/etc/passwd');
         sys.open('/tmp/links', O_DIRECTORY);
         sys.open('/tmp/files/size-1', 0o10000000);
+        sys.open('/tmp/modes/w', 0o102, 0o666);
+        sys.pipe2(new Uint8Array(8), 0o4000);
         for (const [name, args] of calls) {
           let r: unknown;
           try {

@@ -31,7 +31,7 @@
 import { splitDev } from '@erofs-js/erofs';
 import { ERRNO, SysError, toSysError, type Errno, type Stat, type StatFs } from '@erofs-js/vfs';
 import type { PathArg } from './resolve.js';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, UIO_MAXIOV, type MountStatx, type Task } from './task.js';
+import { AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, UIO_MAXIOV, type MountStatx, type Task } from './task.js';
 
 export const SIZEOF_STAT = 144;
 export const SIZEOF_STATX = 256;
@@ -262,6 +262,31 @@ function put<T>(value: T, dest: unknown, size: number, encode: (v: T, d: Uint8Ar
   return 0;
 }
 
+/** A descriptor that writes: EBADF when it is not open, is O_PATH, or lacks write access. */
+function writeFd(task: Task, fd: number): void {
+  const f = task.description(fd).file;
+  if (f.kind === 'path' || !(f.flags & 3)) throw new SysError('EBADF', 'not open for writing');
+}
+
+/** setxattr's value and size: the size must fit the buffer (EFAULT); default the whole buffer. */
+function valueArg(v: unknown, size: unknown): Uint8Array {
+  if (v === null || v === undefined) {
+    if (size === undefined || size === 0 || size === 0n) return new Uint8Array(0);
+    throw fault('the value');
+  }
+  const b = bufArg(v, 'the value');
+  return size === undefined ? b : b.subarray(0, countArg(size, b));
+}
+
+/** struct timespec[2] (tv_sec, tv_nsec as 64-bit each) or NULL. */
+function timesArg(v: unknown): [{ sec: number; nsec: number }, { sec: number; nsec: number }] | null {
+  if (v === null || v === undefined) return null;
+  if (!(v instanceof Uint8Array) || v.length < 32) throw fault('struct timespec[2]');
+  const dv = new DataView(v.buffer, v.byteOffset, 32);
+  const t = (o: number) => ({ sec: Number(dv.getBigInt64(o, true)), nsec: Number(dv.getBigInt64(o + 8, true)) });
+  return [t(0), t(16)];
+}
+
 export class Syscalls {
   constructor(readonly task: Task) {}
 
@@ -334,22 +359,229 @@ export class Syscalls {
       return this.task.getdents64(f, bufArg(buf));
     });
   }
-  /** write(2): no description is open for writing, so EBADF comes before any look at the buffer. */
-  write(fd: number, buf: Uint8Array): number {
+  /** write(2) of `count` bytes (default: the buffer's length). A bad buffer is EFAULT after EBADF. */
+  write(fd: number, buf: Uint8Array, count?: number | bigint): number {
     return errnoResult(() => {
       const f = fdArg(fd);
-      ioFd(this.task, f);
-      const b = buf instanceof Uint8Array ? buf : null;
-      const n = this.task.write(f, b ?? new Uint8Array(0));
-      if (b === null) throw fault('the buffer');
-      return n;
+      writeFd(this.task, f);
+      const b = bufArg(buf);
+      return this.task.write(f, count === undefined ? b : b.subarray(0, countArg(count, b)));
+    });
+  }
+  pwrite64(fd: number, buf: Uint8Array, offset: number | bigint): number {
+    return errnoResult(() => {
+      const off = offArg(offset);
+      if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+      const f = fdArg(fd);
+      writeFd(this.task, f);
+      return this.task.pwrite64(f, bufArg(buf), off);
+    });
+  }
+  writev(fd: number, iov: readonly Uint8Array[]): number {
+    return errnoResult(() => {
+      const f = fdArg(fd);
+      writeFd(this.task, f);
+      return this.task.writev(f, iovArg(iov));
+    });
+  }
+  pwritev(fd: number, iov: readonly Uint8Array[], offset: number | bigint): number {
+    return errnoResult(() => {
+      const off = offArg(offset);
+      if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
+      const f = fdArg(fd);
+      writeFd(this.task, f);
+      return this.task.pwritev(f, iovArg(iov), off);
+    });
+  }
+  ftruncate(fd: number, length: number | bigint): number {
+    return errnoResult(() => {
+      const len = offArg(length);
+      if (len < 0) throw new SysError('EINVAL', `negative length ${len}`);
+      return this.task.ftruncate(fdArg(fd), len);
+    });
+  }
+  truncate(path: PathArg, length: number | bigint): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      const len = offArg(length);
+      if (len < 0) throw new SysError('EINVAL', `negative length ${len}`);
+      return this.task.truncate(p, len);
+    });
+  }
+  fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): number {
+    return errnoResult(() => {
+      const m = intArg(mode, 'mode');
+      const off = offArg(offset);
+      const len = offArg(length);
+      if (off < 0 || len <= 0) throw new SysError('EINVAL', `bad range ${off}+${len}`);
+      return this.task.fallocate(fdArg(fd), m, off, len);
     });
   }
   fsync(fd: number): number {
     return errnoResult(() => this.task.fsync(fdArg(fd)));
   }
   fdatasync(fd: number): number {
-    return this.fsync(fd);
+    return errnoResult(() => this.task.fdatasync(fdArg(fd)));
+  }
+  syncfs(fd: number): number {
+    return errnoResult(() => this.task.syncfs(fdArg(fd)));
+  }
+  mkdirat(dirfd: number, path: PathArg, mode: number): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return this.task.mkdirat(fdArg(dirfd), p, intArg(mode, 'mode'));
+    });
+  }
+  mkdir(path: PathArg, mode: number): number {
+    return this.mkdirat(AT_FDCWD, path, mode);
+  }
+  mknodat(dirfd: number, path: PathArg, mode: number, dev: number | bigint): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      const m = intArg(mode, 'mode');
+      // dev_t is 64 bits; the new_encode_dev form the kernel takes from mknod fits 32.
+      return this.task.mknodat(fdArg(dirfd), p, m, intArg(dev, 'dev') >>> 0);
+    });
+  }
+  mknod(path: PathArg, mode: number, dev: number | bigint): number {
+    return this.mknodat(AT_FDCWD, path, mode, dev);
+  }
+  symlinkat(target: PathArg, newdirfd: number, linkpath: PathArg): number {
+    return errnoResult(() => {
+      const t = pathArg(target);
+      return this.task.symlinkat(t, fdArg(newdirfd), pathArg(linkpath));
+    });
+  }
+  symlink(target: PathArg, linkpath: PathArg): number {
+    return this.symlinkat(target, AT_FDCWD, linkpath);
+  }
+  linkat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
+    return errnoResult(() => {
+      const o = pathArg(oldpath);
+      const n = pathArg(newpath);
+      return this.task.linkat(fdArg(olddirfd), o, fdArg(newdirfd), n, intArg(flags, 'flags'));
+    });
+  }
+  link(oldpath: PathArg, newpath: PathArg): number {
+    return this.linkat(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+  }
+  unlinkat(dirfd: number, path: PathArg, flags = 0): number {
+    return errnoResult(() => {
+      const fl = intArg(flags, 'flags');
+      return this.task.unlinkat(fdArg(dirfd), pathArg(path), fl);
+    });
+  }
+  unlink(path: PathArg): number {
+    return this.unlinkat(AT_FDCWD, path, 0);
+  }
+  rmdir(path: PathArg): number {
+    return this.unlinkat(AT_FDCWD, path, AT_REMOVEDIR);
+  }
+  renameat2(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
+    return errnoResult(() => {
+      const fl = intArg(flags, 'flags');
+      const o = pathArg(oldpath);
+      const n = pathArg(newpath);
+      return this.task.renameat2(fdArg(olddirfd), o, fdArg(newdirfd), n, fl);
+    });
+  }
+  renameat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg): number {
+    return this.renameat2(olddirfd, oldpath, newdirfd, newpath, 0);
+  }
+  rename(oldpath: PathArg, newpath: PathArg): number {
+    return this.renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+  }
+  fchmodat2(dirfd: number, path: PathArg, mode: number, flags = 0): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      const m = intArg(mode, 'mode');
+      return this.task.fchmodat2(fdArg(dirfd), p, m, intArg(flags, 'flags'));
+    });
+  }
+  fchmodat(dirfd: number, path: PathArg, mode: number): number {
+    return this.fchmodat2(dirfd, path, mode, 0);
+  }
+  chmod(path: PathArg, mode: number): number {
+    return this.fchmodat2(AT_FDCWD, path, mode, 0);
+  }
+  fchmod(fd: number, mode: number): number {
+    return errnoResult(() => this.task.fchmod(fdArg(fd), intArg(mode, 'mode')));
+  }
+  fchownat(dirfd: number, path: PathArg, uid: number, gid: number, flags = 0): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return this.task.fchownat(fdArg(dirfd), p, intArg(uid, 'uid'), intArg(gid, 'gid'), intArg(flags, 'flags'));
+    });
+  }
+  chown(path: PathArg, uid: number, gid: number): number {
+    return this.fchownat(AT_FDCWD, path, uid, gid, 0);
+  }
+  lchown(path: PathArg, uid: number, gid: number): number {
+    return this.fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+  }
+  fchown(fd: number, uid: number, gid: number): number {
+    return errnoResult(() => this.task.fchown(fdArg(fd), intArg(uid, 'uid'), intArg(gid, 'gid')));
+  }
+  /** utimensat(2): `times` is struct timespec[2] in guest memory (32 bytes) or NULL for "now"; a NULL path with a descriptor is futimens. */
+  utimensat(dirfd: number, path: PathArg | null, times: Uint8Array | null, flags = 0): number {
+    return errnoResult(() => {
+      const ts = timesArg(times);
+      const fl = intArg(flags, 'flags');
+      const p = path === null || path === undefined ? null : pathArg(path);
+      return this.task.utimensat(fdArg(dirfd), p, ts, fl);
+    });
+  }
+  futimens(fd: number, times: Uint8Array | null): number {
+    return this.utimensat(fd, null, times, 0);
+  }
+  setxattr(path: PathArg, name: PathArg, value: Uint8Array, size?: number | bigint, flags = 0): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return this.task.setxattr(p, pathArg(name), valueArg(value, size), intArg(flags, 'flags'));
+    });
+  }
+  lsetxattr(path: PathArg, name: PathArg, value: Uint8Array, size?: number | bigint, flags = 0): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return this.task.lsetxattr(p, pathArg(name), valueArg(value, size), intArg(flags, 'flags'));
+    });
+  }
+  fsetxattr(fd: number, name: PathArg, value: Uint8Array, size?: number | bigint, flags = 0): number {
+    return errnoResult(() => this.task.fsetxattr(fdArg(fd), pathArg(name), valueArg(value, size), intArg(flags, 'flags')));
+  }
+  removexattr(path: PathArg, name: PathArg): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return this.task.removexattr(p, pathArg(name));
+    });
+  }
+  lremovexattr(path: PathArg, name: PathArg): number {
+    return errnoResult(() => {
+      const p = pathArg(path);
+      return this.task.lremovexattr(p, pathArg(name));
+    });
+  }
+  fremovexattr(fd: number, name: PathArg): number {
+    return errnoResult(() => this.task.fremovexattr(fdArg(fd), pathArg(name)));
+  }
+  /** umask(2): never fails; an argument that is no integer is read as 0. */
+  umask(mask: number): number {
+    return this.task.umask(int32(mask) ?? 0);
+  }
+  /** pipe2(2): writes the two descriptors (int[2], 8 bytes) into `pipefd`. */
+  pipe2(pipefd: Uint8Array, flags = 0): number {
+    return errnoResult(() => {
+      const fl = intArg(flags, 'flags');
+      if (!(pipefd instanceof Uint8Array) || pipefd.length < 8) throw fault('int pipefd[2]');
+      const [r, w] = this.task.pipe2(fl);
+      const dv = new DataView(pipefd.buffer, pipefd.byteOffset, 8);
+      dv.setInt32(0, r, true);
+      dv.setInt32(4, w, true);
+      return 0;
+    });
+  }
+  pipe(pipefd: Uint8Array): number {
+    return this.pipe2(pipefd, 0);
   }
   fstat(fd: number, statbuf: Uint8Array): number {
     return errnoResult(() => put(this.task.fstat(fdArg(fd)), statbuf, SIZEOF_STAT, encodeStat));
