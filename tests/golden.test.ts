@@ -75,7 +75,7 @@ describe('golden sweep', () => {
 
       it('directory order equals getdents order', () => {
         const image = openFixture(fx.image);
-        const ours = readdirRecords(image);
+        const ours = [...readdirRecords(image)];
         const truth = readJsonl(base + '.readdir.jsonl');
         expect(ours).toEqual(truth);
       });

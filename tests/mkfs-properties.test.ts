@@ -35,12 +35,12 @@ function checkSpec(spec: TreeSpec): void {
   const image = new Image(new MemorySource(bytes));
 
   // Decoder: the manifest `erofs manifest` prints, path by path.
-  const got = manifest(image).map(withoutIno);
+  const got = [...manifest(image)].map(withoutIno);
   const wantRecs = [...want.paths].sort((a, b) => Buffer.compare(a, b)).map((p) => want.records.get(latin(p)));
   expect(got).toEqual(wantRecs);
 
   // Directory order on disk, and lookups of every name and of missing ones.
-  const listings = readdirRecords(image);
+  const listings = [...readdirRecords(image)];
   expect(listings.length).toBe(want.listings.size);
   walk(image, (e) => {
     if (!isDir(e.inode)) return;

@@ -186,8 +186,18 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
     }
     case 'manifest': {
       need(p, 1, 1);
-      const recs = p.flags.has('readdir') ? readdirRecords(image) : manifest(image);
-      out(recs.map((r) => JSON.stringify(r) + '\n').join(''));
+      const recs: Iterable<object> = p.flags.has('readdir') ? readdirRecords(image) : manifest(image);
+      // Written as the records come, about 64 KiB at a time: memory follows the largest
+      // directory, not the image. A corrupt image fails part way, after the lines before.
+      let batch = '';
+      for (const r of recs) {
+        batch += JSON.stringify(r) + '\n';
+        if (batch.length >= 1 << 16) {
+          out(batch);
+          batch = '';
+        }
+      }
+      out(batch);
       return 0;
     }
     case 'fsck': {
