@@ -15,7 +15,7 @@ import { isAbsolute } from 'node:path';
 import { promisify } from 'node:util';
 import { Image, MemorySource, loadCodecs, type ByteSource, type Codec } from '@erofs-js/erofs';
 import { createNodeDeflate } from '@erofs-js/erofs/node';
-import { ERRNO, Filesystem, ROOT, SysError, toSysError, type AnyFilesystem, type Errno } from '@erofs-js/vfs';
+import { ERRNO, Filesystem, ROOT, SysError, toSysError, type AnyFilesystem, type DevEntry, type Errno } from '@erofs-js/vfs';
 import { Tmpfs, type TmpfsOptions } from '@erofs-js/tmpfs';
 import { FIRST_ANON_DEV, MountNamespace, type Location, type Mount, type MountFlags, type MountPolicy, type MountRecord, type MountSpec } from './namespace.js';
 import { mountinfoFor } from './mountinfo.js';
@@ -76,7 +76,12 @@ export interface AttachOptions extends MountFlags {
 
 /** A tmpfs: writable memory, bounded by `size` and `nr_inodes` (see @erofs-js/tmpfs). */
 export interface TmpfsMountRequest {
-  type: 'tmpfs';
+  /**
+   * 'tmpfs', or 'devtmpfs': a small tmpfs (mode 0755) holding the devices the namespace's
+   * registry names (null, zero, full, random, urandom, and what the emulator registered
+   * with a name) and the fd, stdin, stdout, stderr links, as a Linux /dev shows them.
+   */
+  type: 'tmpfs' | 'devtmpfs';
   target: string;
   options?: AttachOptions & Omit<TmpfsOptions, 'dev' | 'clock'>;
 }
@@ -92,6 +97,23 @@ export interface FilesystemMountRequest {
   /** Super-block options shown in mountinfo (default "rw", or "ro" for a read-only filesystem). */
   superOptions?: string;
   options?: AttachOptions;
+}
+
+/** Makes each device node and link of a /dev listing in a fresh tmpfs's root, as root. */
+function populateDev(fs: Tmpfs, entries: readonly DevEntry[]): void {
+  const host = { ...ROOT, umask: 0 };
+  const enc = new TextEncoder();
+  for (const e of entries) {
+    const name = enc.encode(e.name);
+    if (e.target !== null) fs.symlink(fs.root, name, enc.encode(e.target), host);
+    else fs.mknod(fs.root, name, e.mode, e.rdev, host);
+    const n = fs.lookup(fs.root, name, host);
+    try {
+      if (e.uid !== 0 || e.gid !== 0) fs.chown(n, e.uid, e.gid, host);
+    } finally {
+      n.decRef();
+    }
+  }
 }
 
 /** The super-block options Linux shows for a tmpfs with these limits. */
@@ -284,10 +306,15 @@ export class HostController {
     const flags: MountFlags = { readOnly: options.readOnly, nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec };
     let spec: MountSpec;
     if ('type' in req) {
-      if (req.type !== 'tmpfs') throw new SysError('ENODEV', `unknown filesystem type ${String(req.type)}`);
+      if (req.type !== 'tmpfs' && req.type !== 'devtmpfs') throw new SysError('ENODEV', `unknown filesystem type ${String(req.type)}`);
       const { mkdir: _m, source: _s, readOnly: _r, nosuid: _a, nodev: _b, noexec: _c, ...tmpfsOptions } = req.options ?? {};
-      const fs = new Tmpfs({ ...tmpfsOptions, dev: this.ns.allocDev() });
-      spec = { fs, fstype: 'tmpfs', source: options.source ?? 'tmpfs', superOptions: tmpfsSuperOptions(fs, options.readOnly === true), flags, onRelease: () => fs.release() };
+      if (req.type === 'devtmpfs') {
+        const fs = new Tmpfs({ size: '1m', nr_inodes: 1024, mode: 0o755, ...tmpfsOptions, dev: this.ns.allocDev() });
+        populateDev(fs, this.ns.devices.devEntries());
+        spec = { ...tmpfsSpec(fs, options.source ?? 'devtmpfs', flags), fstype: 'devtmpfs' };
+      } else {
+        spec = tmpfsSpec(new Tmpfs({ ...tmpfsOptions, dev: this.ns.allocDev() }), options.source ?? 'tmpfs', flags);
+      }
     } else {
       const fs = req.fs;
       if (typeof fs?.lookup !== 'function' || typeof fs.type !== 'string' || !fs.root) throw new SysError('EINVAL', 'fs must implement the filesystem contract (FilesystemImpl)');

@@ -221,3 +221,23 @@ describe('device nodes and fifos in any filesystem', () => {
     t.close(r);
   });
 });
+
+describe('devtmpfs', () => {
+  it('the host mounts a /dev holding the registry\'s named devices and the fd links', async () => {
+    const d = await HostController.create({ mkdirs: ['/dev'] });
+    await d.mount({ type: 'devtmpfs', target: '/dev' });
+    const g = d.task({ creds: credentials(1000, 1000) });
+    expect(g.stat('/dev/null')).toMatchObject({ mode: 0o020666, rdev: (1 << 8) | 3 });
+    expect(g.stat('/dev/zero')).toMatchObject({ mode: 0o020666, rdev: (1 << 8) | 5 });
+    const link = new Uint8Array(64);
+    expect(dec(link.subarray(0, g.readlinkat(AT_FDCWD, '/dev/stdin', link)))).toBe('/proc/self/fd/0');
+    const fd = g.open('/dev/zero', O_RDONLY);
+    const buf = new Uint8Array(5).fill(9);
+    expect(g.read(fd, buf)).toBe(5);
+    expect([...buf]).toEqual([0, 0, 0, 0, 0]);
+    g.close(fd);
+    expect(d.mountinfo()).toMatch(/ \/dev rw,relatime - devtmpfs devtmpfs rw,size=1024k,nr_inodes=1024,mode=755,inode64\n/);
+    g.exit();
+    d.close();
+  });
+});
