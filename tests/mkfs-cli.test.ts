@@ -3,11 +3,13 @@
  * file compresses and whose random file does not.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataLayout, Image, MemorySource } from '@erofs-js/erofs';
+import { buildImage } from '@erofs-js/mkfs';
+import { treeFromDirectory } from '@erofs-js/mkfs/node';
 import { main } from '../packages/cli/src/main.js';
 
 describe('erofs mkfs -zlz4', () => {
@@ -32,6 +34,34 @@ describe('erofs mkfs -zlz4', () => {
         expect(Buffer.compare(image.readFile(n), noise)).toBe(0);
       }
       expect(await main(['mkfs', '-zzstd', src, join(work, 'x.erofs')])).toBe(2);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('streams the same bytes as the in-memory builder; a failed build leaves no IMAGE and no temporary file', async () => {
+    const work = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'mkfs-cli-'));
+    try {
+      const src = join(work, 'src');
+      mkdirSync(join(src, 'sub'), { recursive: true });
+      writeFileSync(join(src, 'sub', 'text'), 'a line of text that repeats, '.repeat(3000));
+      writeFileSync(join(src, 'small'), 'tail');
+      const img = join(work, 'out.erofs');
+      for (const args of [[], ['-zlz4']]) {
+        expect(await main(['mkfs', ...args, src, img])).toBe(0);
+        const want = buildImage(treeFromDirectory(src), { compression: args.length ? 'lz4' : undefined });
+        expect(Buffer.compare(readFileSync(img), want)).toBe(0);
+      }
+      // A sparse file of 16 TiB: the image would exceed 2^32 blocks, found after the
+      // temporary file was made. The previous IMAGE stays; nothing else is left.
+      writeFileSync(join(src, 'huge'), '');
+      truncateSync(join(src, 'huge'), 2 ** 44);
+      const before = readFileSync(img);
+      expect(await main(['mkfs', src, img])).toBe(1);
+      expect(Buffer.compare(readFileSync(img), before)).toBe(0);
+      rmSync(img);
+      expect(await main(['mkfs', src, img])).toBe(1);
+      expect(readdirSync(work)).toEqual(['src']);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

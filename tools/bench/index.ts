@@ -11,6 +11,9 @@
  * $EROFS_BENCH_CACHE or ~/.cache/erofs-js-bench, once; later runs reuse it. --quick keeps
  * to node_modules and three image variants.
  *
+ * Then each tool alone: the decoders, the VFS, and `erofs mkfs` (peak RSS against the
+ * targets of hardening item 5b; tools/bench/mkfs.ts).
+ *
  * Native baselines: gcc with liblz4-dev, liblzma-dev, zlib1g-dev, libzstd-dev (the codec
  * loops), erofs-utils 1.8+ (fsck.erofs --extract; /opt/erofs-utils/bin/fsck.erofs19 or one
  * on PATH), mkfs.erofs (1.5 and 1.8+), root for the kernel's loop mount and for dropping
@@ -85,6 +88,7 @@ const codecRuns: [string, string, string[]][] = [
   ['DEFLATE and Zstandard decoding', 'codecs.ts', []],
   ['Whole fixture images and the extent cache', 'image.ts', [quick ? '--rounds=3' : '--rounds=7']],
   ['The VFS against the host kernel (million-entry walk)', 'vfs.ts', [quick ? '--entries=100000' : '--entries=1000000']],
+  ['erofs mkfs peak RSS against its targets (Debian tree, generated tree)', 'mkfs.ts', [quick ? '--entries=100000' : '--entries=1000000']],
 ];
 let failed = 0;
 const sections: { title: string; file: string; out: string; status: number | null }[] = [];
@@ -117,7 +121,7 @@ md.push('## Guest workloads over real trees (tools/bench/workloads.ts)');
 md.push('');
 if (existsSync(wlOut + '.md')) md.push(readFileSync(wlOut + '.md', 'utf8'));
 else md.push(`(the workloads did not finish: exit ${wl.status})\n`);
-md.push('## Decoders and the VFS alone, against native code');
+md.push('## Decoders, the VFS and mkfs alone, against native code or targets');
 for (const s of sections) {
   md.push('');
   md.push(`### ${s.title} (tools/bench/${s.file})${s.status === 0 ? '' : ` — exited with ${s.status}`}`);

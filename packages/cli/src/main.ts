@@ -1,4 +1,4 @@
-import { writeFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import {
   ErofsError, LAYOUT_NAMES, S_IFMT, S_IFLNK, S_IFDIR, S_IFCHR, S_IFBLK,
   decodeName, featureNames, formatNid, isErofsError, splitDev, type Image, type Inode,
@@ -8,8 +8,8 @@ import { modeString, timeString, uuidString, Progress } from './format.js';
 import { manifest, readdirRecords, typeName } from './manifest.js';
 import { fsck } from './fsck.js';
 import { extract } from './extract.js';
-import { buildImage, BuildError } from '@erofs-js/mkfs';
-import { treeFromDirectory } from '@erofs-js/mkfs/node';
+import { BuildError } from '@erofs-js/mkfs';
+import { buildImageFile } from '@erofs-js/mkfs/node';
 
 const USAGE = `usage: erofs <command> [options] IMAGE [args]
 
@@ -242,12 +242,16 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
 
 const COMMANDS = new Set(['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest', 'mkfs']);
 
-/** erofs mkfs SRC IMAGE: the only command that writes an image rather than opening one. */
+/**
+ * erofs mkfs SRC IMAGE: the only command that writes an image rather than opening one. The
+ * image is streamed to a temporary file beside IMAGE (file contents read as they are
+ * written) and renamed to IMAGE when complete; a failure leaves no IMAGE behind.
+ */
 function mkfs(p: Parsed): number {
   need(p, 2, 2);
   const [src, dest] = p.args;
   try {
-    writeFileSync(dest, buildImage(treeFromDirectory(src), { compression: p.flags.has('lz4') ? 'lz4' : undefined }));
+    buildImageFile(src, dest, { compression: p.flags.has('lz4') ? 'lz4' : undefined });
   } catch (e) {
     if (!(e instanceof BuildError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
     process.stderr.write(`erofs: mkfs: ${(e as Error).message}\n`);

@@ -11,10 +11,25 @@
  * mtime differs from (epoch, fixed_nsec). Tails go inline when they fit in the block
  * after the inode and its xattrs (the inode moves to the next block when that makes them
  * fit), else the file is FLAT_PLAIN.
+ *
+ * Two passes over an InodeTable (table.ts), so that memory stays bounded by the metadata,
+ * not the content:
+ *   plan   every inode's position, layout and data blocks. Only sizes and names decide
+ *          them, except for the chunk layout (which chunks are all zeros) and LZ4 (where
+ *          the pclusters end): those files are read here, chunk by chunk or through a
+ *          window of one pcluster's reach, and only the decisions are kept.
+ *   write  the image from its first byte to its last, through a buffer (ImageSink gets
+ *          contiguous pieces in order): superblock, xattr pool, inodes with their inline
+ *          tails, then each file's blocks read from the ContentSource as they are written
+ *          (LZ4 files compressed again, pcluster by pcluster; the plan's cut points are
+ *          checked, so a file that changed in between is an error, not a corrupt image).
  */
 import { crc32c, xxh32 } from '@erofs-js/erofs';
-import { compareBytes, nameBytes, type DirNode, type TreeNode } from './tree.js';
 import { lz4CompressFill, lz4Bound } from './lz4.js';
+import { BuildError, DIR, FILE, SYMLINK, CHARDEV, BLOCKDEV, latin, treeSource, type BuildSource, type InodeTable, type Xattr } from './table.js';
+import type { DirNode } from './tree.js';
+
+export { BuildError };
 
 export interface BuildOptions {
   /** 512..4096 (a power of two); default 4096. */
@@ -63,11 +78,13 @@ export interface BuildOptions {
   compressedIndexes?: 'full' | 'compact';
 }
 
-export class BuildError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BuildError';
-  }
+/**
+ * Where a streamed image goes. The builder calls write with contiguous pieces in order:
+ * each starts where the previous ended, the first at 0, the last ends at the image size.
+ * A piece's bytes are only valid during the call.
+ */
+export interface ImageSink {
+  write(bytes: Uint8Array, position: number): void;
 }
 
 const SB_OFFSET = 1024;
@@ -86,544 +103,117 @@ const LAYOUT_FLAT_INLINE = 2;
 const LAYOUT_CHUNK_BASED = 4;
 const FILTER_SEED = 0x25bbe08f;
 const CHUNK_FORMAT_INDEXES = 0x20;
-
-const S_IF: Record<TreeNode['type'], number> = {
-  file: 0o100000,
-  dir: 0o040000,
-  symlink: 0o120000,
-  chardev: 0o020000,
-  blockdev: 0o060000,
-  fifo: 0o010000,
-  socket: 0o140000,
-};
-const FILE_TYPE: Record<TreeNode['type'], number> = { file: 1, dir: 2, chardev: 3, blockdev: 4, fifo: 5, socket: 6, symlink: 7 };
-
-/** Built-in xattr prefixes, longest first so "system.posix_acl_access" wins over nothing. */
-const XATTR_PREFIXES: [string, number, boolean][] = [
-  ['system.posix_acl_default', 3, true],
-  ['system.posix_acl_access', 2, true],
-  ['security.', 6, false],
-  ['trusted.', 4, false],
-  ['user.', 1, false],
-];
+/** S_IF* by inode kind (table.ts KIND). */
+const S_IF = [0, 0o100000, 0o040000, 0o020000, 0o060000, 0o010000, 0o140000, 0o120000];
+/** Bytes of file content read or written per step. */
+const PIECE = 1 << 18;
+/** Size of the write buffer of a streamed image. */
+const WRITE_BUFFER = 1 << 20;
 
 const utf8 = new TextEncoder();
-
-interface XattrEntry {
-  name: Uint8Array;
-  index: number;
-  suffix: Uint8Array;
-  value: Uint8Array;
-  key: string;
-  /** Shared pool id, when shared. */
-  id?: number;
-}
-
-/** One pcluster of a compressed file: a block of LZ4 stream or of raw bytes. */
-interface ZExtent {
-  /** Decoded range [logical, logical + length) of the file. */
-  logical: number;
-  length: number;
-  /** LZ4 block, or undefined for an uncompressed (PLAIN) pcluster. */
-  stream: Uint8Array | undefined;
-  block: number;
-}
-
-interface DirChild {
-  name: Uint8Array;
-  ino: Ino;
-}
-
-/** One inode of the image being built. */
-interface Ino {
-  node: TreeNode;
-  nlink: number;
-  parent: Ino | undefined;
-  /** Directories: entries sorted bytewise, "." and ".." included. */
-  children: DirChild[];
-  /** Directories: index into `children` of the first entry of each block. */
-  dirBlockStarts: number[];
-  data: Uint8Array | undefined;
-  size: number;
-  extended: boolean;
-  mtime: number;
-  nsec: number;
-  xattrs: XattrEntry[];
-  xattrSize: number;
-  layout: number;
-  /** CHUNK_BASED: per-chunk start block or hole, filled at data allocation. */
-  chunkHoles: boolean[];
-  chunkStarts: number[];
-  /** CHUNK_BASED: i_u chunk format (chunk bits, CHUNK_INDEXES bit). */
-  chunkFormat: number;
-  /** COMPRESSED_FULL: the pclusters in file order. */
-  zExtents: ZExtent[];
-  pos: number;
-  nid: number;
-  /** First data block (FLAT_*), or NULL_ADDR. */
-  startBlock: number;
-  dataBlocks: number;
-}
 
 function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
-function xattrEntrySize(e: XattrEntry): number {
+function xattrEntrySize(e: Xattr): number {
   return align(4 + e.suffix.length + e.value.length, 4);
 }
 
-function splitXattrName(name: string): XattrEntry {
-  const bytes = utf8.encode(name);
-  for (const [prefix, index, whole] of XATTR_PREFIXES) {
-    if (whole ? name === prefix : name.startsWith(prefix) && name.length > prefix.length) {
-      return { name: bytes, index, suffix: bytes.subarray(utf8.encode(prefix).length), value: new Uint8Array(0), key: '' };
-    }
-  }
-  throw new BuildError(`xattr ${JSON.stringify(name)}: no built-in prefix (user., trusted., security., system.posix_acl_*)`);
-}
-
-function latin(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return s;
-}
-
-function checkName(name: Uint8Array, where: string): void {
-  if (name.length < 1 || name.length > 255) throw new BuildError(`${where}: name of ${name.length} bytes is not 1..255`);
-  if (name.includes(0x2f) || name.includes(0)) throw new BuildError(`${where}: name contains "/" or NUL`);
-  if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) throw new BuildError(`${where}: name "." or ".."`);
-}
-
-/** The most common value (ties: the smallest), or undefined for an empty list. */
-function mode<T extends number>(values: T[]): T | undefined {
-  const counts = new Map<T, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  let best: T | undefined;
+/** The most common value (ties: the smallest), or undefined for an empty list. Sorts `values`. */
+function mostCommon(values: Float64Array): number | undefined {
+  values.sort();
+  let best: number | undefined;
   let bestN = 0;
-  for (const [v, n] of counts) if (n > bestN || (n === bestN && v < best!)) [best, bestN] = [v, n];
+  for (let i = 0; i < values.length; ) {
+    let j = i + 1;
+    while (j < values.length && values[j] === values[i]) j++;
+    if (j - i > bestN) [best, bestN] = [values[i], j - i];
+    i = j;
+  }
   return best;
 }
 
-/** Builds an EROFS image from a tree whose root is a directory. */
-export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Array {
-  const bs = options.blockSize ?? 4096;
-  if (!(bs >= 512 && bs <= 4096 && (bs & (bs - 1)) === 0)) throw new BuildError(`block size ${bs} is not a power of two in 512..4096`);
-  const blkszbits = Math.log2(bs);
-  const inline = options.inlineData ?? true;
-  const useFilter = options.xattrFilter ?? true;
-  const shareAt = options.shareXattrsAt ?? 2;
-  const checksum = options.checksum ?? bs === 4096;
-  if (root.type !== 'dir') throw new BuildError('the root must be a directory');
-
-  // ---- 1. Inodes in depth-first order, root first; hard links collapse to one inode.
-  const inos: Ino[] = [];
-  const byNode = new Map<TreeNode, Ino>();
-  const make = (node: TreeNode, parent: Ino | undefined): Ino => {
-    const ino: Ino = {
-      node, nlink: 0, parent, children: [], dirBlockStarts: [], data: undefined, size: 0, extended: false, mtime: 0, nsec: 0,
-      xattrs: [], xattrSize: 0, layout: LAYOUT_FLAT_PLAIN, chunkHoles: [], chunkStarts: [], chunkFormat: 0, zExtents: [], pos: 0, nid: 0, startBlock: NULL_ADDR, dataBlocks: 0,
-    };
-    inos.push(ino);
-    byNode.set(node, ino);
-    return ino;
-  };
-  const rootIno = make(root, undefined);
-  rootIno.parent = rootIno;
-  const stack: Ino[] = [rootIno];
-  while (stack.length) {
-    const d = stack.pop()!;
-    const dnode = d.node as DirNode;
-    const kids: DirChild[] = [];
-    const seen = new Set<string>();
-    for (const [key, child] of dnode.entries) {
-      const name = nameBytes(key);
-      checkName(name, `entry ${JSON.stringify(typeof key === 'string' ? key : latin(key))}`);
-      const k = latin(name);
-      if (seen.has(k)) throw new BuildError(`duplicate name ${JSON.stringify(k)}`);
-      seen.add(k);
-      let ino = byNode.get(child);
-      if (child.type === 'dir') {
-        if (ino) throw new BuildError('a directory appears twice in the tree (directories cannot be hard-linked)');
-        ino = make(child, d);
-        stack.push(ino);
-      } else {
-        ino ??= make(child, undefined);
-        ino.nlink++;
-      }
-      kids.push({ name, ino });
+/** A growable column of numbers (pcluster starts, chunk holes). */
+class Pool {
+  data = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
     }
-    kids.push({ name: utf8.encode('.'), ino: d }, { name: utf8.encode('..'), ino: d.parent! });
-    kids.sort((a, b) => compareBytes(a.name, b.name));
-    d.children = kids;
-    // Directory nlink: 2 + subdirectories (kids holds "." and ".." too).
-    d.nlink = 2 + kids.filter((c) => c.ino.node.type === 'dir').length - 2;
+    this.data[this.length++] = v;
   }
-
-  // ---- 2. Content sizes, times, inode form.
-  const mtimes = inos.filter((i) => i.node.mtime !== undefined).map((i) => i.node.mtime!);
-  const epoch = options.epoch ?? mode(mtimes) ?? 0;
-  const fixedNsec = options.fixedNsec ?? mode(inos.filter((i) => (i.node.mtime ?? epoch) === epoch).map((i) => i.node.mtimeNsec ?? 0)) ?? 0;
-  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new BuildError(`epoch ${epoch} is not a non-negative integer`);
-  for (const ino of inos) {
-    const n = ino.node;
-    ino.mtime = n.mtime ?? epoch;
-    ino.nsec = n.mtimeNsec ?? (n.mtime === undefined ? fixedNsec : 0);
-    if (!Number.isSafeInteger(ino.mtime) || !(ino.nsec >= 0 && ino.nsec < 1e9 && Number.isInteger(ino.nsec))) throw new BuildError(`bad mtime ${ino.mtime}.${ino.nsec}`);
-    if (n.type === 'file') ino.data = n.data;
-    else if (n.type === 'symlink') {
-      ino.data = nameBytes(n.target);
-      if (ino.data.length < 1 || ino.data.length > 4095) throw new BuildError(`symlink target of ${ino.data.length} bytes is not 1..4095`);
-    } else if (n.type === 'dir') {
-      // Cut the sorted entries into blocks: an entry (12 + name) never straddles one.
-      let used = 0;
-      let full = 0;
-      ino.children.forEach((c, i) => {
-        const need = 12 + c.name.length;
-        if (i === 0 || used + need > bs) {
-          if (i > 0) full++;
-          ino.dirBlockStarts.push(i);
-          used = 0;
-        }
-        used += need;
-      });
-      ino.size = full * bs + used;
-    }
-    if (ino.data) ino.size = ino.data.length;
-    const uid = n.uid ?? 0;
-    const gid = n.gid ?? 0;
-    for (const [v, what] of [[uid, 'uid'], [gid, 'gid']] as const) {
-      if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new BuildError(`${what} ${v} is not a u32`);
-    }
-    ino.extended = ino.size >= 2 ** 32 || uid > 0xffff || gid > 0xffff || ino.nlink > 0xffff || ino.mtime !== epoch || ino.nsec !== fixedNsec;
-  }
-
-  // ---- 3. Xattrs: shared when `shareAt` inodes carry the same name and value.
-  const shareCount = new Map<string, number>();
-  for (const ino of inos) {
-    const x = ino.node.xattrs;
-    if (!x) continue;
-    for (const name of Object.keys(x)) {
-      const e = splitXattrName(name);
-      e.value = x[name];
-      if (e.value.length > 0xffff) throw new BuildError(`xattr ${name}: value of ${e.value.length} bytes exceeds 65535`);
-      if (e.suffix.length > 255) throw new BuildError(`xattr ${name}: name suffix longer than 255 bytes`);
-      e.key = latin(e.name) + '\0' + latin(e.value);
-      ino.xattrs.push(e);
-      shareCount.set(e.key, (shareCount.get(e.key) ?? 0) + 1);
-    }
-    ino.xattrs.sort((a, b) => compareBytes(a.name, b.name));
-  }
-  let pos = SB_OFFSET + SB_SIZE;
-  const shared = new Map<string, XattrEntry>();
-  for (const ino of inos) {
-    for (const e of ino.xattrs) {
-      if ((shareCount.get(e.key) ?? 0) < shareAt || shared.has(e.key)) continue;
-      e.id = pos / 4;
-      shared.set(e.key, e);
-      pos += xattrEntrySize(e);
-    }
-  }
-  const sharedPool = [...shared.values()];
-  let anyXattr = false;
-  for (const ino of inos) {
-    if (!ino.xattrs.length) continue;
-    anyXattr = true;
-    let size = 12;
-    let nshared = 0;
-    for (const e of ino.xattrs) {
-      const s = shared.get(e.key);
-      if (s && nshared < 255) {
-        e.id = s.id;
-        nshared++;
-        size += 4;
-      } else {
-        e.id = undefined;
-        size += xattrEntrySize(e);
-      }
-    }
-    if ((size - 12) / 4 + 1 > 0xffff) throw new BuildError('xattrs of one inode exceed the 256 KiB ibody limit');
-    ino.xattrSize = size;
-  }
-
-  // ---- 4. Metadata layout: positions, NIDs, inline decisions.
-  pos = align(pos, 32);
-  const chunkSize = options.chunkBits === undefined ? 0 : bs * 2 ** options.chunkBits;
-  if (options.chunkBits !== undefined && !(Number.isInteger(options.chunkBits) && options.chunkBits >= 0 && options.chunkBits <= 31 - blkszbits)) {
-    throw new BuildError(`chunkBits ${options.chunkBits} out of range`);
-  }
-  let anyChunked = false;
-  let anyCompressed = false;
-  if (options.compression !== undefined && options.compression !== 'lz4') throw new BuildError(`unknown compression ${JSON.stringify(options.compression)}`);
-  for (const ino of inos) {
-    const isz = ino.extended ? 64 : 32;
-    // An extended inode may straddle blocks for the kernel, but keeping it whole is simpler for every reader.
-    if (ino.extended && (pos % bs) + 64 > bs) pos = align(pos, bs);
-    let extra = 0;
-    ino.layout = LAYOUT_FLAT_PLAIN;
-    const hasData = ino.node.type === 'file' || ino.node.type === 'symlink' || ino.node.type === 'dir';
-    if (hasData && ino.size > 0) {
-      const tail = ino.size % bs;
-      if (chunkSize && ino.node.type === 'file' && hasZeroChunk(ino.data!, chunkSize)) {
-        ino.layout = LAYOUT_CHUNK_BASED;
-        ino.chunkFormat = options.chunkBits!;
-        anyChunked = true;
-        const count = Math.ceil(ino.size / chunkSize);
-        const unit = options.chunkIndexes ? 8 : 4;
-        if (options.chunkIndexes) ino.chunkFormat |= CHUNK_FORMAT_INDEXES;
-        const tablePos = align(pos + isz + ino.xattrSize, unit);
-        extra = tablePos - (pos + isz + ino.xattrSize) + unit * count;
-      } else if (options.compression && ino.node.type === 'file' && (ino.zExtents = compressLz4(ino.data!, bs)).length) {
-        anyCompressed = true;
-        const ibase = pos + isz + ino.xattrSize;
-        const lclusters = Math.ceil(ino.size / bs);
-        if (options.compressedIndexes === 'compact') {
-          // 8-aligned map header, then 8-byte packs of two 4-byte entries.
-          ino.layout = LAYOUT_COMPRESSED_COMPACT;
-          extra = align(ibase, 8) - ibase + 8 + 8 * Math.ceil(lclusters / 2);
-        } else {
-          // 8-aligned map header (8 bytes), 8 reserved bytes, then one 8-byte index per block.
-          ino.layout = LAYOUT_COMPRESSED_FULL;
-          extra = align(ibase, 8) - ibase + 16 + 8 * lclusters;
-        }
-      } else if (inline && tail > 0) {
-        const fits = (p: number) => ((p + isz + ino.xattrSize) % bs) + tail <= bs;
-        if (!fits(pos) && isz + ino.xattrSize + tail <= bs) pos = align(pos, bs);
-        if (fits(pos)) {
-          ino.layout = LAYOUT_FLAT_INLINE;
-          extra = tail;
-        }
-      }
-    }
-    ino.pos = pos;
-    ino.nid = pos / 32;
-    pos = align(pos + isz + ino.xattrSize + extra, 32);
-  }
-  if (rootIno.nid > 0xffff) throw new BuildError(`root nid ${rootIno.nid} does not fit in 16 bits`);
-
-  // ---- 5. Data blocks after the metadata.
-  let block = Math.ceil(pos / bs);
-  for (const ino of inos) {
-    if (ino.layout === LAYOUT_CHUNK_BASED) {
-      const count = Math.ceil(ino.size / chunkSize);
-      for (let k = 0; k < count; k++) {
-        const start = k * chunkSize;
-        const chunk = ino.data!.subarray(start, Math.min(ino.size, start + chunkSize));
-        const hole = isZero(chunk);
-        ino.chunkHoles.push(hole);
-        ino.chunkStarts.push(hole ? NULL_ADDR : block);
-        if (!hole) block += Math.ceil(chunk.length / bs);
-      }
-      continue;
-    }
-    if (ino.layout === LAYOUT_COMPRESSED_FULL || ino.layout === LAYOUT_COMPRESSED_COMPACT) {
-      for (const e of ino.zExtents) e.block = block++;
-      ino.dataBlocks = ino.zExtents.length;
-      continue;
-    }
-    const hasData = ino.node.type === 'file' || ino.node.type === 'symlink' || ino.node.type === 'dir';
-    if (!hasData || ino.size === 0) continue;
-    ino.dataBlocks = ino.layout === LAYOUT_FLAT_INLINE ? Math.floor(ino.size / bs) : Math.ceil(ino.size / bs);
-    if (ino.dataBlocks > 0) {
-      ino.startBlock = block;
-      block += ino.dataBlocks;
-    }
-  }
-  const totalBlocks = block;
-  if (totalBlocks > 0xffffffff) throw new BuildError('image larger than 2^32 blocks');
-
-  // ---- 6. Write.
-  const img = new Uint8Array(totalBlocks * bs);
-  const dv = new DataView(img.buffer);
-  for (const e of sharedPool) writeXattrEntry(img, e.id! * 4, e);
-  for (const ino of inos) writeInode(img, dv, ino, bs, useFilter);
-
-  // Superblock.
-  const sb = SB_OFFSET;
-  const compat = (checksum ? COMPAT_SB_CHKSUM : 0) | COMPAT_MTIME | (useFilter && anyXattr ? COMPAT_XATTR_FILTER : 0);
-  dv.setUint32(sb + 0x00, MAGIC, true);
-  dv.setUint32(sb + 0x08, compat, true);
-  img[sb + 0x0c] = blkszbits;
-  img[sb + 0x0d] = 0;
-  dv.setUint16(sb + 0x0e, rootIno.nid, true);
-  dv.setBigUint64(sb + 0x10, BigInt(inos.length), true);
-  dv.setBigUint64(sb + 0x18, BigInt(epoch), true);
-  dv.setUint32(sb + 0x20, fixedNsec, true);
-  dv.setUint32(sb + 0x24, totalBlocks, true);
-  dv.setUint32(sb + 0x28, 0, true); // meta_blkaddr
-  dv.setUint32(sb + 0x2c, 0, true); // xattr_blkaddr
-  if (options.uuid) {
-    if (options.uuid.length !== 16) throw new BuildError('uuid must be 16 bytes');
-    img.set(options.uuid, sb + 0x30);
-  }
-  if (options.volumeName) {
-    const label = utf8.encode(options.volumeName);
-    if (label.length > 16) throw new BuildError('volume name longer than 16 bytes');
-    img.set(label, sb + 0x40);
-  }
-  dv.setUint32(sb + 0x50, (anyChunked ? INCOMPAT_CHUNKED_FILE : 0) | (anyCompressed ? INCOMPAT_ZERO_PADDING : 0), true);
-  // Without COMPR_CFGS this field is lz4_max_distance: our encoder's window, as mkfs writes it.
-  if (anyCompressed) dv.setUint16(sb + 0x54, 65535, true);
-  if (checksum) {
-    const len = bs > SB_OFFSET ? bs - SB_OFFSET : bs;
-    dv.setUint32(sb + 4, crc32c(0xffffffff, img.subarray(SB_OFFSET, SB_OFFSET + len)), true);
-  }
-  return img;
 }
 
-function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}
+/**
+ * A file's bytes [pos, pos + want) as one contiguous range, read ahead through a buffer of
+ * twice `want` (or viewed in place when the content is in memory). Successive views of a
+ * file move forward.
+ */
+class Window {
+  private buf = new Uint8Array(0);
+  private ino = -1;
+  private lo = 0;
+  private hi = 0;
+  constructor(private readonly content: ContentReader) {}
 
-function hasZeroChunk(data: Uint8Array, chunkSize: number): boolean {
-  for (let s = 0; s < data.length; s += chunkSize) if (isZero(data.subarray(s, Math.min(data.length, s + chunkSize)))) return true;
-  return false;
-}
-
-function writeXattrEntry(img: Uint8Array, at: number, e: XattrEntry): number {
-  img[at] = e.suffix.length;
-  img[at + 1] = e.index;
-  img[at + 2] = e.value.length & 0xff;
-  img[at + 3] = e.value.length >>> 8;
-  img.set(e.suffix, at + 4);
-  img.set(e.value, at + 4 + e.suffix.length);
-  return at + xattrEntrySize(e);
-}
-
-function encodeRdev(major: number, minor: number): number {
-  if (!(Number.isInteger(major) && major >= 0 && major <= 0xfff && Number.isInteger(minor) && minor >= 0 && minor <= 0xfffff)) {
-    throw new BuildError(`device ${major}:${minor} does not fit the 12-bit major / 20-bit minor encoding`);
-  }
-  return ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0;
-}
-
-function writeInode(img: Uint8Array, dv: DataView, ino: Ino, bs: number, useFilter: boolean): void {
-  const n = ino.node;
-  const p = ino.pos;
-  const perm = n.mode ?? (n.type === 'dir' ? 0o755 : n.type === 'symlink' ? 0o777 : 0o644);
-  if (!(Number.isInteger(perm) && perm >= 0 && perm <= 0o7777)) throw new BuildError(`mode 0${perm.toString(8)} has bits outside 0o7777`);
-  const imode = S_IF[n.type] | perm;
-  let iu = 0;
-  if (n.type === 'chardev' || n.type === 'blockdev') iu = encodeRdev(n.major, n.minor);
-  else if (ino.layout === LAYOUT_CHUNK_BASED) iu = ino.chunkFormat; // chunk format: chunk bits, CHUNK_INDEXES
-  else if (ino.layout === LAYOUT_COMPRESSED_FULL || ino.layout === LAYOUT_COMPRESSED_COMPACT) iu = ino.dataBlocks; // compressed blocks (st_blocks)
-  else if (n.type === 'file' || n.type === 'symlink' || n.type === 'dir') iu = ino.startBlock;
-  const icount = ino.xattrSize ? (ino.xattrSize - 12) / 4 + 1 : 0;
-  const format = (ino.extended ? 1 : 0) | (ino.layout << 1);
-  dv.setUint16(p, format, true);
-  dv.setUint16(p + 2, icount, true);
-  dv.setUint16(p + 4, imode, true);
-  const ordinal = p / 32; // i_ino: any unique 32-bit number; the kernel reports the nid.
-  if (ino.extended) {
-    dv.setUint16(p + 6, 0, true);
-    dv.setBigUint64(p + 8, BigInt(ino.size), true);
-    dv.setUint32(p + 0x10, iu, true);
-    dv.setUint32(p + 0x14, ordinal, true);
-    dv.setUint32(p + 0x18, n.uid ?? 0, true);
-    dv.setUint32(p + 0x1c, n.gid ?? 0, true);
-    dv.setBigInt64(p + 0x20, BigInt(ino.mtime), true);
-    dv.setUint32(p + 0x28, ino.nsec, true);
-    dv.setUint32(p + 0x2c, ino.nlink, true);
-  } else {
-    dv.setUint16(p + 6, ino.nlink, true);
-    dv.setUint32(p + 8, ino.size, true);
-    dv.setUint32(p + 0x0c, 0, true);
-    dv.setUint32(p + 0x10, iu, true);
-    dv.setUint32(p + 0x14, ordinal, true);
-    dv.setUint16(p + 0x18, n.uid ?? 0, true);
-    dv.setUint16(p + 0x1a, n.gid ?? 0, true);
-  }
-  let at = p + (ino.extended ? 64 : 32);
-  if (ino.xattrSize) {
-    let filter = 0;
-    if (useFilter) {
-      let bits = 0;
-      for (const e of ino.xattrs) bits |= 1 << (xxh32(e.suffix, (FILTER_SEED + e.index) >>> 0) & 31);
-      filter = ~bits >>> 0;
+  view(ino: number, size: number, pos: number, want: number): [Uint8Array, number, number] {
+    const end = Math.min(size, pos + want);
+    const whole = this.content.bytes(ino);
+    if (whole) return [whole, pos, end];
+    if (this.buf.length < 2 * want) {
+      this.buf = new Uint8Array(2 * want);
+      this.ino = -1;
     }
-    dv.setUint32(at, filter, true);
-    const sharedIds = ino.xattrs.filter((e) => e.id !== undefined).map((e) => e.id!).sort((a, b) => a - b);
-    img[at + 4] = sharedIds.length;
-    let q = at + 12;
-    for (const id of sharedIds) {
-      dv.setUint32(q, id, true);
-      q += 4;
+    if (ino !== this.ino || pos < this.lo || pos > this.hi) {
+      this.ino = ino;
+      this.lo = this.hi = pos;
     }
-    for (const e of ino.xattrs) if (e.id === undefined) q = writeXattrEntry(img, q, e);
-    at += ino.xattrSize;
-  }
-  const content = n.type === 'dir' ? dirContent(ino, bs) : ino.data;
-  if (ino.layout === LAYOUT_CHUNK_BASED) {
-    // 4-byte block map entries or 8-byte chunk indexes {startblk_hi 0, device 0 (the
-    // unified address space), startblk_lo}; chunk size = bs << chunkBits; holes are NULL_ADDR.
-    const count = ino.chunkStarts.length;
-    const indexes = (ino.chunkFormat & CHUNK_FORMAT_INDEXES) !== 0;
-    let q = align(at, indexes ? 8 : 4);
-    const size = bs * 2 ** (ino.chunkFormat & 0x1f);
-    for (let k = 0; k < count; k++) {
-      if (indexes) {
-        dv.setUint32(q, 0, true);
-        q += 4;
-      }
-      dv.setUint32(q, ino.chunkStarts[k], true);
-      q += 4;
-      if (!ino.chunkHoles[k]) {
-        const chunk = content!.subarray(k * size, Math.min(ino.size, (k + 1) * size));
-        img.set(chunk, ino.chunkStarts[k] * bs);
-      }
+    if (end > this.hi) {
+      this.buf.copyWithin(0, pos - this.lo, this.hi - this.lo);
+      this.lo = pos;
+      const to = Math.min(size, pos + this.buf.length);
+      this.content.read(ino, this.hi, this.buf.subarray(this.hi - pos, to - pos));
+      this.hi = to;
     }
-    return;
+    return [this.buf, pos - this.lo, end - this.lo];
   }
-  if (ino.layout === LAYOUT_COMPRESSED_FULL || ino.layout === LAYOUT_COMPRESSED_COMPACT) {
-    writeCompressed(img, dv, ino, align(at, 8), bs);
-    return;
-  }
-  if (!content || ino.size === 0) return;
-  const full = ino.dataBlocks * bs;
-  if (ino.dataBlocks) img.set(content.subarray(0, Math.min(full, ino.size)), ino.startBlock * bs);
-  if (ino.layout === LAYOUT_FLAT_INLINE) img.set(content.subarray(full), at);
 }
 
-function dirContent(ino: Ino, bs: number): Uint8Array {
-  const out = new Uint8Array(ino.size);
-  const dv = new DataView(out.buffer);
-  const starts = [...ino.dirBlockStarts, ino.children.length];
-  for (let b = 0; b + 1 < starts.length; b++) {
-    const base = b * bs;
-    const first = starts[b];
-    const count = starts[b + 1] - first;
-    let nameoff = count * 12;
-    for (let i = 0; i < count; i++) {
-      const c = ino.children[first + i];
-      const d = base + 12 * i;
-      dv.setBigUint64(d, BigInt(c.ino.nid), true);
-      dv.setUint16(d + 8, nameoff, true);
-      out[d + 10] = FILE_TYPE[c.ino.node.type];
-      out.set(c.name, base + nameoff);
-      nameoff += c.name.length;
-    }
-  }
-  return out;
+/** The ContentSource with its optional part made total. */
+interface ContentReader {
+  read(ino: number, position: number, dest: Uint8Array): void;
+  bytes(ino: number): Uint8Array | undefined;
 }
 
 /**
  * Cuts a file into one-block pclusters, each holding as much of the file as its LZ4 block
  * can take; a pcluster that would not decode to more than a block holds raw bytes instead
  * (PLAIN). Every extent but the last therefore covers at least a block, so no two extents
- * start in the same lcluster. Returns [] when compression saves no block.
+ * start in the same lcluster. Calls `extent(logical, length, stream, written)` (stream
+ * undefined for PLAIN; its bytes valid during the call) and returns false as soon as
+ * compression cannot save a block.
+ *
+ * Each block is offered at most 256 blocks of input (more than one block of LZ4 can
+ * describe), so a block depends on a bounded window of the file and the same window gives
+ * the same block, read whole or in pieces.
  */
-function compressLz4(data: Uint8Array, bs: number): ZExtent[] {
-  const size = data.length;
+function lz4Pclusters(
+  win: Window, ino: number, size: number, bs: number, zbuf: Uint8Array,
+  extent: (logical: number, length: number, stream: Uint8Array | undefined, raw: [Uint8Array, number]) => void,
+): boolean {
   const blocks = Math.ceil(size / bs);
-  if (blocks <= 1) return [];
-  const buf = new Uint8Array(lz4Bound(bs));
-  const out: ZExtent[] = [];
+  if (blocks <= 1) return false;
+  const span = 256 * bs;
+  let count = 0;
   for (let pos = 0; pos < size; ) {
-    // The encoder reads only as far as its block fills: about 255 bytes of input per byte at most.
-    const r = lz4CompressFill(data, pos, size, buf, bs);
+    const [data, start, end] = win.view(ino, size, pos, span);
+    const r = lz4CompressFill(data, start, end, zbuf, bs);
     if (r.consumed > bs) {
-      out.push({ logical: pos, length: r.consumed, stream: buf.slice(0, r.written), block: 0 });
+      extent(pos, r.consumed, zbuf.subarray(0, r.written), [data, start]);
       pos += r.consumed;
     } else {
       let n = Math.min(bs, size - pos);
@@ -631,66 +221,736 @@ function compressLz4(data: Uint8Array, bs: number): ZExtent[] {
       // clamps to i_size only with tail packing) and refuses one longer than its block: the
       // last extent must not cross into another lcluster, so it is cut at the boundary.
       if (pos + n === size && Math.floor(pos / bs) !== Math.floor((size - 1) / bs)) n = bs - (pos % bs);
-      out.push({ logical: pos, length: n, stream: undefined, block: 0 });
+      extent(pos, n, undefined, [data, start]);
       pos += n;
     }
-    if (out.length >= blocks) return [];
+    if (++count >= blocks) return false;
   }
-  return out;
+  return true;
 }
 
 /**
- * Full lcluster indexes (8 bytes per block of the file) after the 16-byte map header, and
- * the pclusters: LZ4 streams right-aligned behind zero padding, raw bytes from the start.
+ * The image being written, front to back: a buffer that is passed to the sink when a
+ * later position is asked for (or, in memory, the whole image). Block 0 stays buffered
+ * until its bytes are final, so the superblock checksum is filled in before it leaves.
  */
-function writeCompressed(img: Uint8Array, dv: DataView, ino: Ino, hp: number, bs: number): void {
-  // Map header: no fragment/inline data, advise 0, algorithm 0 (LZ4), lclusterbits = blkszbits.
-  img.fill(0, hp, hp + 16);
-  const data = ino.data!;
-  const count = Math.ceil(ino.size / bs);
-  const exts = ino.zExtents;
-  const compact = ino.layout === LAYOUT_COMPRESSED_COMPACT;
-  let k = 0; // extent covering the start of lcluster lcn
-  for (let lcn = 0; lcn < count; lcn++) {
-    while (k + 1 < exts.length && Math.floor(exts[k + 1].logical / bs) <= lcn) k++;
-    const e = exts[k];
-    const headLcn = Math.floor(e.logical / bs);
-    if (compact) {
-      // Pack p (lclusters 2p, 2p+1) at hp + 8 + 8p: two 16-bit fields {lo: 12 bits, type: 2
-      // bits}, then the pack's base block: its first HEAD's block - 1 (a HEAD's block is
-      // base + 1 + the HEADs before it in the pack). lo is clusterofs for a HEAD, delta[0]
-      // for a NONHEAD, except in a pack's last slot, where a NONHEAD stores delta[1].
-      const pack = hp + 8 + 8 * (lcn >> 1);
-      const slot = lcn & 1;
-      let field: number;
-      if (headLcn === lcn) {
-        field = ((e.stream ? 1 : 0) << 12) | (e.logical % bs);
-        if (slot === 0 || dv.getUint16(pack, true) >> 12 === 2) dv.setUint32(pack + 4, e.block - 1, true);
+class Writer {
+  buf: Uint8Array;
+  dv: DataView;
+  private base = 0;
+  private used = 0;
+  private headDone = false;
+
+  constructor(
+    private readonly sink: ImageSink | undefined,
+    buf: Uint8Array,
+    private readonly headEnd: number,
+    private readonly head: (buf: Uint8Array) => void,
+  ) {
+    this.buf = buf;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Index in `buf` of image position `pos`, with `len` bytes from there in the buffer (zeros until written). */
+  at(pos: number, len: number): number {
+    let i = pos - this.base;
+    if (i < 0) throw new Error(`Writer: position ${pos} is behind the stream (bug)`);
+    if (i + len > this.buf.length) {
+      if (!this.sink) throw new Error(`Writer: position ${pos + len} beyond the image (bug)`);
+      if (this.base === 0 && pos < this.headEnd) {
+        this.resize(i + len);
       } else {
-        const nextHead = k + 1 < exts.length ? Math.floor(exts[k + 1].logical / bs) : count;
-        const lo = slot === 1 ? Math.min(nextHead - lcn, 2047) : lcn - headLcn;
-        if (lo > 2047) throw new BuildError('compressed extent spans more than 2047 lclusters (compact indexes)');
-        field = (2 << 12) | lo;
+        this.flushTo(pos);
+        i = 0;
+        if (len > this.buf.length) this.resize(len);
       }
-      dv.setUint16(pack + 2 * slot, field, true);
-      if (lcn === count - 1 && slot === 0) dv.setUint16(pack + 2, (2 << 12) | 1, true); // padding: a NONHEAD
-      continue;
     }
-    const at = hp + 16 + 8 * lcn;
-    if (headLcn === lcn) {
-      dv.setUint16(at, e.stream ? 1 : 0, true); // HEAD1 (LZ4) or PLAIN
-      dv.setUint16(at + 2, e.logical % bs, true); // clusterofs
-      dv.setUint32(at + 4, e.block, true);
-    } else {
-      const nextHead = k + 1 < exts.length ? Math.floor(exts[k + 1].logical / bs) : count;
-      dv.setUint16(at, 2, true); // NONHEAD
-      dv.setUint16(at + 2, 0, true);
-      dv.setUint16(at + 4, lcn - headLcn, true); // delta[0]: back to the HEAD
-      dv.setUint16(at + 6, nextHead - lcn, true); // delta[1]: on to the next HEAD (or EOF)
+    if (i + len > this.used) this.used = i + len;
+    return i;
+  }
+
+  /** Writes everything up to `total`, the image size. */
+  finish(total: number): void {
+    if (!this.sink) {
+      this.head(this.buf);
+      return;
+    }
+    this.flushTo(total);
+  }
+
+  private resize(len: number): void {
+    const b = new Uint8Array(Math.max(len, this.buf.length * 2));
+    b.set(this.buf.subarray(0, this.used));
+    this.buf = b;
+    this.dv = new DataView(b.buffer);
+  }
+
+  private flushTo(pos: number): void {
+    const sink = this.sink!;
+    if (!this.headDone) {
+      if (this.buf.length < this.headEnd) this.resize(this.headEnd);
+      this.head(this.buf);
+      this.headDone = true;
+    }
+    const m = Math.min(pos - this.base, this.buf.length);
+    if (m > 0) sink.write(this.buf.subarray(0, m), this.base);
+    this.buf.fill(0, 0, this.used);
+    this.used = 0;
+    // A gap longer than the buffer (a run of holes): zeros from the cleared buffer.
+    for (let at = this.base + m; at < pos; ) {
+      const k = Math.min(pos - at, this.buf.length);
+      sink.write(this.buf.subarray(0, k), at);
+      at += k;
+    }
+    this.base = pos;
+  }
+}
+
+/** Builds an EROFS image from a tree whose root is a directory. */
+export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Array {
+  const plan = new Plan(treeSource(root), options);
+  const img = new Uint8Array(plan.totalBlocks * plan.bs);
+  plan.write(undefined, img);
+  return img;
+}
+
+/**
+ * Builds an EROFS image of `source` into `sink`, front to back (see ImageSink), holding
+ * the metadata and about a megabyte of content at a time (`bufferBytes`, the write
+ * buffer: it grows when one inode's metadata needs more). Returns the image size in bytes.
+ */
+export function buildImageTo(source: BuildSource, sink: ImageSink, options: BuildOptions = {}, bufferBytes = WRITE_BUFFER): number {
+  const plan = new Plan(source, options);
+  plan.write(sink, new Uint8Array(bufferBytes));
+  return plan.totalBlocks * plan.bs;
+}
+
+/** Per xattr set: ibody size, sorted shared ids, inline entries, name filter. */
+interface XattrBody {
+  size: number;
+  shared: number[];
+  inline: Xattr[];
+  filter: number;
+}
+
+/** The image's layout, decided before a byte is written. */
+class Plan {
+  readonly bs: number;
+  readonly totalBlocks: number;
+  private readonly t: InodeTable;
+  private readonly content: ContentReader;
+  private readonly opts: BuildOptions;
+  private readonly useFilter: boolean;
+  private readonly checksum: boolean;
+  private readonly epoch: number;
+  private readonly fixedNsec: number;
+  private readonly chunkSize: number;
+
+  // Per inode.
+  private readonly nlink: Uint32Array;
+  private readonly mtime: Float64Array;
+  private readonly nsec: Uint32Array;
+  private readonly extended: Uint8Array;
+  private readonly layout: Uint8Array;
+  private readonly pos: Float64Array;
+  /** Inode, xattr body and what follows it (tail, chunk table, lcluster indexes). */
+  private readonly body: Uint32Array;
+  private readonly startBlock: Uint32Array;
+  private readonly dataBlocks: Uint32Array;
+  /** CHUNK_BASED: hole flags; COMPRESSED: pcluster starts * 2 + 1 for LZ4, + 0 for PLAIN. At `aux` in `extents`. */
+  private readonly aux: Float64Array;
+  private readonly auxN: Uint32Array;
+  private readonly extents = new Pool();
+
+  private readonly xattrBodies: XattrBody[] = [];
+  private readonly sharedPool: Xattr[] = [];
+  private anyXattr = false;
+  private anyChunked = false;
+  private anyCompressed = false;
+
+  private readonly win: Window;
+  private readonly zbuf: Uint8Array;
+
+  constructor(source: BuildSource, options: BuildOptions) {
+    const bs = (this.bs = options.blockSize ?? 4096);
+    if (!(bs >= 512 && bs <= 4096 && (bs & (bs - 1)) === 0)) throw new BuildError(`block size ${bs} is not a power of two in 512..4096`);
+    const blkszbits = Math.log2(bs);
+    this.opts = options;
+    this.useFilter = options.xattrFilter ?? true;
+    this.checksum = options.checksum ?? bs === 4096;
+    if (options.compression !== undefined && options.compression !== 'lz4') throw new BuildError(`unknown compression ${JSON.stringify(options.compression)}`);
+    if (options.chunkBits !== undefined && !(Number.isInteger(options.chunkBits) && options.chunkBits >= 0 && options.chunkBits <= 31 - blkszbits)) {
+      throw new BuildError(`chunkBits ${options.chunkBits} out of range`);
+    }
+    this.chunkSize = options.chunkBits === undefined ? 0 : bs * 2 ** options.chunkBits;
+    const t = (this.t = source.table);
+    const c = source.content;
+    this.content = { read: (i, p, d) => c.read(i, p, d), bytes: (i) => c.bytes?.(i) };
+    this.win = new Window(this.content);
+    this.zbuf = new Uint8Array(lz4Bound(bs));
+    const n = t.inodes;
+    if (n === 0 || t.kind[0] !== DIR) throw new BuildError('the root must be a directory');
+    this.nlink = new Uint32Array(n);
+    this.mtime = new Float64Array(n);
+    this.nsec = new Uint32Array(n);
+    this.extended = new Uint8Array(n);
+    this.layout = new Uint8Array(n);
+    this.pos = new Float64Array(n);
+    this.body = new Uint32Array(n);
+    this.startBlock = new Uint32Array(n).fill(NULL_ADDR);
+    this.dataBlocks = new Uint32Array(n);
+    this.aux = new Float64Array(n);
+    this.auxN = new Uint32Array(n);
+
+    // ---- 1. Links: non-directories count their entries, directories 2 + subdirectories.
+    for (let e = 0; e < t.entries; e++) {
+      const i = t.target[e];
+      if (t.kind[i] !== DIR) this.nlink[i]++;
+    }
+    for (let i = 0; i < n; i++) {
+      if (t.kind[i] !== DIR) continue;
+      let subdirs = 0;
+      const first = t.a[i];
+      for (let e = first; e < first + t.b[i]; e++) if (t.kind[t.target[e]] === DIR) subdirs++;
+      this.nlink[i] = 2 + subdirs;
+      t.size[i] = this.dirSize(i);
+    }
+
+    // ---- 2. Times and inode form.
+    let given = 0;
+    for (let i = 0; i < n; i++) if (!Number.isNaN(t.mtime[i])) given++;
+    const times = new Float64Array(given);
+    for (let i = 0, k = 0; i < n; i++) if (!Number.isNaN(t.mtime[i])) times[k++] = t.mtime[i];
+    const epoch = (this.epoch = options.epoch ?? mostCommon(times) ?? 0);
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new BuildError(`epoch ${epoch} is not a non-negative integer`);
+    if (options.fixedNsec !== undefined) this.fixedNsec = options.fixedNsec;
+    else {
+      let atEpoch = 0;
+      for (let i = 0; i < n; i++) if ((Number.isNaN(t.mtime[i]) ? epoch : t.mtime[i]) === epoch) atEpoch++;
+      const nsecs = new Float64Array(atEpoch);
+      for (let i = 0, k = 0; i < n; i++) if ((Number.isNaN(t.mtime[i]) ? epoch : t.mtime[i]) === epoch) nsecs[k++] = Math.max(0, t.nsec[i]);
+      this.fixedNsec = mostCommon(nsecs) ?? 0;
+    }
+    for (let i = 0; i < n; i++) {
+      const given = !Number.isNaN(t.mtime[i]);
+      const mtime = given ? t.mtime[i] : epoch;
+      const nsec = t.nsec[i] >= 0 ? t.nsec[i] : given ? 0 : this.fixedNsec;
+      if (!Number.isSafeInteger(mtime) || !(nsec >= 0 && nsec < 1e9 && Number.isInteger(nsec))) throw new BuildError(`bad mtime ${mtime}.${nsec}`);
+      this.mtime[i] = mtime;
+      this.nsec[i] = nsec;
+      this.extended[i] = t.size[i] >= 2 ** 32 || t.uid[i] > 0xffff || t.gid[i] > 0xffff || this.nlink[i] > 0xffff || mtime !== epoch || nsec !== this.fixedNsec ? 1 : 0;
+    }
+
+    // ---- 3. Xattrs: shared when `shareXattrsAt` inodes carry the same name and value.
+    const shareAt = options.shareXattrsAt ?? 2;
+    const sets = t.xattrSets;
+    const users = new Array<number>(sets.length).fill(0);
+    for (let i = 0; i < n; i++) if (t.xattrs[i] >= 0) users[t.xattrs[i]]++;
+    const shareCount = new Map<string, number>();
+    sets.forEach((set, s) => {
+      for (const e of set) shareCount.set(e.key, (shareCount.get(e.key) ?? 0) + users[s]);
+    });
+    let pos = SB_OFFSET + SB_SIZE;
+    const sharedId = new Map<string, number>();
+    const bodyDone = new Uint8Array(sets.length);
+    for (let i = 0; i < n; i++) {
+      const s = t.xattrs[i];
+      if (s < 0 || bodyDone[s]) continue;
+      bodyDone[s] = 1;
+      for (const e of sets[s]) {
+        if ((shareCount.get(e.key) ?? 0) < shareAt || sharedId.has(e.key)) continue;
+        sharedId.set(e.key, pos / 4);
+        this.sharedPool.push(e);
+        pos += xattrEntrySize(e);
+      }
+    }
+    for (const set of sets) {
+      this.anyXattr = true;
+      let size = 12;
+      const shared: number[] = [];
+      const inline: Xattr[] = [];
+      let bits = 0;
+      for (const e of set) {
+        const id = sharedId.get(e.key);
+        if (id !== undefined && shared.length < 255) {
+          shared.push(id);
+          size += 4;
+        } else {
+          inline.push(e);
+          size += xattrEntrySize(e);
+        }
+        bits |= 1 << (xxh32(e.suffix, (FILTER_SEED + e.index) >>> 0) & 31);
+      }
+      if ((size - 12) / 4 + 1 > 0xffff) throw new BuildError('xattrs of one inode exceed the 256 KiB ibody limit');
+      shared.sort((p, q) => p - q);
+      this.xattrBodies.push({ size, shared, inline, filter: this.useFilter ? ~bits >>> 0 : 0 });
+    }
+
+    // ---- 4. Metadata layout: positions, NIDs, inline decisions (reading the files whose
+    // layout depends on their content).
+    pos = align(pos, 32);
+    for (let i = 0; i < n; i++) {
+      const isz = this.extended[i] ? 64 : 32;
+      const xsize = t.xattrs[i] >= 0 ? this.xattrBodies[t.xattrs[i]].size : 0;
+      // An extended inode may straddle blocks for the kernel, but keeping it whole is simpler for every reader.
+      if (this.extended[i] && (pos % bs) + 64 > bs) pos = align(pos, bs);
+      let extra = 0;
+      let layout = LAYOUT_FLAT_PLAIN;
+      const kind = t.kind[i];
+      const size = t.size[i];
+      if ((kind === FILE || kind === SYMLINK || kind === DIR) && size > 0) {
+        const tail = size % bs;
+        if (this.chunkSize && kind === FILE && this.findHoles(i)) {
+          layout = LAYOUT_CHUNK_BASED;
+          this.anyChunked = true;
+          const unit = options.chunkIndexes ? 8 : 4;
+          const tablePos = align(pos + isz + xsize, unit);
+          extra = tablePos - (pos + isz + xsize) + unit * this.auxN[i];
+        } else if (options.compression && kind === FILE && this.findPclusters(i)) {
+          this.anyCompressed = true;
+          const ibase = pos + isz + xsize;
+          const lclusters = Math.ceil(size / bs);
+          if (options.compressedIndexes === 'compact') {
+            // 8-aligned map header, then 8-byte packs of two 4-byte entries.
+            layout = LAYOUT_COMPRESSED_COMPACT;
+            extra = align(ibase, 8) - ibase + 8 + 8 * Math.ceil(lclusters / 2);
+          } else {
+            // 8-aligned map header (8 bytes), 8 reserved bytes, then one 8-byte index per block.
+            layout = LAYOUT_COMPRESSED_FULL;
+            extra = align(ibase, 8) - ibase + 16 + 8 * lclusters;
+          }
+        } else if ((options.inlineData ?? true) && tail > 0) {
+          const fits = (p: number) => ((p + isz + xsize) % bs) + tail <= bs;
+          if (!fits(pos) && isz + xsize + tail <= bs) pos = align(pos, bs);
+          if (fits(pos)) {
+            layout = LAYOUT_FLAT_INLINE;
+            extra = tail;
+          }
+        }
+      }
+      this.layout[i] = layout;
+      this.pos[i] = pos;
+      this.body[i] = isz + xsize + extra;
+      pos = align(pos + isz + xsize + extra, 32);
+    }
+    if (this.pos[0] / 32 > 0xffff) throw new BuildError(`root nid ${this.pos[0] / 32} does not fit in 16 bits`);
+
+    // ---- 5. Data blocks after the metadata.
+    let block = Math.ceil(pos / bs);
+    for (let i = 0; i < n; i++) {
+      const layout = this.layout[i];
+      const size = t.size[i];
+      if (layout === LAYOUT_CHUNK_BASED) {
+        this.startBlock[i] = block;
+        const cs = this.chunkSize;
+        for (let k = 0; k < this.auxN[i]; k++) if (!this.extents.data[this.aux[i] + k]) block += Math.ceil(Math.min(cs, size - k * cs) / bs);
+        continue;
+      }
+      if (layout === LAYOUT_COMPRESSED_FULL || layout === LAYOUT_COMPRESSED_COMPACT) {
+        this.startBlock[i] = block;
+        this.dataBlocks[i] = this.auxN[i];
+        block += this.auxN[i];
+        continue;
+      }
+      const kind = t.kind[i];
+      if (!(kind === FILE || kind === SYMLINK || kind === DIR) || size === 0) continue;
+      const blocks = layout === LAYOUT_FLAT_INLINE ? Math.floor(size / bs) : Math.ceil(size / bs);
+      this.dataBlocks[i] = blocks;
+      if (blocks > 0) {
+        this.startBlock[i] = block;
+        block += blocks;
+      }
+    }
+    if (block > 0xffffffff) throw new BuildError('image larger than 2^32 blocks');
+    this.totalBlocks = block;
+    if (options.uuid && options.uuid.length !== 16) throw new BuildError('uuid must be 16 bytes');
+    if (options.volumeName && utf8.encode(options.volumeName).length > 16) throw new BuildError('volume name longer than 16 bytes');
+  }
+
+  /** Chunk layout: records which chunks are all zeros; false (nothing kept) when none is. */
+  private findHoles(i: number): boolean {
+    const size = this.t.size[i];
+    const cs = this.chunkSize;
+    const mark = this.extents.length;
+    let any = false;
+    const whole = this.content.bytes(i);
+    const piece = whole ? undefined : new Uint8Array(Math.min(PIECE, size));
+    for (let s = 0; s < size; s += cs) {
+      const end = Math.min(size, s + cs);
+      let zero = true;
+      for (let p = s; p < end && zero; p += PIECE) {
+        const q = Math.min(end, p + PIECE);
+        let b: Uint8Array;
+        if (whole) b = whole.subarray(p, q);
+        else {
+          b = piece!.subarray(0, q - p);
+          this.content.read(i, p, b);
+        }
+        for (let k = 0; k < b.length; k++) if (b[k] !== 0) { zero = false; break; }
+      }
+      this.extents.push(zero ? 1 : 0);
+      any ||= zero;
+    }
+    if (!any) {
+      this.extents.length = mark;
+      return false;
+    }
+    this.aux[i] = mark;
+    this.auxN[i] = this.extents.length - mark;
+    return true;
+  }
+
+  /** LZ4: records the pclusters; false (nothing kept) when compression saves no block. */
+  private findPclusters(i: number): boolean {
+    const mark = this.extents.length;
+    const ok = lz4Pclusters(this.win, i, this.t.size[i], this.bs, this.zbuf, (logical, _len, stream) => this.extents.push(logical * 2 + (stream ? 1 : 0)));
+    if (!ok) {
+      this.extents.length = mark;
+      return false;
+    }
+    this.aux[i] = mark;
+    this.auxN[i] = this.extents.length - mark;
+    return true;
+  }
+
+  // ---- directories ------------------------------------------------------------------------
+
+  /**
+   * Directory d's entries in on-disk order with "." and ".." merged in: for each, the
+   * entry's index in the table, or -1 for "." and -2 for "..". Names below "." (first byte
+   * < 0x2e) come first, then ".", then names starting with "." whose second byte is below
+   * "." (".-"), then "..", then the rest.
+   */
+  private dirOrder(d: number): Int32Array {
+    const t = this.t;
+    const first = t.a[d];
+    const n = t.b[d];
+    let k1 = 0;
+    while (k1 < n && t.pool[t.nameAt[first + k1]] < 0x2e) k1++;
+    let k2 = k1;
+    while (k2 < n && t.pool[t.nameAt[first + k2]] === 0x2e && t.nameLen[first + k2] > 1 && t.pool[t.nameAt[first + k2] + 1] < 0x2e) k2++;
+    const order = new Int32Array(n + 2);
+    for (let m = 0; m < n + 2; m++) order[m] = m < k1 ? first + m : m === k1 ? -1 : m <= k2 ? first + m - 1 : m === k2 + 1 ? -2 : first + m - 2;
+    return order;
+  }
+
+  private nameLength(e: number): number {
+    return e === -1 ? 1 : e === -2 ? 2 : this.t.nameLen[e];
+  }
+
+  /** Calls fn(block, first, end, used) for each block of directory d: entries [first, end) of `order`, never straddling a block. */
+  private dirBlocks(order: Int32Array, fn: (block: number, first: number, end: number, used: number) => void): void {
+    let used = 0;
+    let start = 0;
+    let b = 0;
+    for (let m = 0; m < order.length; m++) {
+      const need = 12 + this.nameLength(order[m]);
+      if (m > 0 && used + need > this.bs) {
+        fn(b++, start, m, used);
+        start = m;
+        used = 0;
+      }
+      used += need;
+    }
+    fn(b, start, order.length, used);
+  }
+
+  private dirSize(d: number): number {
+    let size = 0;
+    this.dirBlocks(this.dirOrder(d), (b, _first, _end, used) => (size = b * this.bs + used));
+    return size;
+  }
+
+  /** Writes the directory block of entries [first, end) of `order` (directory d) at out[o..]. */
+  private dirBlock(d: number, order: Int32Array, first: number, end: number, out: Uint8Array, dv: DataView, o: number): void {
+    const t = this.t;
+    let nameoff = (end - first) * 12;
+    for (let m = first; m < end; m++) {
+      const e = order[m];
+      const ino = e === -1 ? d : e === -2 ? t.parent[d] : t.target[e];
+      const p = o + 12 * (m - first);
+      dv.setBigUint64(p, BigInt(this.pos[ino] / 32), true);
+      dv.setUint16(p + 8, nameoff, true);
+      out[p + 10] = t.kind[ino];
+      if (e < 0) out.fill(0x2e, o + nameoff, o + nameoff - e);
+      else for (let k = 0, at = t.nameAt[e], len = t.nameLen[e]; k < len; k++) out[o + nameoff + k] = t.pool[at + k];
+      nameoff += this.nameLength(e);
     }
   }
-  for (const e of exts) {
-    if (e.stream) img.set(e.stream, (e.block + 1) * bs - e.stream.length);
-    else img.set(data.subarray(e.logical, e.logical + e.length), e.block * bs);
+
+  // ---- writing ------------------------------------------------------------------------------
+
+  write(sink: ImageSink | undefined, buf: Uint8Array): void {
+    const bs = this.bs;
+    const t = this.t;
+    const headEnd = bs > SB_OFFSET ? bs : SB_OFFSET + bs;
+    const w = new Writer(sink, buf, headEnd, (b) => {
+      if (!this.checksum) return;
+      const dv = new DataView(b.buffer, b.byteOffset);
+      dv.setUint32(SB_OFFSET + 4, crc32c(0xffffffff, b.subarray(SB_OFFSET, headEnd)), true);
+    });
+    this.writeSuperblock(w);
+    let xp = SB_OFFSET + SB_SIZE;
+    for (const e of this.sharedPool) {
+      this.writeXattrEntry(w, w.at(xp, xattrEntrySize(e)), e);
+      xp += xattrEntrySize(e);
+    }
+    for (let i = 0; i < t.inodes; i++) this.writeInode(w, i);
+    for (let i = 0; i < t.inodes; i++) this.writeData(w, i);
+    w.finish(this.totalBlocks * bs);
+  }
+
+  private writeSuperblock(w: Writer): void {
+    const o = this.opts;
+    const sb = w.at(SB_OFFSET, SB_SIZE);
+    const img = w.buf;
+    const dv = w.dv;
+    const compat = (this.checksum ? COMPAT_SB_CHKSUM : 0) | COMPAT_MTIME | (this.useFilter && this.anyXattr ? COMPAT_XATTR_FILTER : 0);
+    dv.setUint32(sb + 0x00, MAGIC, true);
+    dv.setUint32(sb + 0x08, compat, true);
+    img[sb + 0x0c] = Math.log2(this.bs);
+    img[sb + 0x0d] = 0;
+    dv.setUint16(sb + 0x0e, this.pos[0] / 32, true);
+    dv.setBigUint64(sb + 0x10, BigInt(this.t.inodes), true);
+    dv.setBigUint64(sb + 0x18, BigInt(this.epoch), true);
+    dv.setUint32(sb + 0x20, this.fixedNsec, true);
+    dv.setUint32(sb + 0x24, this.totalBlocks, true);
+    dv.setUint32(sb + 0x28, 0, true); // meta_blkaddr
+    dv.setUint32(sb + 0x2c, 0, true); // xattr_blkaddr
+    if (o.uuid) img.set(o.uuid, sb + 0x30);
+    if (o.volumeName) img.set(utf8.encode(o.volumeName), sb + 0x40);
+    dv.setUint32(sb + 0x50, (this.anyChunked ? INCOMPAT_CHUNKED_FILE : 0) | (this.anyCompressed ? INCOMPAT_ZERO_PADDING : 0), true);
+    // Without COMPR_CFGS this field is lz4_max_distance: our encoder's window, as mkfs writes it.
+    if (this.anyCompressed) dv.setUint16(sb + 0x54, 65535, true);
+  }
+
+  private writeXattrEntry(w: Writer, at: number, e: Xattr): number {
+    const img = w.buf;
+    img[at] = e.suffix.length;
+    img[at + 1] = e.index;
+    img[at + 2] = e.value.length & 0xff;
+    img[at + 3] = e.value.length >>> 8;
+    img.set(e.suffix, at + 4);
+    img.set(e.value, at + 4 + e.suffix.length);
+    return at + xattrEntrySize(e);
+  }
+
+  private writeInode(w: Writer, i: number): void {
+    const t = this.t;
+    const bs = this.bs;
+    const kind = t.kind[i];
+    const layout = this.layout[i];
+    const ext = this.extended[i] === 1;
+    const size = t.size[i];
+    const p = w.at(this.pos[i], this.body[i]);
+    const img = w.buf;
+    const dv = w.dv;
+    let iu = 0;
+    if (kind === CHARDEV || kind === BLOCKDEV) iu = t.b[i];
+    else if (layout === LAYOUT_CHUNK_BASED) iu = this.opts.chunkBits! | (this.opts.chunkIndexes ? CHUNK_FORMAT_INDEXES : 0);
+    else if (layout === LAYOUT_COMPRESSED_FULL || layout === LAYOUT_COMPRESSED_COMPACT) iu = this.dataBlocks[i]; // compressed blocks (st_blocks)
+    else if (kind === FILE || kind === SYMLINK || kind === DIR) iu = this.startBlock[i];
+    const xs = t.xattrs[i];
+    const xb = xs >= 0 ? this.xattrBodies[xs] : undefined;
+    const icount = xb ? (xb.size - 12) / 4 + 1 : 0;
+    dv.setUint16(p, (ext ? 1 : 0) | (layout << 1), true);
+    dv.setUint16(p + 2, icount, true);
+    dv.setUint16(p + 4, S_IF[kind] | t.perm[i], true);
+    const ordinal = this.pos[i] / 32; // i_ino: any unique 32-bit number; the kernel reports the nid.
+    if (ext) {
+      dv.setUint16(p + 6, 0, true);
+      dv.setBigUint64(p + 8, BigInt(size), true);
+      dv.setUint32(p + 0x10, iu, true);
+      dv.setUint32(p + 0x14, ordinal, true);
+      dv.setUint32(p + 0x18, t.uid[i], true);
+      dv.setUint32(p + 0x1c, t.gid[i], true);
+      dv.setBigInt64(p + 0x20, BigInt(this.mtime[i]), true);
+      dv.setUint32(p + 0x28, this.nsec[i], true);
+      dv.setUint32(p + 0x2c, this.nlink[i], true);
+    } else {
+      dv.setUint16(p + 6, this.nlink[i], true);
+      dv.setUint32(p + 8, size, true);
+      dv.setUint32(p + 0x0c, 0, true);
+      dv.setUint32(p + 0x10, iu, true);
+      dv.setUint32(p + 0x14, ordinal, true);
+      dv.setUint16(p + 0x18, t.uid[i], true);
+      dv.setUint16(p + 0x1a, t.gid[i], true);
+    }
+    let at = p + (ext ? 64 : 32);
+    if (xb) {
+      dv.setUint32(at, xb.filter, true);
+      img[at + 4] = xb.shared.length;
+      let q = at + 12;
+      for (const id of xb.shared) {
+        dv.setUint32(q, id, true);
+        q += 4;
+      }
+      for (const e of xb.inline) q = this.writeXattrEntry(w, q, e);
+      at += xb.size;
+    }
+    if (layout === LAYOUT_CHUNK_BASED) {
+      // 4-byte block map entries or 8-byte chunk indexes {startblk_hi 0, device 0 (the
+      // unified address space), startblk_lo}; chunk size = bs << chunkBits; holes are NULL_ADDR.
+      const indexes = this.opts.chunkIndexes === true;
+      let q = p + (align(this.pos[i] + (at - p), indexes ? 8 : 4) - this.pos[i]);
+      this.forChunks(i, (_k, hole, block) => {
+        if (indexes) {
+          dv.setUint32(q, 0, true);
+          q += 4;
+        }
+        dv.setUint32(q, hole ? NULL_ADDR : block, true);
+        q += 4;
+      });
+      return;
+    }
+    if (layout === LAYOUT_COMPRESSED_FULL || layout === LAYOUT_COMPRESSED_COMPACT) {
+      this.writeIndexes(w, i, p + (align(this.pos[i] + (at - p), 8) - this.pos[i]));
+      return;
+    }
+    if (layout !== LAYOUT_FLAT_INLINE) return;
+    const full = this.dataBlocks[i] * bs;
+    const tail = size - full;
+    if (kind === FILE) this.content.read(i, full, img.subarray(at, at + tail));
+    else if (kind === SYMLINK) img.set(t.symlinkTarget(i).subarray(full), at);
+    else {
+      const order = this.dirOrder(i);
+      this.dirBlocks(order, (b, first, end) => {
+        if (b === this.dataBlocks[i]) this.dirBlock(i, order, first, end, img, dv, at);
+      });
+    }
+  }
+
+  /** fn(chunk, hole, first block) for each chunk of a CHUNK_BASED file. */
+  private forChunks(i: number, fn: (k: number, hole: boolean, block: number, length: number) => void): void {
+    const cs = this.chunkSize;
+    const size = this.t.size[i];
+    let block = this.startBlock[i];
+    for (let k = 0; k < this.auxN[i]; k++) {
+      const hole = this.extents.data[this.aux[i] + k] === 1;
+      const length = Math.min(cs, size - k * cs);
+      fn(k, hole, block, length);
+      if (!hole) block += Math.ceil(length / this.bs);
+    }
+  }
+
+  /**
+   * Full lcluster indexes (8 bytes per block of the file) after the 16-byte map header, or
+   * compact ones after an 8-byte header; `hp` is the header's index in the writer's buffer.
+   */
+  private writeIndexes(w: Writer, i: number, hp: number): void {
+    const bs = this.bs;
+    const dv = w.dv;
+    // Map header: no fragment/inline data, advise 0, algorithm 0 (LZ4), lclusterbits = blkszbits.
+    w.buf.fill(0, hp, hp + 16);
+    const count = Math.ceil(this.t.size[i] / bs);
+    const base = this.aux[i];
+    const n = this.auxN[i];
+    const logical = (k: number) => Math.floor(this.extents.data[base + k] / 2);
+    const isLz4 = (k: number) => this.extents.data[base + k] % 2 === 1;
+    const blockOf = (k: number) => this.startBlock[i] + k;
+    const compact = this.layout[i] === LAYOUT_COMPRESSED_COMPACT;
+    let k = 0; // extent covering the start of lcluster lcn
+    for (let lcn = 0; lcn < count; lcn++) {
+      while (k + 1 < n && Math.floor(logical(k + 1) / bs) <= lcn) k++;
+      const headLcn = Math.floor(logical(k) / bs);
+      if (compact) {
+        // Pack p (lclusters 2p, 2p+1) at hp + 8 + 8p: two 16-bit fields {lo: 12 bits, type: 2
+        // bits}, then the pack's base block: its first HEAD's block - 1 (a HEAD's block is
+        // base + 1 + the HEADs before it in the pack). lo is clusterofs for a HEAD, delta[0]
+        // for a NONHEAD, except in a pack's last slot, where a NONHEAD stores delta[1].
+        const pack = hp + 8 + 8 * (lcn >> 1);
+        const slot = lcn & 1;
+        let field: number;
+        if (headLcn === lcn) {
+          field = ((isLz4(k) ? 1 : 0) << 12) | (logical(k) % bs);
+          if (slot === 0 || dv.getUint16(pack, true) >> 12 === 2) dv.setUint32(pack + 4, blockOf(k) - 1, true);
+        } else {
+          const nextHead = k + 1 < n ? Math.floor(logical(k + 1) / bs) : count;
+          const lo = slot === 1 ? Math.min(nextHead - lcn, 2047) : lcn - headLcn;
+          if (lo > 2047) throw new BuildError('compressed extent spans more than 2047 lclusters (compact indexes)');
+          field = (2 << 12) | lo;
+        }
+        dv.setUint16(pack + 2 * slot, field, true);
+        if (lcn === count - 1 && slot === 0) dv.setUint16(pack + 2, (2 << 12) | 1, true); // padding: a NONHEAD
+        continue;
+      }
+      const at = hp + 16 + 8 * lcn;
+      if (headLcn === lcn) {
+        dv.setUint16(at, isLz4(k) ? 1 : 0, true); // HEAD1 (LZ4) or PLAIN
+        dv.setUint16(at + 2, logical(k) % bs, true); // clusterofs
+        dv.setUint32(at + 4, blockOf(k), true);
+      } else {
+        const nextHead = k + 1 < n ? Math.floor(logical(k + 1) / bs) : count;
+        dv.setUint16(at, 2, true); // NONHEAD
+        dv.setUint16(at + 2, 0, true);
+        dv.setUint16(at + 4, lcn - headLcn, true); // delta[0]: back to the HEAD
+        dv.setUint16(at + 6, nextHead - lcn, true); // delta[1]: on to the next HEAD (or EOF)
+      }
+    }
+  }
+
+  /** The data blocks of inode i. */
+  private writeData(w: Writer, i: number): void {
+    const t = this.t;
+    const bs = this.bs;
+    const layout = this.layout[i];
+    const kind = t.kind[i];
+    const size = t.size[i];
+    if (layout === LAYOUT_CHUNK_BASED) {
+      this.forChunks(i, (k, hole, block, length) => {
+        if (!hole) this.copyFile(w, i, k * this.chunkSize, length, block * bs);
+      });
+      return;
+    }
+    if (layout === LAYOUT_COMPRESSED_FULL || layout === LAYOUT_COMPRESSED_COMPACT) {
+      const base = this.aux[i];
+      let k = 0;
+      const changed = () => new BuildError(`file ${this.describe(i)} changed while the image was being built (its LZ4 pclusters differ from the first pass)`);
+      const ok = lz4Pclusters(this.win, i, size, bs, this.zbuf, (logical, length, stream, [data, start]) => {
+        if (k >= this.auxN[i] || this.extents.data[base + k] !== logical * 2 + (stream ? 1 : 0)) throw changed();
+        const block = this.startBlock[i] + k++;
+        const at = w.at(block * bs, bs);
+        // LZ4 streams right-aligned behind zero padding, raw bytes from the start.
+        if (stream) w.buf.set(stream, at + bs - stream.length);
+        else w.buf.set(data.subarray(start, start + length), at);
+      });
+      if (!ok || k !== this.auxN[i]) throw changed();
+      return;
+    }
+    const blocks = this.dataBlocks[i];
+    if (blocks === 0) return;
+    const start = this.startBlock[i] * bs;
+    const len = Math.min(size, blocks * bs);
+    if (kind === FILE) this.copyFile(w, i, 0, len, start);
+    else if (kind === SYMLINK) {
+      const at = w.at(start, len);
+      w.buf.set(t.symlinkTarget(i).subarray(0, len), at);
+    } else {
+      const order = this.dirOrder(i);
+      this.dirBlocks(order, (b, first, end) => {
+        if (b >= blocks) return;
+        const at = w.at(start + b * bs, bs);
+        this.dirBlock(i, order, first, end, w.buf, w.dv, at);
+      });
+    }
+  }
+
+  /** File i's bytes [from, from + len) to image position `to`, a piece at a time. */
+  private copyFile(w: Writer, i: number, from: number, len: number, to: number): void {
+    const whole = this.content.bytes(i);
+    for (let off = 0; off < len; off += PIECE) {
+      const n = Math.min(PIECE, len - off);
+      const at = w.at(to + off, n);
+      if (whole) w.buf.set(whole.subarray(from + off, from + off + n), at);
+      else this.content.read(i, from + off, w.buf.subarray(at, at + n));
+    }
+  }
+
+  /** A path of inode i (its first link), for messages. */
+  private describe(i: number): string {
+    const t = this.t;
+    const parts: string[] = [];
+    for (let j = i, guard = 0; j !== 0 && guard < 4096; j = t.parent[j], guard++) parts.push(latin(t.name(t.link[j])));
+    return JSON.stringify('/' + parts.reverse().join('/'));
   }
 }

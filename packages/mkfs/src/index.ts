@@ -17,5 +17,6 @@ export {
   type SpecialNode,
   type XattrMap,
 } from './tree.js';
-export { buildImage, BuildError, type BuildOptions } from './builder.js';
+export { buildImage, buildImageTo, BuildError, type BuildOptions, type ImageSink } from './builder.js';
+export { InodeTable, treeSource, type BuildSource, type ContentSource, type InodeMeta } from './table.js';
 export { lz4Compress, lz4CompressFill, lz4Bound, type Lz4FillResult } from './lz4.js';

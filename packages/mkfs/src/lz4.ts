@@ -45,11 +45,16 @@ function hash(v: number): number {
 }
 
 /**
- * Shared between calls and never cleared: an entry is only a candidate, accepted when it
- * lies in [start, ip) and its 4 bytes equal the current ones, so stale entries from other
- * calls cost a comparison, not correctness (and no 64 KiB fill per pcluster).
+ * Shared between calls and not cleared per call (no 64 KiB fill per pcluster): a call
+ * stores positions as `base + (position - start)` and raises `base` past them when it
+ * ends, so entries of earlier calls read as below `base` and are ignored. The block a call
+ * writes therefore depends on input[start, end) alone, never on what was compressed
+ * before: the builder compresses a file twice (once to lay the image out, once to write
+ * it) and from a window of a file as well as from the whole of it, and must get the same
+ * bytes each time.
  */
-const table = new Uint32Array(1 << HASH_LOG); // positions up to 4 GiB
+const table = new Uint32Array(1 << HASH_LOG);
+let base = 1;
 
 /**
  * Compresses input[start, end) into out[0, capacity) as one LZ4 block, taking as much input
@@ -75,15 +80,28 @@ export function lz4CompressFill(input: Uint8Array, start: number, end: number, o
     out[op++] = n;
   };
 
+  // Stored values stay below 2^32: a call stores positions up to end (in practice up to
+  // ~256 * capacity past start, the most a block can hold).
+  if (base + (end - start) >= 0xffffffff) {
+    table.fill(0);
+    base = 1;
+  }
+  const rel = base - start; // stored value of a position
+  let top = start; // the highest position stored
   if (end - start >= MF_LIMIT + 1) {
-    table[hash(u32(input, start))] = start;
+    table[hash(u32(input, start))] = start + rel;
     let misses = 0;
     while (ip <= mfLimit) {
+      // A literal run longer than the block cannot be followed by a match: stop searching
+      // (incompressible input costs ~capacity steps per block, not a scan to `end`).
+      if (ip - anchor > capacity) break;
       const seq = u32(input, ip);
       const h = hash(seq);
-      const cand = table[h];
-      table[h] = ip;
-      if (cand < start || cand >= ip || ip - cand > MAX_DISTANCE || u32(input, cand) !== seq) {
+      const v = table[h];
+      const cand = v - rel;
+      table[h] = ip + rel;
+      top = ip;
+      if (v < base || cand >= ip || ip - cand > MAX_DISTANCE || u32(input, cand) !== seq) {
         ip += 1 + (misses++ >> SKIP_TRIGGER);
         continue;
       }
@@ -115,8 +133,9 @@ export function lz4CompressFill(input: Uint8Array, start: number, end: number, o
       ip += len;
       anchor = ip;
       // Seed the table inside the match so the next search finds recent positions.
-      if (ip - 2 > start && ip - 2 <= mfLimit) table[hash(u32(input, ip - 2))] = ip - 2;
+      if (ip - 2 > start && ip - 2 <= mfLimit) table[hash(u32(input, ip - 2))] = ip - 2 + rel;
     }
+    base += Math.max(top, ip) - start + 1;
   }
 
   // Final literals: as many as fit.
