@@ -45,12 +45,12 @@ type Op =
   | { op: 'close'; fd: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constantFrom('mkdir', 'create') as fc.Arbitrary<'mkdir'>, p: path, u: who }), weight: 5 },
-  { arbitrary: fc.record({ op: fc.constantFrom('unlink', 'rmdir') as fc.Arbitrary<'mkdir'>, p: path, u: who }), weight: 2 },
-  { arbitrary: fc.record({ op: fc.constant('open') as fc.Arbitrary<'mkdir'>, p: path, u: who }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constantFrom<'mkdir' | 'create'>('mkdir', 'create'), p: path, u: who }), weight: 5 },
+  { arbitrary: fc.record({ op: fc.constantFrom<'unlink' | 'rmdir'>('unlink', 'rmdir'), p: path, u: who }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant<'open'>('open'), p: path, u: who }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('write' as const), p: path, u: who, off: fc.nat(20000), len: fc.nat(9000), seed: fc.nat(255) }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('truncate' as const), p: path, u: who, len: fc.nat(30000) }), weight: 1 },
-  { arbitrary: fc.record({ op: fc.constantFrom('rename', 'link') as fc.Arbitrary<'rename'>, p: path, q: path, u: who }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constantFrom<'rename' | 'link'>('rename', 'link'), p: path, q: path, u: who }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('fdwrite' as const), fd: fc.nat(5), off: fc.nat(20000), len: fc.nat(5000), seed: fc.nat(255) }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant('close' as const), fd: fc.nat(5) }), weight: 2 },
 );

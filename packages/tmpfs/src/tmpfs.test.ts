@@ -826,3 +826,23 @@ describe('release', () => {
     expect(() => fs.release()).toThrow();
   });
 });
+
+describe('the README example', () => {
+  it('runs as written', () => {
+    const fs = new Tmpfs({ size: '16m', nr_inodes: 4096, mode: 0o1777 });
+    const user = credentials(1000, 1000, [1000]);
+    const node = fs.create(fs.root, b('notes.txt'), 0o644, user);
+    const file = fs.open(node, O_RDWR | O_CREAT, user, true);
+    node.decRef();
+    file.write(b('hello'));
+    file.pwrite(b('!'), 1 << 20);
+    expect([file.stat().size, file.stat().blocks]).toEqual([1048577, 16]);
+    expect(file.stat().mode).toBe(S_IFREG | 0o644);
+    file.close();
+    expect(fs.statfs().bfree).toBe(4096 - 2);
+    const again = Tmpfs.restore(structuredClone(fs.snapshot()), { size: '16m' });
+    fs.release();
+    expect(str(readFile(again, 'notes.txt').subarray(0, 5))).toBe('hello');
+    again.release();
+  });
+});
