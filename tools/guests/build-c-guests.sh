@@ -13,12 +13,12 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-OUT="$REPO/fixtures/guests"
+OUT="${OUT:-$REPO/fixtures/guests}"
 COMPAT="$HERE/toybox-compat"
 WORK="${WORK:-$(mktemp -d /tmp/c-guests.XXXXXX)}"
 PKG=toybox
 VERSION=0.8.9+dfsg-1
-TOOLS="cat ls find md5sum sha1sum cksum wc"
+TOOLS="${TOOLS:-cat ls find md5sum sha1sum cksum wc mkdir cp mv rm ln touch chmod sort sed tar}"
 
 # 1. Toolchain (Debian bookworm: clang-14, lld-14, wasi-libc 0.0~git20220510).
 need=()

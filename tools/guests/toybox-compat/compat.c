@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #define EROFS_JS_COMPAT_NO_OPEN_WRAP
 #include "compat.h"
 #include <stdarg.h>
@@ -100,6 +101,12 @@ int sigfillset(sigset_t *s) { (void)s; return 0; }
 int sigaddset(sigset_t *s, int n) { (void)s; (void)n; return 0; }
 int fchmod(int fd, mode_t m) { (void)fd; (void)m; FAIL(-1); }
 int fchmodat(int d, const char *p, mode_t m, int f) { (void)d; (void)p; (void)m; (void)f; FAIL(-1); }
+int mknod(const char *p, mode_t m, dev_t d) { (void)p; (void)m; (void)d; FAIL(-1); }
+int mknodat(int dir, const char *p, mode_t m, dev_t d) { (void)dir; (void)p; (void)m; (void)d; FAIL(-1); }
+int mkfifo(const char *p, mode_t m) { (void)p; (void)m; FAIL(-1); }
+int chmod(const char *p, mode_t m) { (void)p; (void)m; FAIL(-1); }
+int chown(const char *p, uid_t u, gid_t g) { (void)p; (void)u; (void)g; FAIL(-1); }
+int lchown(const char *p, uid_t u, gid_t g) { (void)p; (void)u; (void)g; FAIL(-1); }
 int fchown(int fd, uid_t u, gid_t g) { (void)fd; (void)u; (void)g; FAIL(-1); }
 int fchownat(int d, const char *p, uid_t u, gid_t g, int f) { (void)d; (void)p; (void)u; (void)g; (void)f; FAIL(-1); }
 int tcgetattr(int fd, struct termios *t) { (void)fd; (void)t; errno = ENOTTY; return -1; }
@@ -109,8 +116,30 @@ int fstatfs(int fd, struct statfs *s) { (void)fd; (void)s; FAIL(-1); }
 int statvfs(const char *p, struct statvfs *s) { (void)p; (void)s; FAIL(-1); }
 ssize_t getxattr(const char *p, const char *n, void *v, size_t l) { (void)p; (void)n; (void)v; (void)l; errno = ENOTSUP; return -1; }
 ssize_t lgetxattr(const char *p, const char *n, void *v, size_t l) { (void)p; (void)n; (void)v; (void)l; errno = ENOTSUP; return -1; }
+ssize_t fgetxattr(int fd, const char *n, void *v, size_t l) { (void)fd; (void)n; (void)v; (void)l; errno = ENOTSUP; return -1; }
+ssize_t flistxattr(int fd, char *l, size_t s) { (void)fd; (void)l; (void)s; errno = ENOTSUP; return -1; }
+int fsetxattr(int fd, const char *n, const void *v, size_t l, int f) { (void)fd; (void)n; (void)v; (void)l; (void)f; errno = ENOTSUP; return -1; }
 ssize_t listxattr(const char *p, char *l, size_t s) { (void)p; (void)l; (void)s; errno = ENOTSUP; return -1; }
 ssize_t llistxattr(const char *p, char *l, size_t s) { (void)p; (void)l; (void)s; errno = ENOTSUP; return -1; }
 void openlog(const char *i, int o, int f) { (void)i; (void)o; (void)f; }
 void vsyslog(int p, const char *f, va_list a) { (void)p; (void)f; (void)a; }
 void tzset(void) {}
+
+/* mkstemp(3): WASI can create a file exclusively, so this one is real. The six X's become
+   random letters and digits until open(O_CREAT|O_EXCL) makes a new file (mode 0600 is
+   asked for; WASI path_open carries no mode, so the runtime's default applies). */
+int mkstemp(char *tmpl)
+{
+  static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  size_t n = strlen(tmpl);
+  if (n < 6 || strcmp(tmpl + n - 6, "XXXXXX")) { errno = EINVAL; return -1; }
+  for (int tries = 0; tries < 100; tries++) {
+    unsigned char r[6];
+    arc4random_buf(r, sizeof r);
+    for (int i = 0; i < 6; i++) tmpl[n - 6 + i] = set[r[i] % (sizeof set - 1)];
+    int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}

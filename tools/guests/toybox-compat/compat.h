@@ -60,7 +60,8 @@ int getpwnam_r(const char *, struct passwd *, char *, size_t, struct passwd **);
 int getgrgid_r(gid_t, struct group *, char *, size_t, struct group **);
 int getgrnam_r(const char *, struct group *, char *, size_t, struct group **);
 
-/* Hidden by wasi-libc: no temp directory, no timezone tables. */
+/* Hidden by wasi-libc: no temp directory, no timezone tables. compat.c defines mkstemp
+   (sed -i and ln -f write through a temporary file) with O_CREAT|O_EXCL, which WASI has. */
 int mkstemp(char *);
 char *mkdtemp(char *);
 void tzset(void);
@@ -76,6 +77,13 @@ int fchownat(int, const char *, uid_t, gid_t, int);
 int mknod(const char *, mode_t, dev_t);
 int mknodat(int, const char *, mode_t, dev_t);
 int mkfifo(const char *, mode_t);
+
+/* Extended attributes: WASI preview1 has none. tar compares errno with ENODATA, which
+   wasi-libc lacks; "no such attribute" and "not supported" mean the same to a guest here. */
+#include <errno.h>
+#ifndef ENODATA
+#define ENODATA ENOTSUP
+#endif
 
 /* Signals: only raise()/signal() are emulated by wasi-libc, which hides the rest. */
 #ifndef SIG_BLOCK
