@@ -3,6 +3,24 @@ export {
   checkComponent, checkMknodType, checkRenameFlags, checkSearch, checkSetxattr, checkTimes, checkXattrName, readOnly,
   refuseCreate, refuseUnlink, refuseRmdir, refuseRename, refuseUtimes, refuseTruncate, refuseSetxattr, refuseRemovexattr,
 } from './readonly.js';
+export {
+  Walker,
+  soleMount,
+  resolveAt,
+  crossMounts,
+  holdPlace,
+  releasePlace,
+  checkPath,
+  checkSearchStep,
+  pathBytes,
+  MAX_SYMLINKS,
+  PATH_MAX,
+  type WalkMount,
+  type Place,
+  type WalkPolicy,
+  type WalkResult,
+  type PathArg,
+} from './walker.js';
 export { ERRNO, SysError, isSysError, sysError, toSysError, decoding, type Errno } from './errno.js';
 export {
   CAP_CHOWN,
@@ -118,7 +136,7 @@ export {
   MAX_OFFSET,
   type DescriptionKind,
 } from './file.js';
-export { resolve, resolveParent, openPath, PATH_MAX, MAX_SYMLINKS, type ResolveOptions } from './resolve.js';
+export { resolve, resolveParent, openPath, type ResolveOptions } from './resolve.js';
 export {
   PAGE_SIZE,
   PROT_NONE,

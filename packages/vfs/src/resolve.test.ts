@@ -5,7 +5,8 @@ import { ROOT, credentials } from './credentials.js';
 import { SysError } from './errno.js';
 import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from './file.js';
 import { Filesystem } from './filesystem.js';
-import { MAX_SYMLINKS, PATH_MAX, openPath, resolve, resolveParent } from './resolve.js';
+import { openPath, resolve, resolveParent } from './resolve.js';
+import { MAX_SYMLINKS, PATH_MAX } from './walker.js';
 
 function code(fn: () => { decRef?(): void; close?(): void }): string {
   try {
