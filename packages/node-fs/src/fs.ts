@@ -5,22 +5,16 @@
  * error shapes out. Paths are the guest's: absolute ones start at the task root, relative
  * ones at its cwd; the host filesystem is never touched.
  *
- * Write-type calls fail the way Linux fails them on a read-only mount: the checks Linux
- * makes before it looks at the mount flags still come first (ENOENT for a missing parent,
- * EEXIST for an existing name, EISDIR, EBADF for a descriptor open for reading), then EROFS.
+ * Write-type calls are the Task's write surface too (write, pwrite64, mkdirat, unlinkat,
+ * renameat2, linkat, symlinkat, ftruncate, fchmodat, fchownat, utimensat, ...): on a
+ * writable mount (a tmpfs) they write; on an image or a read-only mount the Task answers
+ * as Linux does there (the checks Linux makes first, then EROFS). Where Node composes
+ * several calls (writeFileSync, mkdirSync recursive, rmSync, copyFileSync, truncateSync)
+ * the composition is Node's and libuv's own, so the calls made and the error reported are
+ * the ones Node makes and reports.
  */
-import {
-  AT_FDCWD,
-  Resolver,
-  checkPath,
-  holdLoc,
-  pathBytes,
-  release,
-  resolve as resolveLoc,
-  type Location,
-  type Task,
-} from '@erofs-js/mount';
-import { O_DIRECTORY, O_RDONLY, SysError, parseDirents, type AnyFilesystem, type Errno, type FsNode, type Stat } from '@erofs-js/vfs';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, checkPath, pathBytes, type Task } from '@erofs-js/mount';
+import { O_DIRECTORY, O_RDONLY, SysError, UTIME_NOW, UTIME_OMIT, parseDirents, type Errno, type Stat, type Timespec } from '@erofs-js/vfs';
 import { constants, openFlags } from './constants.js';
 import { call, fsError, nodeError } from './errors.js';
 import { BigIntStats, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, Dirent, Stats } from './stats.js';
@@ -114,12 +108,64 @@ function rangeError(name: string, value: unknown): RangeError {
   return e;
 }
 
-/** Seconds and nanoseconds from Node's time argument (seconds as a number or string, or a Date). */
-function timeSpec(t: number | string | Date | bigint): { sec: number; nsec: number } {
-  const s = t instanceof Date ? t.getTime() / 1000 : Number(t);
-  if (!Number.isFinite(s)) return { sec: Math.floor(Date.now() / 1000), nsec: 0 };
-  const sec = Math.floor(s);
-  return { sec, nsec: Math.min(999_999_999, Math.round((s - sec) * 1e9)) };
+/** A time as Node's utimes family takes it: seconds (a number or numeric string) or a Date. */
+export type TimeLike = number | string | Date;
+
+/**
+ * Node's time argument as utimensat(2) gets it: toUnixTimestamp (a numeric string is a
+ * number, a negative number means now, a Date its milliseconds / 1000), then libuv's
+ * uv__fs_to_timespec (seconds truncated, nanoseconds cut to whole microseconds, Infinity
+ * UTIME_NOW, NaN UTIME_OMIT).
+ */
+function timeSpec(t: TimeLike, name: string): Timespec {
+  let s: number;
+  // eslint-disable-next-line eqeqeq
+  if (typeof t === 'string' && +t == (t as unknown as number)) s = +t;
+  else if (typeof t === 'number' && Number.isFinite(t)) s = t < 0 ? Date.now() / 1000 : t;
+  else if (t instanceof Date) s = t.getTime() / 1000;
+  else {
+    const e = new TypeError(`The "${name}" argument must be of type number or an instance of Date. Received ${String(t)}`) as TypeError & { code: string };
+    e.code = 'ERR_INVALID_ARG_TYPE';
+    throw e;
+  }
+  if (s === Infinity || s === -Infinity) return { sec: 0, nsec: UTIME_NOW };
+  if (Number.isNaN(s)) return { sec: 0, nsec: UTIME_OMIT };
+  let sec = Math.trunc(s);
+  let nsec = Math.trunc((s - sec) * 1e9);
+  nsec -= nsec % 1000;
+  if (nsec < 0) {
+    nsec += 1e9;
+    sec -= 1;
+  }
+  return { sec, nsec };
+}
+
+/** Node's parseFileMode: a number, or a string of octal digits. */
+function fileMode(mode: number | string, name: string): number {
+  const m = typeof mode === 'string' && /^[0-7]+$/.test(mode) ? parseInt(mode, 8) : mode;
+  if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0xffffffff) {
+    const e = new TypeError(`The argument '${name}' must be a 32-bit unsigned integer or an octal string. Received ${String(mode)}`) as TypeError & { code: string };
+    e.code = 'ERR_INVALID_ARG_VALUE';
+    throw e;
+  }
+  return m;
+}
+
+/** A string's bytes in `encoding` (Node's Buffer where there is one; UTF-8 otherwise). */
+function bytesOf(data: string, encoding: Encoding | null): Uint8Array {
+  if (encoding === null || encoding === 'utf8' || encoding === 'utf-8' || encoding === 'buffer') return new TextEncoder().encode(data);
+  if (!NodeBuf) throw invalidArg('encoding', encoding);
+  return NodeBuf.from(data, encoding);
+}
+
+/** The characters mkdtemp(3) picks from. */
+const TEMP_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+export interface WriteFileOptions {
+  encoding?: Encoding | null;
+  mode?: number | string;
+  flag?: string | number;
+  flush?: boolean;
 }
 
 export class NodeFs {
@@ -156,9 +202,10 @@ export class NodeFs {
 
   // ---- descriptors ------------------------------------------------------------------
 
-  openSync(path: PathLike, flags?: string | number, mode?: number): number {
+  openSync(path: PathLike, flags?: string | number | null, mode?: number | string | null): number {
     const p = toPath(path);
-    return call('open', showPath(path), () => this.task.open(p, openFlags(flags), mode ?? 0o666));
+    const m = fileMode(mode ?? 0o666, 'mode');
+    return call('open', showPath(path), () => this.task.open(p, openFlags(flags ?? undefined), m));
   }
 
   closeSync(fd: number): void {
@@ -376,52 +423,99 @@ export class NodeFs {
     return encode(joinParts(done), encodingOf(options, 'utf8'));
   }
 
-  // ---- write-type calls: Linux's errors on a read-only mount ----------------------------
+  // ---- writing: descriptors --------------------------------------------------------------
 
   /**
-   * writeSync to descriptor 1 or 2 goes to the stdout / stderr callbacks when given;
-   * otherwise it is write(2), which is EBADF on every descriptor this facade opens (all
-   * are read-only).
+   * writeSync(fd, buffer, offset?, length?, position?), writeSync(fd, buffer, { offset,
+   * length, position }) or writeSync(fd, string, position?, encoding?). A position that is
+   * not a number (null, undefined) writes at the descriptor's offset; a number is pwrite.
+   * Like libuv, a short write is continued until everything is written or an error comes.
+   * Descriptors 1 and 2 go to the stdout / stderr callbacks when they are given.
    */
-  writeSync(fd: number, buffer: BufferLike | string, offsetOrPosition?: number | null, lengthOrEncoding?: number | string | null, position?: number | null): number {
+  writeSync(
+    fd: number,
+    buffer: BufferLike | string,
+    offsetOrOptions?: number | { offset?: number; length?: number; position?: number | bigint | null } | null,
+    lengthOrEncoding?: number | string | null,
+    position?: number | bigint | null,
+  ): number {
     let data: Uint8Array;
-    if (typeof buffer === 'string') data = new TextEncoder().encode(buffer);
-    else {
+    let pos: number | bigint | null | undefined;
+    if (typeof buffer === 'string') {
+      data = bytesOf(buffer, typeof lengthOrEncoding === 'string' ? (lengthOrEncoding as Encoding) : 'utf8');
+      pos = offsetOrOptions as number | null | undefined;
+    } else {
       const view = viewOf(buffer);
-      const offset = typeof offsetOrPosition === 'number' ? offsetOrPosition : 0;
-      const length = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : view.length - offset;
+      let offset = offsetOrOptions as number | undefined | null;
+      let length = lengthOrEncoding as number | undefined | null;
+      pos = position;
+      if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
+        offset = offsetOrOptions.offset ?? 0;
+        length = offsetOrOptions.length ?? view.byteLength - offset;
+        pos = offsetOrOptions.position ?? null;
+      }
+      if (typeof offset !== 'number') offset = 0;
+      if (typeof length !== 'number') length = view.byteLength - offset;
+      if (!Number.isInteger(offset) || offset < 0 || offset > view.byteLength) throw rangeError('offset', offset);
+      if (!Number.isInteger(length) || length < 0 || offset + length > view.byteLength) throw rangeError('length', length);
       data = view.subarray(offset, offset + length);
     }
-    void position;
     const sink = fd === 1 ? this.options.stdout : fd === 2 ? this.options.stderr : undefined;
     if (sink) {
       sink(new Uint8Array(data)); // a copy: data may be a view of the caller's Buffer
       return data.length;
     }
-    return call('write', undefined, () => this.task.write(fd, data));
+    const at = typeof pos === 'number' || typeof pos === 'bigint' ? Number(pos) : -1;
+    return call('write', undefined, () => this.writeAll(fd, data, at));
   }
 
-  writeFileSync(path: PathLike | number, data: string | BufferLike, options?: Encoding | { flag?: string | number; mode?: number } | null): void {
-    const flag = (typeof options === 'object' && options?.flag) || 'w';
-    if (typeof path === 'number') {
-      this.writeSync(path, data as BufferLike);
-      return;
+  /** write(2) or pwrite64(2) (position >= 0) until `data` is written, as libuv's write loop. */
+  private writeAll(fd: number, data: Uint8Array, position: number): number {
+    let done = 0;
+    while (done < data.length) {
+      const rest = data.subarray(done);
+      const n = position >= 0 ? this.task.pwrite64(fd, rest, position + done) : this.task.write(fd, rest);
+      if (n <= 0) break;
+      done += n;
     }
-    const fd = this.openSync(path, flag);
+    return done;
+  }
+
+  /** writevSync(fd, buffers, position?): writev(2), or pwritev(2) at a numeric position. */
+  writevSync(fd: number, buffers: readonly BufferLike[], position?: number | null): number {
+    const iov = buffers.map(viewOf);
+    if (typeof position !== 'number') return call('write', undefined, () => this.task.writev(fd, iov));
+    return call('write', undefined, () => this.task.pwritev(fd, iov, position));
+  }
+
+  /**
+   * writeFileSync(path | fd, data, options): a path is opened with `flag` (default "w")
+   * and `mode` (default 0o666), written whole and closed; a descriptor is written at its
+   * offset. `flush` fsyncs before closing.
+   */
+  writeFileSync(path: PathLike | number, data: string | BufferLike, options?: Encoding | WriteFileOptions | null): void {
+    const opts: WriteFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
+    const bytes = typeof data === 'string' ? bytesOf(data, opts.encoding ?? 'utf8') : viewOf(data);
+    const isFd = typeof path === 'number';
+    const fd = isFd ? path : this.openSync(path, opts.flag ?? 'w', opts.mode ?? 0o666);
     try {
-      this.writeSync(fd, data as BufferLike);
+      call('write', undefined, () => this.writeAll(fd, bytes, -1));
+      if (opts.flush) this.fsyncSync(fd);
     } finally {
-      this.task.close(fd);
+      if (!isFd) this.task.close(fd);
     }
   }
 
-  appendFileSync(path: PathLike | number, data: string | BufferLike, options?: Encoding | { flag?: string | number; mode?: number } | null): void {
-    const flag = (typeof options === 'object' && options?.flag) || 'a';
-    this.writeFileSync(path, data, { flag });
+  /** appendFileSync: writeFileSync with flag "a" (always "a" for a descriptor, as Node). */
+  appendFileSync(path: PathLike | number, data: string | BufferLike, options?: Encoding | WriteFileOptions | null): void {
+    const opts: WriteFileOptions = typeof options === 'string' ? { encoding: options } : { ...(options ?? {}) };
+    if (!opts.flag || typeof path === 'number') opts.flag = 'a';
+    this.writeFileSync(path, data, opts);
   }
 
-  /** Node's truncateSync opens the file with "r+" and ftruncates it; so do we. */
-  truncateSync(path: PathLike, len = 0): void {
+  /** truncateSync: Node opens the file with "r+" and ftruncates it (a descriptor is ftruncated). */
+  truncateSync(path: PathLike | number, len = 0): void {
+    if (typeof path === 'number') return this.ftruncateSync(path, len);
     const fd = this.openSync(path, 'r+');
     try {
       this.ftruncateSync(fd, len);
@@ -430,12 +524,10 @@ export class NodeFs {
     }
   }
 
-  /** ftruncate(2) on a descriptor not open for writing: EINVAL (after EBADF). */
+  /** ftruncate(2); Node raises a negative length to 0. */
   ftruncateSync(fd: number, len = 0): void {
-    call('ftruncate', undefined, () => {
-      this.task.description(fd);
-      throw new SysError('EINVAL', len < 0 ? 'negative length' : 'not open for writing');
-    });
+    if (!Number.isInteger(len)) throw rangeError('len', len);
+    call('ftruncate', undefined, () => this.task.ftruncate(fd, Math.max(0, len)));
   }
 
   fsyncSync(fd: number): void {
@@ -443,220 +535,282 @@ export class NodeFs {
   }
 
   fdatasyncSync(fd: number): void {
-    call('fdatasync', undefined, () => this.task.fsync(fd));
+    call('fdatasync', undefined, () => this.task.fdatasync(fd));
   }
 
-  /** mkdir(2); with `recursive`, existing directories are passed and the first missing one is EROFS. */
-  mkdirSync(path: PathLike, options?: number | { recursive?: boolean; mode?: number }): string | undefined {
-    const recursive = typeof options === 'object' && options?.recursive;
-    const p = pathBytes(toPath(path));
-    if (!recursive) return this.createAt('mkdir', path, p, (fs, parent, name) => fs.mkdir(parent, name, 0o777, this.task.creds));
-    // Walk down: every prefix that is a directory already is fine; the first that is
-    // missing is where Linux would be asked to create, and answers EROFS (or ENOTDIR).
-    const parts: Uint8Array[] = [];
-    pushParts(parts, p);
-    let prefix: Uint8Array = p[0] === SLASH ? new Uint8Array([SLASH]) : new Uint8Array();
-    for (const c of parts) {
-      prefix = prefix.length === 0 ? c : joinPath(prefix, c);
-      let st: Stat | undefined;
-      try {
-        st = this.task.stat(prefix);
-      } catch (e) {
-        if (!(e instanceof SysError && e.code === 'ENOENT')) throw nodeError(e, 'mkdir', showPath(path));
-      }
-      if (st && (st.mode & constants.S_IFMT) === constants.S_IFDIR) continue;
-      if (st) throw fsError('EEXIST', 'mkdir', showPath(path));
-      const at = prefix;
-      return this.createAt('mkdir', path, at, (fs, parent, name) => fs.mkdir(parent, name, 0o777, this.task.creds));
+  fchmodSync(fd: number, mode: number | string): void {
+    const m = fileMode(mode, 'mode');
+    call('fchmod', undefined, () => this.task.fchmod(fd, m));
+  }
+
+  fchownSync(fd: number, uid: number, gid: number): void {
+    call('fchown', undefined, () => this.task.fchown(fd, uid, gid));
+  }
+
+  futimesSync(fd: number, atime: TimeLike, mtime: TimeLike): void {
+    const times = [timeSpec(atime, 'atime'), timeSpec(mtime, 'mtime')] as const;
+    call('futime', undefined, () => this.task.futimens(fd, times));
+  }
+
+  // ---- writing: names ----------------------------------------------------------------------
+
+  /**
+   * mkdirSync(path, mode | { recursive, mode }): mkdir(2). With `recursive`, Node's own
+   * algorithm (src/node_file.cc MKDirpSync): create, on ENOENT create the parent first, on
+   * another error accept an existing directory; returns the first directory it made, or
+   * undefined when there was nothing to make. Errors name the path given.
+   */
+  mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string }): string | undefined {
+    const opts = typeof options === 'object' && options !== null ? options : { mode: options };
+    const mode = fileMode(opts.mode ?? 0o777, 'mode');
+    const p = toPath(path);
+    if (!opts.recursive) {
+      call('mkdir', showPath(path), () => this.task.mkdir(p, mode));
+      return undefined;
     }
-    return undefined;
+    return call('mkdir', showPath(path), () => this.mkdirp(pathBytes(p), mode));
   }
 
-  mkdtempSync(prefix: string): string {
-    const shown = `${prefix}XXXXXX`;
-    const p = pathBytes(`${prefix}${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`);
-    return this.createAt('mkdtemp', shown, p, (fs, parent, name) => fs.mkdir(parent, name, 0o700, this.task.creds));
+  private mkdirp(path: Uint8Array, mode: number): string | undefined {
+    const stack: Uint8Array[] = [path];
+    let first: Uint8Array | undefined;
+    while (stack.length) {
+      const next = stack.pop()!;
+      let err: SysError | undefined;
+      try {
+        this.task.mkdir(next, mode);
+      } catch (e) {
+        if (!(e instanceof SysError)) throw e;
+        err = e;
+      }
+      if (!err) {
+        first ??= next;
+        continue;
+      }
+      switch (err.code) {
+        case 'EACCES':
+        case 'ENOSPC':
+        case 'ENOTDIR':
+        case 'EPERM':
+          throw err;
+        case 'ENOENT': {
+          // The parent as Node computes it: everything before the last slash.
+          const cut = next.lastIndexOf(SLASH);
+          const dir = cut < 0 ? next : next.subarray(0, cut);
+          if (dir.length !== next.length) stack.push(next, dir);
+          else if (stack.length === 0) this.mkdirpExisting(next, 'EEXIST', 0);
+          break;
+        }
+        default:
+          this.mkdirpExisting(next, err.code, stack.length, err);
+      }
+    }
+    return first === undefined ? undefined : utf8.decode(first);
+  }
+
+  /** An existing name met by mkdirp: fine if it is a directory, else EEXIST (ENOTDIR when it is in the way of a deeper one). */
+  private mkdirpExisting(p: Uint8Array, code: string, pending: number, original?: SysError): void {
+    let st: Stat;
+    try {
+      st = this.task.stat(p);
+    } catch (e) {
+      throw e instanceof SysError || !original ? e : original;
+    }
+    if ((st.mode & constants.S_IFMT) !== constants.S_IFDIR) {
+      throw new SysError(code === 'EEXIST' && pending > 0 ? 'ENOTDIR' : 'EEXIST', 'not a directory');
+    }
+  }
+
+  /** mkdtemp(3): prefix + six random characters, mode 0700; errors name "prefixXXXXXX". */
+  mkdtempSync(prefix: string | Uint8Array, options?: Encoding | { encoding?: Encoding | null }): string | Uint8Array {
+    const pre = pathBytes(toPath(prefix, 'prefix'));
+    const shown = `${showPath(prefix)}XXXXXX`;
+    return call('mkdtemp', shown, () => {
+      for (let tries = 0; ; tries++) {
+        const name = new Uint8Array(pre.length + 6);
+        name.set(pre);
+        for (let i = 0; i < 6; i++) name[pre.length + i] = TEMP_CHARS.charCodeAt(Math.floor(Math.random() * TEMP_CHARS.length));
+        try {
+          this.task.mkdir(name, 0o700);
+          return encode(name, encodingOf(options, 'utf8'));
+        } catch (e) {
+          if (!(e instanceof SysError && e.code === 'EEXIST') || tries >= 100) throw e;
+        }
+      }
+    });
   }
 
   symlinkSync(target: PathLike, path: PathLike, _type?: string | null): void {
-    const t = pathBytes(toPath(target, 'target'));
-    const p = pathBytes(toPath(path));
-    this.createAt('symlink', showPath(target), p, (fs, parent, name) => fs.symlink(parent, name, t, this.task.creds), showPath(path), t.length === 0);
+    const t = toPath(target, 'target');
+    const p = toPath(path);
+    call('symlink', showPath(target), () => this.task.symlink(t, p), showPath(path));
   }
 
-  /** link(2): the existing path is resolved first (ENOENT), then the new name is checked like mkdir's. */
   linkSync(existingPath: PathLike, newPath: PathLike): void {
-    const old = toPath(existingPath, 'existingPath');
-    const p = pathBytes(toPath(newPath, 'newPath'));
-    call('link', showPath(existingPath), () => this.task.lstat(old), showPath(newPath));
-    this.createAt('link', showPath(existingPath), p, (fs, parent, name) => fs.link(parent, parent, name, this.task.creds), showPath(newPath));
+    const o = toPath(existingPath, 'existingPath');
+    const n = toPath(newPath, 'newPath');
+    call('link', showPath(existingPath), () => this.task.link(o, n), showPath(newPath));
   }
 
   unlinkSync(path: PathLike): void {
-    const p = pathBytes(toPath(path));
-    this.parentOp('unlink', showPath(path), p, undefined, (parent, name) => {
-      parent.node.fs.unlink(parent.node, name, this.task.creds);
-    });
-  }
-
-  rmdirSync(path: PathLike, _options?: { recursive?: boolean }): void {
-    const p = pathBytes(toPath(path));
-    this.parentOp('rmdir', showPath(path), p, undefined, (parent, name) => {
-      parent.node.fs.rmdir(parent.node, name, this.task.creds);
-    });
+    const p = toPath(path);
+    call('unlink', showPath(path), () => this.task.unlink(p));
   }
 
   /**
-   * rmSync: ENOENT unless `force`; a directory without `recursive` is Node's
-   * ERR_FS_EISDIR; otherwise the first removal Linux is asked for answers EROFS.
+   * rmdirSync: rmdir(2). The deprecated `recursive` removes a directory tree as rmSync
+   * does (never forced); on something that is not a directory it is plain rmdir (ENOTDIR).
    */
-  rmSync(path: PathLike, options: { recursive?: boolean; force?: boolean } = {}): void {
-    const st = this.lstatSync(path, { throwIfNoEntry: !options.force });
-    if (!st) return;
-    if (st.isDirectory()) {
-      if (!options.recursive) {
-        const e = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${showPath(path)}`) as Error & Record<string, unknown>;
-        Object.assign(e, { code: 'ERR_FS_EISDIR', errno: 21, syscall: 'rm', path: showPath(path) });
-        throw e;
-      }
-      const kids = this.readdirSync(path) as string[];
-      if (kids.length > 0) {
-        const first = typeof path === 'string' ? `${path.replace(/\/+$/, '')}/${kids[0]}` : joinPath(toPath(path) as Uint8Array, new TextEncoder().encode(kids[0]!));
-        return this.rmSync(first, options);
-      }
-      return this.rmdirSync(path);
+  rmdirSync(path: PathLike, options?: { recursive?: boolean }): void {
+    if (options?.recursive) {
+      const st = this.lstatSync(path) as Stats;
+      if (st.isDirectory()) return this.rimraf(toPath(path));
     }
-    this.unlinkSync(path);
+    const p = toPath(path);
+    call('rmdir', showPath(path), () => this.task.rmdir(p));
   }
 
-  /** rename(2): both parents resolved (ENOENT, ENOTDIR), EXDEV across mounts, then the VFS's checks and EROFS. */
+  /**
+   * rmSync(path, { recursive, force }), as Node's (lib/internal/fs/rimraf.js): lstat first
+   * unless both options are given (ENOENT unless `force`); a directory without `recursive`
+   * is ERR_FS_EISDIR; then unlink,
+   * or rmdir with the children removed first when it is not empty.
+   */
+  rmSync(path: PathLike, options: { recursive?: boolean; force?: boolean; maxRetries?: number; retryDelay?: number } = {}): void {
+    // Node looks first only when it may refuse: without `force`, or without `recursive`.
+    const st = !options.force || !options.recursive ? (this.lstatSync(path, { throwIfNoEntry: !options.force }) as Stats | undefined) : undefined;
+    if (st?.isDirectory() && !options.recursive) {
+      const e = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${showPath(path)}`) as Error & Record<string, unknown>;
+      Object.assign(e, { code: 'ERR_FS_EISDIR', errno: 21, syscall: 'rm', path: showPath(path) });
+      throw e;
+    }
+    this.rimraf(toPath(path));
+  }
+
+  private rimraf(p: string | Uint8Array): void {
+    let st: Stat | undefined;
+    try {
+      st = this.task.lstat(p);
+    } catch (e) {
+      if (e instanceof SysError && e.code === 'ENOENT') return;
+    }
+    try {
+      if (st && (st.mode & constants.S_IFMT) === constants.S_IFDIR) this.rimrafDir(p, null);
+      else this.unlinkSync(p);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EISDIR' && code !== 'EPERM') throw e;
+      this.rimrafDir(p, e);
+    }
+  }
+
+  private rimrafDir(p: string | Uint8Array, original: unknown): void {
+    try {
+      this.rmdirSync(p);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ENOENT') return;
+      if (code === 'ENOTDIR') throw original ?? e;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw original ?? e;
+      const dir = pathBytes(p);
+      for (const child of this.readdirSync(dir, 'buffer') as Uint8Array[]) this.rimraf(joinPath(dir, child));
+      this.rmdirSync(p);
+    }
+  }
+
   renameSync(oldPath: PathLike, newPath: PathLike): void {
-    const o = pathBytes(toPath(oldPath, 'oldPath'));
-    const n = pathBytes(toPath(newPath, 'newPath'));
-    this.parentOp('rename', showPath(oldPath), o, showPath(newPath), (op, oname) => {
-      this.parentOp('rename', showPath(oldPath), n, showPath(newPath), (np, nname) => {
-        if (op.mount !== np.mount) throw new SysError('EXDEV', 'cross-mount rename');
-        op.node.fs.rename(op.node, oname, np.node, nname, 0, this.task.creds);
-      });
-    });
+    const o = toPath(oldPath, 'oldPath');
+    const n = toPath(newPath, 'newPath');
+    call('rename', showPath(oldPath), () => this.task.rename(o, n), showPath(newPath));
   }
 
+  /**
+   * copyFileSync(src, dest, mode), as libuv copies: open the source, create the
+   * destination with the source's mode (O_EXCL with COPYFILE_EXCL), stop if both are the
+   * same file, truncate, give it the source's permission bits, copy the bytes; on an
+   * error after the destination was opened, remove it. COPYFILE_FICLONE_FORCE is ENOSYS
+   * (no reflinks here); FICLONE falls back to copying.
+   */
   copyFileSync(src: PathLike, dest: PathLike, mode = 0): void {
     const s = toPath(src, 'src');
     const d = toPath(dest, 'dest');
-    call(
-      'copyfile',
-      showPath(src),
-      () => {
-        const fd = this.task.open(s, O_RDONLY);
-        try {
-          this.task.open(d, constants.O_WRONLY | constants.O_CREAT | (mode & constants.COPYFILE_EXCL ? constants.O_EXCL : constants.O_TRUNC), 0o644);
-        } finally {
-          this.task.close(fd);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 7) throw rangeError('mode', mode);
+    call('copyfile', showPath(src), () => this.copyFile(s, d, mode), showPath(dest));
+  }
+
+  private copyFile(s: string | Uint8Array, d: string | Uint8Array, mode: number): void {
+    const { O_WRONLY, O_CREAT, O_EXCL, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = constants;
+    const src = this.task.open(s, O_RDONLY);
+    let dst = -1;
+    let failed = true;
+    try {
+      const sst = this.task.fstat(src);
+      dst = this.task.open(d, O_WRONLY | O_CREAT | (mode & COPYFILE_EXCL ? O_EXCL : 0), sst.mode);
+      if (!(mode & COPYFILE_EXCL)) {
+        const dst2 = this.task.fstat(dst);
+        if (dst2.dev === sst.dev && dst2.ino === sst.ino) {
+          failed = false;
+          return;
         }
-      },
-      showPath(dest),
-    );
+        this.task.ftruncate(dst, 0);
+      }
+      this.task.fchmod(dst, sst.mode & 0o7777);
+      if (mode & COPYFILE_FICLONE_FORCE) throw new SysError('ENOSYS', 'no reflinks');
+      const buf = new Uint8Array(Math.min(Math.max(sst.size, 1), 1 << 20));
+      for (let off = 0; ; ) {
+        const n = this.task.pread64(src, buf, off);
+        if (n === 0) break;
+        this.writeAll(dst, buf.subarray(0, n), off);
+        off += n;
+      }
+      failed = false;
+    } finally {
+      this.task.close(src);
+      if (dst >= 0) {
+        this.task.close(dst);
+        if (failed) {
+          try {
+            this.task.unlink(d);
+          } catch {
+            // As libuv: the first error is the one reported.
+          }
+        }
+      }
+    }
   }
 
   chmodSync(path: PathLike, mode: number | string): void {
-    void mode;
-    this.onNode('chmod', path, true, (d) => d.fs.chmod(d, 0, this.task.creds));
+    const p = toPath(path);
+    const m = fileMode(mode, 'mode');
+    call('chmod', showPath(path), () => this.task.chmod(p, m));
   }
 
   chownSync(path: PathLike, uid: number, gid: number): void {
-    this.onNode('chown', path, true, (d) => d.fs.chown(d, uid, gid, this.task.creds));
+    const p = toPath(path);
+    call('chown', showPath(path), () => this.task.chown(p, uid, gid));
   }
 
   lchownSync(path: PathLike, uid: number, gid: number): void {
-    this.onNode('lchown', path, false, (d) => d.fs.chown(d, uid, gid, this.task.creds));
-  }
-
-  utimesSync(path: PathLike, atime: number | string | Date, mtime: number | string | Date): void {
-    const times = [timeSpec(atime), timeSpec(mtime)] as [{ sec: number; nsec: number }, { sec: number; nsec: number }];
-    this.onNode('utime', path, true, (d) => d.fs.utimes(d, times, this.task.creds));
-  }
-
-  lutimesSync(path: PathLike, atime: number | string | Date, mtime: number | string | Date): void {
-    const times = [timeSpec(atime), timeSpec(mtime)] as [{ sec: number; nsec: number }, { sec: number; nsec: number }];
-    this.onNode('lutime', path, false, (d) => d.fs.utimes(d, times, this.task.creds));
-  }
-
-  /** fchmod, fchown and futimes on a descriptor of a read-only mount: EBADF for a bad one, else EROFS. */
-  fchmodSync(fd: number, _mode: number | string): void {
-    this.onFd('fchmod', fd);
-  }
-
-  fchownSync(fd: number, _uid: number, _gid: number): void {
-    this.onFd('fchown', fd);
-  }
-
-  futimesSync(fd: number, _atime: number | string | Date, _mtime: number | string | Date): void {
-    this.onFd('futime', fd);
-  }
-
-  // ---- helpers for the write-type calls -------------------------------------------------
-
-  /** Walks to the parent of `p` and hands it and the last name to `fn`; errors are `syscall`'s. */
-  private parentOp(syscall: string, shown: string, p: Uint8Array, dest: string | undefined, fn: (parent: Location, name: Uint8Array, trailingSlash: boolean) => void): void {
-    call(
-      syscall,
-      shown,
-      () => {
-        checkPath(p);
-        const start = holdLoc({ ...this.task.cwdLocation });
-        const { parent, last, trailingSlash } = new Resolver(this.task.creds, this.task.root).walkParent(start, p);
-        try {
-          // A path of only slashes names the root itself: its "last name" is ".".
-          fn(parent, last ?? new Uint8Array([0x2e]), trailingSlash);
-        } finally {
-          release(parent);
-        }
-      },
-      dest,
-    );
-  }
-
-  /**
-   * mkdir, symlink, link, mkdtemp: the VFS's create check (search permission, EEXIST for
-   * dots and existing names, then EROFS). On the synthetic root the same order is kept here.
-   */
-  private createAt(
-    syscall: string,
-    shown: string | PathLike,
-    p: Uint8Array,
-    fn: (fs: AnyFilesystem, parent: FsNode, name: Uint8Array) => void,
-    dest?: string,
-    emptyTarget = false,
-  ): never {
-    this.parentOp(syscall, showPath(shown), p, dest, (parent, name) => {
-      if (emptyTarget) throw new SysError('ENOENT', 'empty symlink target');
-      fn(parent.node.fs, parent.node, name);
-    });
-    throw new Error('unreachable: a create on a read-only mount returned');
-  }
-
-  /** chmod, chown, utimes: the path resolved (its errors first), then the VFS's answer (EROFS). */
-  private onNode(syscall: string, path: PathLike, follow: boolean, fn: (d: FsNode) => void): void {
     const p = toPath(path);
-    call(syscall, showPath(path), () => {
-      const loc = resolveLoc(this.task.root, p, this.task.creds, { at: this.task.cwdLocation, follow });
-      try {
-        fn(loc.node);
-        // utimes with both times UTIME_OMIT succeeds; Node cannot ask for that, so any return is a no-op.
-      } finally {
-        release(loc);
-      }
-    });
+    call('lchown', showPath(path), () => this.task.lchown(p, uid, gid));
   }
 
-  private onFd(syscall: string, fd: number): void {
-    call(syscall, undefined, () => {
-      this.task.description(fd);
-      throw new SysError('EROFS', 'read-only file system');
-    });
+  utimesSync(path: PathLike, atime: TimeLike, mtime: TimeLike): void {
+    const p = toPath(path);
+    const times = [timeSpec(atime, 'atime'), timeSpec(mtime, 'mtime')] as const;
+    call('utime', showPath(path), () => this.task.utimensat(AT_FDCWD, p, times, 0));
+  }
+
+  lutimesSync(path: PathLike, atime: TimeLike, mtime: TimeLike): void {
+    const p = toPath(path);
+    const times = [timeSpec(atime, 'atime'), timeSpec(mtime, 'mtime')] as const;
+    call('lutime', showPath(path), () => this.task.utimensat(AT_FDCWD, p, times, AT_SYMLINK_NOFOLLOW));
   }
 }
+
+/** Node's lchmodSync exists only where O_SYMLINK does (macOS); on Linux it is undefined. */
+(NodeFs.prototype as unknown as { lchmodSync?: unknown }).lchmodSync = undefined;
 
 function dtypeOf(mode: number): number {
   switch (mode & constants.S_IFMT) {
