@@ -20,14 +20,17 @@ import {
   Filesystem,
   ROOT,
   SysError,
+  Walker,
   decoding,
+  soleMount,
+  type WalkPolicy,
   type Credentials,
   type Dentry,
   type FilesystemOptions,
 } from '@erofs-js/vfs';
 import { zen } from './errors.js';
 import { ErofsInode, readXattrs } from './inode.js';
-import { isAscii, nameToString, stringToBytes } from './names.js';
+import { nameToString, stringToBytes } from './names.js';
 
 /** The `type` ZenFS reports in statfs: the kernel's EROFS superblock magic. */
 export const EROFS_SUPER_MAGIC = 0xe0f5e1e2;
@@ -43,16 +46,18 @@ export interface ErofsFSOptions extends FilesystemOptions {
 }
 
 const SLASH = 0x2f;
-const MAX_SYMLINKS = 40;
 
-/** The components of a ZenFS path: strings when ASCII (our VFS looks those up as they are), bytes otherwise. */
-function components(path: string): (string | Uint8Array)[] {
-  if (isAscii(path)) return path.split('/').filter((c) => c !== '');
-  return splitPath(stringToBytes(path));
-}
-
-function isDotDot(c: string | Uint8Array): boolean {
-  return typeof c === 'string' ? c === '..' : c.length === 2 && c[0] === 0x2e && c[1] === 0x2e;
+/** "/" followed by the components joined with "/". */
+function joinComponents(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0) || 1);
+  out[0] = 0x2f;
+  let o = 0;
+  for (const p of parts) {
+    out[o++] = 0x2f;
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /**
@@ -106,51 +111,22 @@ export class ErofsFS extends Sync(FileSystem) {
    */
   lookupPath(path: string, follow = false, directory = false): Dentry {
     if (this.vfs.isReleased) throw new SysError('EIO', 'filesystem closed');
-    const pending: (string | Uint8Array)[] = components(path).reverse();
-    let mustDir = directory;
-    if (path.length > 1 && path.endsWith('/')) {
-      follow = true;
-      mustDir = true;
-    }
     const root = this.vfs.root;
     const mountPoint = this._mountPoint && this._mountPoint !== '/' ? this._mountPoint : null;
-    let links = 0;
-    let cur = root.incRef();
-    try {
-      while (pending.length) {
-        const comp = pending.pop()!;
-        const last = pending.length === 0;
-        if (mountPoint && cur === root && isDotDot(comp)) throw new SysError('EXDEV', `".." leaves the image mounted at ${mountPoint}`);
-        const next = this.vfs.lookup(cur, comp, this.creds);
-        if (!(next.inode.isSymlink && (!last || follow))) {
-          cur.decRef();
-          cur = next;
-          continue;
+    const mount = soleMount(root);
+    // The one Linux walker (vfs walker.ts); where we are mounted below "/", a link or ".."
+    // leaving the image is EXDEV, for ZenFS to resolve across its mounts.
+    const policy: WalkPolicy = mountPoint
+      ? {
+          absoluteTarget: (target) => joinComponents(insideMount(target, mountPoint)),
+          dotdotAtRoot: () => {
+            throw new SysError('EXDEV', `".." leaves the image mounted at ${mountPoint}`);
+          },
         }
-        let target: Uint8Array;
-        try {
-          if (++links > MAX_SYMLINKS) throw new SysError('ELOOP', 'too many levels of symbolic links');
-          target = this.vfs.readlink(next);
-        } finally {
-          next.decRef();
-        }
-        // An empty target (a crafted image: the stored body starts with NUL) leaves the walk
-        // in the link's directory, as Linux does.
-        let parts = splitPath(target);
-        if (target[0] === SLASH) {
-          if (mountPoint) parts = insideMount(target, mountPoint);
-          cur.decRef();
-          cur = root.incRef();
-        }
-        if (last && target[target.length - 1] === SLASH) mustDir = true;
-        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
-      }
-      if (mustDir && !cur.inode.isDir) throw new SysError('ENOTDIR', 'not a directory');
-      return cur;
-    } catch (e) {
-      cur.decRef();
-      throw e;
-    }
+      : {};
+    const w = new Walker(this.creds, { mount, node: root }, policy);
+    root.incRef();
+    return w.walk({ mount, node: root }, stringToBytes(path), follow, directory).node as Dentry;
   }
 
   private with<T>(path: string, follow: boolean, fn: (d: Dentry) => T): T {
