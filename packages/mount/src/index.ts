@@ -1,5 +1,6 @@
 export { SyntheticFs, SynthDir, SynthFile, RAMFS_MAGIC, type SyntheticFsOptions } from './synthetic.js';
 export { type Node, type MountedFs, type OpenFile } from './node.js';
+export { ProcFs, ProcNode, ProcFile, PROC_SUPER_MAGIC } from './procfs.js';
 export {
   Mount,
   MountNamespace,
