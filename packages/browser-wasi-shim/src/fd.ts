@@ -1,7 +1,9 @@
 /**
  * The shim's Fd over one descriptor of a mount-layer Task. Every call goes to the Task's
  * Linux-shaped syscall surface (openat, read, pread64, lseek, getdents64, newfstatat,
- * readlinkat) and its SysError comes back as a WASI errno; nothing is read ahead or
+ * readlinkat; write, pwrite64, fallocate, ftruncate, futimens, fsync, mkdirat, unlinkat,
+ * renameat, linkat, symlinkat, utimensat) and its SysError comes back as a WASI errno: on
+ * a tmpfs the guest writes, on an image it gets Linux's read-only answers; nothing is read ahead or
  * mapped eagerly: a directory is listed a getdents64 batch at a time, from the cookie the
  * guest asks for.
  */
@@ -12,15 +14,19 @@ import {
   O_DIRECTORY,
   O_EXCL,
   O_NOFOLLOW,
+  O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
   O_TRUNC,
   O_WRONLY,
   SysError,
+  UTIME_NOW,
+  UTIME_OMIT,
   parseDirents,
   type Stat,
+  type Timespec,
 } from '@erofs-js/vfs';
-import { AT_SYMLINK_NOFOLLOW, F_SETFL, type Task } from '@erofs-js/mount';
+import { AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, F_SETFL, type Task } from '@erofs-js/mount';
 import { errnoOf } from './errno.js';
 import { filestatOf, filetypeOfDtype, filetypeOfMode, type ErofsFilestat } from './filestat.js';
 import { isDots, relativePath, splitLast } from './path.js';
@@ -94,15 +100,15 @@ export class ErofsFd extends Fd {
     readonly fd: number,
     /** WASI filetype, from fstat at open time (an image never changes type under us). */
     readonly filetype: number,
-    /** Size at open time: an upper bound for read buffers (the image is read-only). */
-    private readonly size: number,
     private fdflags: number,
+    /** O_RDONLY, O_WRONLY or O_RDWR: what the description was opened for (its rights show it). */
+    private readonly accmode: number = O_RDONLY,
   ) {
     super();
   }
 
   /** Wraps a descriptor just opened in `task`; closes it again if fstat fails. */
-  static adopt(task: Task, fd: number, fdflags = 0): ErofsFd {
+  static adopt(task: Task, fd: number, fdflags = 0, accmode = O_RDONLY): ErofsFd {
     let st: Stat;
     try {
       st = task.fstat(fd);
@@ -110,7 +116,7 @@ export class ErofsFd extends Fd {
       task.close(fd);
       throw e;
     }
-    return new ErofsFd(task, fd, filetypeOfMode(st.mode), st.size, fdflags);
+    return new ErofsFd(task, fd, filetypeOfMode(st.mode), fdflags, accmode);
   }
 
   /** The Task descriptor, or EBADF once this Fd was closed (Task numbers are reused). */
@@ -137,15 +143,21 @@ export class ErofsFd extends Fd {
   override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
     if (this.closed) return { ret: wasi.ERRNO_BADF, fdstat: null };
     const st = new wasi.Fdstat(this.filetype, this.fdflags);
-    st.fs_rights_base = this.isDirectory ? DIR_RIGHTS : FILE_RIGHTS;
+    // wasi-libc's fcntl(F_GETFL) reads the access mode back from FD_READ and FD_WRITE.
+    if (this.isDirectory) st.fs_rights_base = DIR_RIGHTS;
+    else {
+      st.fs_rights_base = FILE_RIGHTS;
+      if (this.accmode === O_WRONLY) st.fs_rights_base &= ~b(wasi.RIGHTS_FD_READ);
+      if (this.accmode !== O_RDONLY) st.fs_rights_base |= WRITE_RIGHTS | b(wasi.RIGHTS_FD_DATASYNC | wasi.RIGHTS_FD_SYNC);
+    }
     st.fs_rights_inherited = this.isDirectory ? INHERITED_RIGHTS : 0n;
     return { ret: wasi.ERRNO_SUCCESS, fdstat: st };
   }
 
-  /** fcntl(F_SETFL): accepted and remembered, as Linux does on a read-only description. */
+  /** fcntl(F_SETFL): O_APPEND and O_NONBLOCK go to the description; the flags are remembered. */
   override fd_fdstat_set_flags(flags: number): number {
     return guard(() => {
-      this.task.fcntl(this.live(), F_SETFL, 0);
+      this.task.fcntl(this.live(), F_SETFL, (flags & wasi.FDFLAGS_APPEND ? O_APPEND : 0) | (flags & wasi.FDFLAGS_NONBLOCK ? O_NONBLOCK : 0));
       this.fdflags = flags;
       return wasi.ERRNO_SUCCESS;
     });
@@ -182,10 +194,13 @@ export class ErofsFd extends Fd {
     }
   }
 
-  /** A buffer length for a read of `size` bytes: no more than is left of a regular file. */
+  /**
+   * A buffer length for a read of `size` bytes: no more than is left of a regular file
+   * now (files on a writable mount grow and shrink, so the size is asked each time).
+   */
   private readLength(size: number, position: () => number): number {
     let n = Math.max(0, Math.min(size, READ_CHUNK));
-    if (this.filetype === wasi.FILETYPE_REGULAR_FILE && n > 0) n = Math.max(0, Math.min(n, this.size - position()));
+    if (this.filetype === wasi.FILETYPE_REGULAR_FILE && n > 0) n = Math.max(0, Math.min(n, this.task.fstat(this.fd).size - position()));
     return n;
   }
 
@@ -258,9 +273,9 @@ export class ErofsFd extends Fd {
     }
   }
 
-  // ---- write-type descriptor calls: what Linux answers on a read-only description ----
+  // ---- writing through the descriptor -----------------------------------------------
 
-  /** write(2) on a description never open for writing: EBADF. */
+  /** write(2) at the description's offset (O_APPEND: at the end). */
   override fd_write(data: Uint8Array): { ret: number; nwritten: number } {
     try {
       return { ret: wasi.ERRNO_SUCCESS, nwritten: this.task.write(this.live(), data) };
@@ -269,42 +284,47 @@ export class ErofsFd extends Fd {
     }
   }
 
-  /** pwrite(2): EBADF, as write. */
-  override fd_pwrite(data: Uint8Array, _offset: bigint): { ret: number; nwritten: number } {
-    return this.fd_write(data);
+  /** pwrite64(2) at `offset`, leaving the description's offset alone. */
+  override fd_pwrite(data: Uint8Array, offset: bigint): { ret: number; nwritten: number } {
+    try {
+      const fd = this.live();
+      return { ret: wasi.ERRNO_SUCCESS, nwritten: this.task.pwrite64(fd, data, toOffset(offset)) };
+    } catch (e) {
+      return { ret: errnoOf(e), nwritten: 0 };
+    }
   }
 
-  /** fallocate(2) needs a description open for writing: EBADF. */
-  override fd_allocate(_offset: bigint, _len: bigint): number {
+  /** WASI fd_allocate is posix_fallocate: fallocate(2) with mode 0. */
+  override fd_allocate(offset: bigint, len: bigint): number {
+    return guard(() => this.task.fallocate(this.live(), 0, offset, len));
+  }
+
+  /** ftruncate(2). */
+  override fd_filestat_set_size(size: bigint): number {
+    return guard(() => this.task.ftruncate(this.live(), size));
+  }
+
+  /** futimens(2) with WASI's fst_flags turned into UTIME_NOW / UTIME_OMIT. */
+  override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
     return guard(() => {
-      this.task.fstat(this.live());
-      throw new SysError('EBADF', 'not open for writing');
+      const fd = this.live();
+      const times = timesOf(atim, mtim, fstFlags);
+      if (typeof times === 'number') return times;
+      return this.task.futimens(fd, times);
     });
   }
 
-  /** ftruncate(2) of a description not open for writing: EINVAL. */
-  override fd_filestat_set_size(_size: bigint): number {
-    return guard(() => {
-      this.task.fstat(this.live());
-      throw new SysError('EINVAL', 'not open for writing');
-    });
-  }
-
-  /** futimens(2): EROFS unless both times are omitted (then nothing to do, success). */
-  override fd_filestat_set_times(_atim: bigint, _mtim: bigint, fstFlags: number): number {
-    return guard(() => {
-      this.task.fstat(this.live());
-      return setTimes(fstFlags);
-    });
-  }
-
-  /** fsync(2) / fdatasync(2): EROFS has no fsync, so Linux answers EINVAL. */
+  /** fsync(2) (the shim sends fd_datasync here too). EROFS has no fsync: EINVAL, as Linux. */
   override fd_sync(): number {
     return guard(() => this.task.fsync(this.live()));
   }
 
   // ---- path calls (relative to this descriptor) --------------------------------------
 
+  /**
+   * openat(2). Write rights open for writing (both kinds: O_RDWR); OFLAGS_CREAT creates
+   * with mode 0666 less the task's umask (WASI carries no mode; uvwasi uses the same).
+   */
   override path_open(
     dirflags: number,
     path: string,
@@ -325,8 +345,9 @@ export class ErofsFd extends Fd {
       if (oflags & wasi.OFLAGS_DIRECTORY) flags |= O_DIRECTORY;
       if (!(dirflags & LOOKUPFLAGS_SYMLINK_FOLLOW)) flags |= O_NOFOLLOW;
       if (fdflags & wasi.FDFLAGS_APPEND) flags |= O_APPEND;
-      const fd = this.task.openat(this.live(), p, flags);
-      return { ret: wasi.ERRNO_SUCCESS, fd_obj: ErofsFd.adopt(this.task, fd, fdflags) };
+      if (fdflags & wasi.FDFLAGS_NONBLOCK) flags |= O_NONBLOCK;
+      const fd = this.task.openat(this.live(), p, flags, 0o666);
+      return { ret: wasi.ERRNO_SUCCESS, fd_obj: ErofsFd.adopt(this.task, fd, fdflags, flags & 3) };
     } catch (e) {
       return { ret: errnoOf(e), fd_obj: null };
     }
@@ -363,100 +384,127 @@ export class ErofsFd extends Fd {
   }
 
   /**
-   * The inode a path names, for the shim's path_link (the old side of link(2)). It is a
-   * snapshot of the file's attributes; path_link on this filesystem refuses anyway.
+   * The old side of the shim's path_link: the name must resolve (linkat(2) resolves the
+   * old path first too); the handle on (this descriptor, path) is what path_link below
+   * turns into linkat(2).
    */
   override path_lookup(path: string, dirflags: number): { ret: number; inode_obj: Inode | null } {
     const r = this.path_filestat_get(dirflags, path);
     if (!r.filestat) return { ret: r.ret, inode_obj: null };
-    return { ret: wasi.ERRNO_SUCCESS, inode_obj: new ErofsInode(this, path, dirflags, r.filestat) };
+    return { ret: wasi.ERRNO_SUCCESS, inode_obj: new ErofsInode(this, path, dirflags) };
   }
 
-  /** mkdirat(2): Linux's order is parent errors, EEXIST, then EROFS. */
+  /** mkdirat(2) with mode 0777 less the umask (WASI carries no mode). */
   override path_create_directory(path: string): number {
-    return this.createCheck(path);
-  }
-
-  /** linkat(2), new side: as mkdirat. */
-  override path_link(path: string, _inode: Inode, _allowDir: boolean): number {
-    return this.createCheck(path);
-  }
-
-  /** unlinkat(2): parent errors, EISDIR for "." and "..", then EROFS (before the name is looked up). */
-  override path_unlink_file(path: string): number {
-    return this.removeCheck(path, (last) => (isDots(last) ? 'EISDIR' : null));
-  }
-
-  /** unlinkat(AT_REMOVEDIR): parent errors, EINVAL for ".", ENOTEMPTY for "..", then EROFS. */
-  override path_remove_directory(path: string): number {
-    return this.removeCheck(path, (last) => (last.length === 1 && last[0] === 0x2e ? 'EINVAL' : isDots(last) ? 'ENOTEMPTY' : null));
+    return this.atPath(path, (fd, p) => this.task.mkdirat(fd, p, 0o777));
   }
 
   /**
-   * The old side of the shim's rename (it unlinks, then links): renameat(2) gives parent
-   * errors, EBUSY for "." and "..", then EROFS.
+   * The new side of the shim's path_link and path_rename: linkat(2) for a handle from
+   * path_lookup, renameat(2) for one from path_unlink. The shim relinks the old name after
+   * a failed rename and wants success: nothing was unlinked, so that is a no-op.
+   */
+  override path_link(path: string, inode: Inode, _allowDir: boolean): number {
+    if (inode instanceof PendingRename) {
+      if (inode.failed || inode.done) return wasi.ERRNO_SUCCESS;
+      return this.atPath(path, (fd, p) => {
+        try {
+          const r = inode.dir.task === this.task ? this.task.renameat(inode.dir.live(), inode.bytes, fd, p) : crossTask();
+          inode.done = true;
+          return r;
+        } catch (e) {
+          inode.failed = true;
+          throw e;
+        }
+      });
+    }
+    if (inode instanceof ErofsInode) {
+      return this.atPath(path, (fd, p) => {
+        const old = relativePath(inode.path);
+        if (typeof old === 'number') return old;
+        if (inode.dir.task !== this.task) return crossTask();
+        return this.task.linkat(inode.dir.live(), old, fd, p, inode.dirflags & LOOKUPFLAGS_SYMLINK_FOLLOW ? AT_SYMLINK_FOLLOW : 0);
+      });
+    }
+    return wasi.ERRNO_XDEV;
+  }
+
+  /** unlinkat(2). */
+  override path_unlink_file(path: string): number {
+    return this.atPath(path, (fd, p) => this.task.unlinkat(fd, p, 0));
+  }
+
+  /** unlinkat(AT_REMOVEDIR). */
+  override path_remove_directory(path: string): number {
+    return this.atPath(path, (fd, p) => this.task.unlinkat(fd, p, AT_REMOVEDIR));
+  }
+
+  /**
+   * The old side of the shim's path_rename (it "unlinks", then links the inode at the new
+   * name): nothing is removed here; the handle lets path_link make one renameat(2).
    */
   override path_unlink(path: string): { ret: number; inode_obj: Inode | null } {
-    return { ret: this.removeCheck(path, (last) => (isDots(last) ? 'EBUSY' : null)), inode_obj: null };
+    const p = relativePath(path);
+    if (typeof p === 'number') return { ret: p, inode_obj: null };
+    return { ret: wasi.ERRNO_SUCCESS, inode_obj: new PendingRename(this, p) };
   }
 
-  override path_rename(oldPath: string, _newFd: number, _newPath: string): number {
-    return this.path_unlink(oldPath).ret;
-  }
-
-  /** utimensat(2): the path must resolve; then success if both times are omitted, else EROFS. */
-  override path_filestat_set_times(flags: number, path: string, _atim: bigint, _mtim: bigint, fstFlags: number): number {
-    const r = this.path_filestat_get(flags, path);
-    if (!r.filestat) return r.ret;
-    return guard(() => setTimes(fstFlags));
-  }
-
-  /** The parent a create or remove call walks: it must be a directory. */
-  private parentOf(p: Uint8Array): Uint8Array {
-    const { parent, last } = splitLast(p);
-    const st = this.task.newfstatat(this.live(), parent, 0);
-    if ((st.mode & 0o170000) !== 0o040000) throw new SysError('ENOTDIR', 'not a directory');
-    return last;
-  }
-
-  private createCheck(path: string): number {
-    return guard(() => {
-      const p = relativePath(path);
-      if (typeof p === 'number') return p;
-      const last = this.parentOf(p);
-      if (last.length === 0 || isDots(last)) throw new SysError('EEXIST', 'file exists');
-      try {
-        this.task.newfstatat(this.fd, p, AT_SYMLINK_NOFOLLOW);
-      } catch (e) {
-        if (e instanceof SysError && e.code === 'ENOENT') throw new SysError('EROFS', 'read-only file system');
-        throw e;
-      }
-      throw new SysError('EEXIST', 'file exists');
+  /** utimensat(2); `flags` is WASI's lookupflags (follow a final symlink or not). */
+  override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
+    return this.atPath(path, (fd, p) => {
+      const times = timesOf(atim, mtim, fstFlags);
+      if (typeof times === 'number') return times;
+      return this.task.utimensat(fd, p, times, flags & LOOKUPFLAGS_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW);
     });
   }
 
-  private removeCheck(path: string, dots: (last: Uint8Array) => 'EISDIR' | 'EINVAL' | 'ENOTEMPTY' | 'EBUSY' | null): number {
+  /** symlinkat(2): the target is stored as given (installSymlink routes the shim's import here). */
+  path_symlink_bytes(target: Uint8Array, path: string): number {
+    return this.atPath(path, (fd, p) => this.task.symlinkat(target, fd, p));
+  }
+
+  /** Runs `fn` with this descriptor and the checked relative path; what it throws becomes a WASI errno. */
+  private atPath(path: string, fn: (fd: number, p: Uint8Array) => number): number {
     return guard(() => {
       const p = relativePath(path);
       if (typeof p === 'number') return p;
-      const last = this.parentOf(p);
-      const code = dots(last);
-      if (code) throw new SysError(code, 'cannot remove this name');
-      throw new SysError('EROFS', 'read-only file system');
+      // Task calls return 0; a WASI-level refusal (EINVAL for bad fst_flags) is its errno.
+      return fn(this.live(), p);
     });
   }
 }
 
-/** A file found by path_lookup: its attributes, and a way to open it again. */
-export class ErofsInode extends Inode {
+/** Two preopens run two Tasks: a name cannot be moved or linked from one to the other. */
+function crossTask(): never {
+  throw new SysError('EXDEV', 'across preopens');
+}
+
+/** The old name of a rename in progress (see ErofsFd.path_unlink). */
+class PendingRename extends Inode {
+  failed = false;
+  done = false;
   constructor(
-    private readonly dir: ErofsFd,
-    private readonly path: string,
-    private readonly dirflags: number,
-    private readonly filestat: ErofsFilestat,
+    readonly dir: ErofsFd,
+    readonly bytes: Uint8Array,
   ) {
     super();
-    this.ino = filestat.ino;
+  }
+  path_open(): { ret: number; fd_obj: Fd | null } {
+    return { ret: wasi.ERRNO_BADF, fd_obj: null };
+  }
+  stat(): wasi.Filestat {
+    return new wasi.Filestat(0n, wasi.FILETYPE_UNKNOWN, 0n);
+  }
+}
+
+/** A name found by path_lookup: linked by path_link, or opened again. */
+export class ErofsInode extends Inode {
+  constructor(
+    readonly dir: ErofsFd,
+    readonly path: string,
+    readonly dirflags: number,
+  ) {
+    super();
   }
 
   path_open(oflags: number, rightsBase: bigint, fdflags: number): { ret: number; fd_obj: Fd | null } {
@@ -464,7 +512,8 @@ export class ErofsInode extends Inode {
   }
 
   stat(): wasi.Filestat {
-    return this.filestat;
+    const r = this.dir.path_filestat_get(this.dirflags, this.path);
+    return r.filestat ?? new wasi.Filestat(0n, wasi.FILETYPE_UNKNOWN, 0n);
   }
 }
 
@@ -477,13 +526,24 @@ function guard(fn: () => number): number {
   }
 }
 
-/** WASI's fst_flags check, then the read-only answer. */
-function setTimes(fstFlags: number): number {
+/**
+ * WASI's (atim, mtim, fst_flags) as utimensat's times: a time set, UTIME_NOW, or
+ * UTIME_OMIT when neither flag of a time is given. Unknown flags, or a time given both as a
+ * value and as "now", are EINVAL.
+ */
+function timesOf(atim: bigint, mtim: bigint, fstFlags: number): [Timespec, Timespec] | number {
   if (fstFlags & ~TIME_FLAGS) return wasi.ERRNO_INVAL;
   if (fstFlags & wasi.FSTFLAGS_ATIM && fstFlags & wasi.FSTFLAGS_ATIM_NOW) return wasi.ERRNO_INVAL;
   if (fstFlags & wasi.FSTFLAGS_MTIM && fstFlags & wasi.FSTFLAGS_MTIM_NOW) return wasi.ERRNO_INVAL;
-  if ((fstFlags & TIME_FLAGS) === 0) return wasi.ERRNO_SUCCESS; // both UTIME_OMIT
-  throw new SysError('EROFS', 'read-only file system');
+  const one = (t: bigint, set: number, now: number): Timespec => {
+    if (fstFlags & now) return { sec: 0, nsec: UTIME_NOW };
+    if (!(fstFlags & set)) return { sec: 0, nsec: UTIME_OMIT };
+    // WASI timestamps are unsigned nanoseconds; a time before 1970 arrives wrapped (as uvwasi reads it back).
+    const ns = BigInt.asIntN(64, t);
+    const sec = ns / 1_000_000_000n - (ns % 1_000_000_000n < 0n ? 1n : 0n);
+    return { sec: Number(sec), nsec: Number(ns - sec * 1_000_000_000n) };
+  };
+  return [one(atim, wasi.FSTFLAGS_ATIM, wasi.FSTFLAGS_ATIM_NOW), one(mtim, wasi.FSTFLAGS_MTIM, wasi.FSTFLAGS_MTIM_NOW)];
 }
 
 /** A WASI filesize as a position (EINVAL beyond 2^53, where JS numbers stop being exact). */

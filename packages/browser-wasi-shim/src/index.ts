@@ -9,3 +9,4 @@ export { ErofsFd, ErofsInode, LOOKUPFLAGS_SYMLINK_FOLLOW, WRITE_RIGHTS } from '.
 export { ErofsFilestat, filestatOf, filetypeOfMode, filetypeOfDtype, timestamp } from './filestat.js';
 export { WASI_ERRNO, wasiErrno, errnoOf } from './errno.js';
 export { installPosixReadlink } from './readlink.js';
+export { installSymlink } from './symlink.js';

@@ -28,8 +28,8 @@ export interface PreopenOptions {
 export class ErofsPreopenDirectory extends ErofsFd {
   readonly prestatName: string;
 
-  private constructor(task: Task, fd: number, filetype: number, size: number, name: string) {
-    super(task, fd, filetype, size, 0);
+  private constructor(task: Task, fd: number, filetype: number, name: string) {
+    super(task, fd, filetype, 0);
     this.prestatName = name;
   }
 
@@ -52,8 +52,8 @@ export class ErofsPreopenDirectory extends ErofsFd {
         if (!(e instanceof SysError && e.code === 'EACCES')) throw e;
         fd = task.open('/', O_PATH | O_DIRECTORY);
       }
-      const st = task.fstat(fd);
-      return new ErofsPreopenDirectory(task, fd, wasi.FILETYPE_DIRECTORY, st.size, name);
+      task.fstat(fd);
+      return new ErofsPreopenDirectory(task, fd, wasi.FILETYPE_DIRECTORY, name);
     } catch (e) {
       task.exit();
       throw e;
