@@ -32,5 +32,15 @@ describe('the demo', () => {
     expect(out).toContain('the original process, continuing, sees the same: true');
     expect(out).toContain('error: ENXIO: mount 2 (/tmp): "fixtures/z-zstd-18.erofs" is not the image the checkpoint was taken with');
     expect(out).toMatch(/\(checksum, superblockCrc, blocks, .*bytes differ\)/);
+    // Writes beside the images: a tmpfs, /dev, /proc, through the filesystem contract.
+    expect(out).toContain('tmpfs /run tmpfs rw,relatime,size=16384k,nr_inodes=16384,mode=755,inode64 0 0');
+    expect(out).toContain('mkdir("/etc") = -1 EEXIST');
+    expect(out).toContain('mkdir("/etc/new") = -1 EROFS');
+    expect(out).toContain('-rw-r--r-- uid=1000 size= 21 d/note');
+    expect(out).toContain('hello from the guest;  cat link: -1 ENOENT');
+    expect(out).toContain('write(/dev/null) = 5');
+    expect(out).toContain('00 00 00 00 00 00 00 00');
+    expect(out).toContain('reader got "ping", then EOF: read = 0');
+    expect(out).toMatch(/statfs \/run: 1 of 4096 blocks used; free again once removed:\n\s+0 blocks used/);
   });
 });

@@ -7,14 +7,16 @@
  * cat, stat, readlink, getdents64 across the mount point, a ".." climb out of the mount,
  * a refused mount(2), a file read through a memory mapping, a checkpoint taken with a
  * file half read and a directory half listed and restored into a fresh controller (and
- * refused against another image), a busy unmount and a lazy one.
+ * refused against another image), writes in a tmpfs beside the images (/dev/null, a fifo
+ * between two tasks, mkdir -p of an image directory answering EEXIST), a busy unmount and
+ * a lazy one.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, CheckpointError, HostController, RpcClient, RpcError, RpcServer, Syscalls, allowImages, devString, type Checkpoint, type Task } from '@erofs-js/mount';
-import { MAP_PRIVATE, MAP_SHARED, O_DIRECTORY, O_RDONLY, PAGE_SIZE, PROT_READ, STATX_ATTR_MOUNT_ROOT, SysError, credentials, pageCache, parseDirents, type FileDescription } from '@erofs-js/vfs';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, CheckpointError, HostController, ProcFs, RpcClient, RpcError, RpcServer, Syscalls, allowImages, devString, type Checkpoint, type Task } from '@erofs-js/mount';
+import { MAP_PRIVATE, MAP_SHARED, O_CREAT, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, PAGE_SIZE, PROT_READ, STATX_ATTR_MOUNT_ROOT, SysError, credentials, pageCache, parseDirents, type FileDescription } from '@erofs-js/vfs';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const ROOTFS = join(FIXTURES, 'rootfs-18.erofs');
@@ -201,6 +203,69 @@ export async function runDemo(print: (line: string) => void = (l) => console.log
       },
     );
     out(refusal);
+
+    say();
+    say('== host: writable places beside the images (a tmpfs, a /dev, a procfs), through the one filesystem contract');
+    host('mount -t tmpfs -o size=16m tmpfs /run; mount -t devtmpfs devtmpfs /dev; mount -t proc proc /proc');
+    await controller.mount({ type: 'tmpfs', target: '/run', options: { size: '16m', mode: 0o755 } });
+    await controller.mount({ type: 'devtmpfs', target: '/dev' });
+    await controller.mount({ fs: new ProcFs(controller.ns), target: '/proc' });
+    guest('cat /proc/self/mounts');
+    out(cat('/proc/self/mounts').replaceAll(FIXTURES, 'fixtures/'));
+    guest('mkdir -p /etc                          # an image directory: mkdir answers EEXIST, which -p accepts');
+    out(`mkdir("/etc") = ${errno(() => task.mkdir('/etc', 0o755))}`);
+    guest('mkdir /etc/new');
+    out(`mkdir("/etc/new") = ${errno(() => task.mkdir('/etc/new', 0o755))}  (a new name on an image; an existing one is EEXIST first)`);
+    {
+      const root = controller.task({ reservedFds: [0, 1, 2] });
+      root.mkdir('/run/user', 0o755);
+      root.fchownat(AT_FDCWD, '/run/user', 1000, 1000, 0);
+      root.exit();
+    }
+    guest('cd /run/user; echo "hello from the guest" > note; ln -s note link; mkdir d; mv note d/; ls -l . d');
+    task.chdir('/run/user');
+    const w = task.open('note', O_WRONLY | O_CREAT | O_TRUNC, 0o644);
+    task.write(w, new TextEncoder().encode('hello from the guest\n'));
+    task.close(w);
+    task.symlink('note', 'link');
+    task.mkdir('d', 0o755);
+    task.rename('note', 'd/note');
+    for (const p of ['link', 'd', 'd/note']) {
+      const s2 = task.lstat(p);
+      out(`${modeString(s2.mode)} uid=${s2.uid} size=${String(s2.size).padStart(3)} ${p}${p === 'link' ? ' -> ' + readlink(p) : ''}`);
+    }
+    guest('cat d/note; cat link                     # the link now dangles: its target moved');
+    out(`${cat('d/note').trimEnd()};  cat link: ${errno(() => task.open('link'))}`);
+    guest('echo gone > /dev/null; head -c 8 /dev/zero | od -An -tx1');
+    const nul = task.open('/dev/null', O_WRONLY);
+    out(`write(/dev/null) = ${task.write(nul, new TextEncoder().encode('gone\n'))}`);
+    task.close(nul);
+    const z = task.open('/dev/zero', O_RDONLY);
+    const zb = new Uint8Array(8).fill(0xff);
+    task.read(z, zb);
+    task.close(z);
+    out([...zb].map((b) => b.toString(16).padStart(2, '0')).join(' '));
+    guest('mkfifo /run/user/fifo; (reader) cat fifo & (writer) echo ping > fifo   # two tasks, one pipe');
+    task.mknod('fifo', 0o010644, 0);
+    const other = controller.task({ creds: credentials(1000, 1000) });
+    const r = other.open('/run/user/fifo', O_RDONLY | O_NONBLOCK);
+    const wfd = task.open('fifo', O_WRONLY);
+    task.write(wfd, new TextEncoder().encode('ping'));
+    task.close(wfd);
+    const pb = new Uint8Array(16);
+    const got = other.read(r, pb);
+    out(`reader got ${JSON.stringify(text.decode(pb.subarray(0, got)))}, then EOF: read = ${other.read(r, pb)}`);
+    other.close(r);
+    other.exit();
+    const sfs = task.statfs('/run');
+    out(`statfs /run: ${sfs.blocks - sfs.bfree} of ${sfs.blocks} blocks used; free again once removed:`);
+    task.unlink('link');
+    task.unlink('fifo');
+    task.unlinkat(AT_FDCWD, 'd/note', 0);
+    task.rmdir('d');
+    const sfs2 = task.statfs('/run');
+    out(`${sfs2.blocks - sfs2.bfree} blocks used`);
+    task.chdir('/');
 
     say();
     say('== host unmounts while the guest is using the mount');
