@@ -11,8 +11,9 @@
  * $EROFS_BENCH_CACHE or ~/.cache/erofs-js-bench, once; later runs reuse it. --quick keeps
  * to node_modules and three image variants.
  *
- * Then each tool alone: the decoders, the VFS, and `erofs mkfs` (peak RSS against the
- * targets of hardening item 5b; tools/bench/mkfs.ts).
+ * Then each tool alone: the decoders, the VFS, `erofs mkfs` (peak RSS against the
+ * targets of hardening item 5b; tools/bench/mkfs.ts), and the tmpfs write workload
+ * (tools/bench/writes.ts).
  *
  * Native baselines: gcc with liblz4-dev, liblzma-dev, zlib1g-dev, libzstd-dev (the codec
  * loops), erofs-utils 1.8+ (fsck.erofs --extract; /opt/erofs-utils/bin/fsck.erofs19 or one
@@ -89,6 +90,7 @@ const codecRuns: [string, string, string[]][] = [
   ['Whole fixture images and the extent cache', 'image.ts', [quick ? '--rounds=3' : '--rounds=7']],
   ['The VFS against the host kernel (million-entry walk)', 'vfs.ts', [quick ? '--entries=100000' : '--entries=1000000']],
   ['erofs mkfs peak RSS against its targets (Debian tree, generated tree)', 'mkfs.ts', [quick ? '--entries=100000' : '--entries=1000000']],
+  ['Writes on our tmpfs through Task against node:fs on the host /dev/shm', 'writes.ts', quick ? ['--files=2000', '--mib=20', '--rounds=3'] : ['--rounds=5']],
 ];
 let failed = 0;
 const sections: { title: string; file: string; out: string; status: number | null }[] = [];
