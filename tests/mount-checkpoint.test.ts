@@ -216,7 +216,7 @@ describe('restore refuses cleanly', () => {
   it('hostile or malformed checkpoints get typed format errors naming the field', async () => {
     const cases: [string, (cp: any) => unknown, RegExp][] = [
       ['not an object', () => 'hello', /root: must be an object/],
-      ['future version', (cp) => ({ ...cp, version: 2 }), /version: 2 is not supported/],
+      ['future version', (cp) => ({ ...cp, version: 3 }), /version: 3 is not supported/],
       ['unknown field', (cp) => ({ ...cp, extra: 1 }), /unknown field "extra"/],
       ['missing field', (cp) => ({ ...cp, tasks: undefined }), /tasks: must be an array/],
       ['dot-dot in a path', (cp) => (cp.tasks[0].cwd.path = ['..', 'etc'], cp), /tasks\[0\]\.cwd\.path\[0\]: the name "\.\." is not allowed/],

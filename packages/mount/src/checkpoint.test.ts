@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Filesystem, O_CLOEXEC, O_DIRECTORY, O_RDONLY, SysError, capMask, credentials, parseDirents } from '@erofs-js/vfs';
 import { fixtureBytes, readAll, spec, text } from '../test/helpers.js';
-import { CheckpointError, allowImages, identityDiff, imageIdentity, parseCheckpoint, saveNamespace, type Checkpoint, type ImageRequest, type RestoreHost } from './checkpoint.js';
+import { Image, MemorySource } from '@erofs-js/erofs';
+import { CheckpointError, allowImages, fromBase64, identityDiff, imageIdentity, parseCheckpoint, saveNamespace, toBase64, type Checkpoint, type FsRequest, type ImageRequest, type RestoreHost } from './checkpoint.js';
 import { HostController } from './controller.js';
 import { MountNamespace } from './namespace.js';
 import { METHODS, validate } from './rpc/schema.js';
@@ -213,13 +214,16 @@ describe('images and the host', () => {
 });
 
 describe('what save refuses, and the hooks it relies on', () => {
-  it('a shut-down controller and a mount no controller opened cannot be saved', async () => {
+  it('a shut-down controller cannot be saved; a root no controller opened neither', async () => {
     const c = await HostController.create();
     c.close();
     expect(() => c.save()).toThrow(SysError);
-    const ns = new MountNamespace();
-    ns.attach(spec(ns, 'basic-18.erofs'), ns.rootLocation);
-    expect(() => saveNamespace(ns)).toThrow(/mount 2 was not mounted by a host controller/);
+    const ns = new MountNamespace(spec(null, 'basic-18.erofs'));
+    expect(() => saveNamespace(ns)).toThrow(/the namespace root is neither an image the host controller opened nor the synthetic root/);
+    // A mount of a filesystem no controller opened is the emulator's: recorded as provided.
+    const ns2 = new MountNamespace();
+    ns2.attach(spec(ns2, 'basic-18.erofs'), ns2.rootLocation);
+    expect(saveNamespace(ns2).mounts[1]).toMatchObject({ id: 2, fstype: 'erofs', provided: true });
   });
 
   it('only live tasks are saved; parseCheckpoint returns a clean copy of a saved one', async () => {
@@ -269,5 +273,75 @@ describe('pageCacheBytes through the controller and the RPC mount call', () => {
     const ok = { image: '/i.erofs', target: '/tmp', options: { pageCacheBytes: 1 << 20 } };
     expect(validate(METHODS.mount, ok)).toBeNull();
     expect(validate(METHODS.mount, { ...ok, options: { pageCacheBytes: 2 ** 31 } })).toMatch(/pageCacheBytes must be between 0 and 1073741824/);
+  });
+});
+
+describe('filesystems the emulator mounted, old checkpoints, base64', () => {
+  const erofsFs = (name: string, dev: number) => new Filesystem(new Image(new MemorySource(fixtureBytes(name))), { dev });
+
+  it('a mount({ fs }) is saved by type, source and device, and restored only when provideFs gives it back', async () => {
+    const c = await HostController.create({ mkdirs: ['/proc'] });
+    const fs = erofsFs('basic-18.erofs', c.ns.allocDev());
+    await c.mount({ fs, target: '/proc', superOptions: 'rw,nosuid', options: { source: 'emu', nosuid: true } });
+    const t = c.task();
+    const fd = t.open('/proc/!bang');
+    t.read(fd, new Uint8Array(1));
+    const cp = roundTrip(c.save());
+    expect(cp.mounts[1]).toMatchObject({ fstype: 'erofs', source: 'emu', superOptions: 'rw,nosuid', provided: true, flags: { readOnly: false, nosuid: true, nodev: false, noexec: false } });
+    expect(cp.mounts[1].image).toBeUndefined();
+    // No provideFs: refused, saying what is missing.
+    let e = (await HostController.restore(cp, memoryHost()).catch((x: unknown) => x)) as CheckpointError;
+    expect([e.reason, e.code]).toEqual(['refused', 'EOPNOTSUPP']);
+    expect(e.message).toMatch(/mount 2 \(\/proc\): a "erofs" filesystem the emulator mounted cannot be restored without the host giving it again \(RestoreHost.provideFs\)/);
+    // A filesystem with another device, or of another type, is not the one the guests saw.
+    e = (await HostController.restore(cp, { ...memoryHost(), provideFs: () => erofsFs('basic-18.erofs', fs.dev + 1) }).catch((x: unknown) => x)) as CheckpointError;
+    expect([e.reason, e.code]).toEqual(['refused', 'EINVAL']);
+    expect(e.message).toMatch(/has st_dev \d+, the checkpoint recorded \d+ \(make it with request.dev\)/);
+    const asked: FsRequest[] = [];
+    const { controller: r, tasks } = await HostController.restore(cp, {
+      ...memoryHost(),
+      provideFs: (req) => {
+        asked.push(req);
+        return erofsFs('basic-18.erofs', req.dev);
+      },
+    });
+    expect(asked).toEqual([{ mountId: 2, target: '/proc', fstype: 'erofs', source: 'emu', superOptions: 'rw,nosuid', dev: fs.dev }]);
+    expect(drain(tasks[0], fd)).toEqual(drain(t, fd));
+    expect(r.mountinfo()).toBe(c.mountinfo());
+    for (const x of [t, ...tasks]) x.exit();
+    c.close();
+    r.close();
+  });
+
+  it('a version 1 checkpoint (no readOnly flag) still restores', async () => {
+    const c = await HostController.create({ rootfs: bytes('rootfs-18.erofs') });
+    await c.mount({ image: bytes('basic-18.erofs'), target: '/tmp', options: { nodev: true } });
+    const cp = roundTrip(c.save()) as unknown as { version: number; mounts: { flags: Record<string, boolean> }[] };
+    expect(cp.version).toBe(2);
+    cp.version = 1;
+    for (const m of cp.mounts) delete m.flags.readOnly;
+    const { controller: r } = await HostController.restore(cp, memoryHost('rootfs-18.erofs', 'basic-18.erofs'));
+    expect(r.mountinfo()).toBe(c.mountinfo());
+    expect(r.save().mounts.map((m) => m.flags)).toEqual(c.save().mounts.map((m) => m.flags));
+    cp.mounts[1].flags.readOnly = true;
+    expect(() => parseCheckpoint(cp)).toThrow(/mounts\[1\]\.flags: unknown field "readOnly"/);
+    c.close();
+    r.close();
+  });
+
+  it('base64: the standard alphabet with padding, one encoding per value', () => {
+    for (let n = 0; n < 40; n++) {
+      const b = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 0xff);
+      const s = toBase64(b);
+      expect(s).toBe(Buffer.from(b).toString('base64'));
+      expect(fromBase64(s)).toEqual(b);
+    }
+    expect(fromBase64('AA==', new Uint8Array(4))).toEqual(new Uint8Array(4));
+    expect(fromBase64('AAAAAAAA', new Uint8Array(4))).toBe('6 bytes (at most 4)');
+    expect(fromBase64('AB==')).toBe('base64 with non-zero padding bits');
+    expect(fromBase64('AAA')).toMatch(/not a multiple of 4/);
+    expect(fromBase64('A=AA')).toMatch(/not base64/);
+    expect(fromBase64('AA-_')).toMatch(/not base64/);
+    expect(fromBase64('AAé=')).toMatch(/not base64/);
   });
 });

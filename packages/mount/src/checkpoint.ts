@@ -10,6 +10,32 @@
  * descriptor table; every open description (mount, path inside the mount, flags, offset
  * or directory position). It never holds image bytes, decoded data or cache contents.
  *
+ * A tmpfs has no image to reopen, so its content is in the checkpoint: its limits and
+ * the snapshot its own snapshot() takes (every inode with its metadata, xattrs, ACLs,
+ * pages and directory entries with their getdents cookies; hard links as several entries
+ * naming one inode; inodes with no name left that were still held), written for JSON:
+ *
+ *   tmpfs: { options: { size, nr_inodes, atime, protectedHardlinks },
+ *            content: { format: "erofs-js/tmpfs", version, nextIno, root, unlinked: [ino],
+ *                       inodes: [{ ino, mode, uid, gid, rdev, atime..btime: [s, ns],
+ *                                  xattrs: [[name, value]], acl, defaultAcl, linkable,
+ *                                  size?, pages?: [[index, bytes | null]], target?,
+ *                                  entries?: [{ name, ino, cookie }], nextCookie? }] } }
+ *
+ * Names, xattr names and symlink targets are latin1 byte strings like every other name
+ * here; xattr values and ACLs are base64. A page is 4096 bytes: its base64 holds the
+ * bytes up to its last non-zero one (a small file's page costs what its bytes cost, ""
+ * is a written page of zeros), and null is a page fallocated and never written. Pages
+ * are bounded by the mount's size limit (at most size / 4096 of them), each string by
+ * the base64 length of 4096 bytes, inodes and names by nr_inodes. A description or cwd
+ * on an inode with no name left records the inode number instead of a path
+ * ({ mount, path: [], ino }), and restore hands it the re-created inode; one on a name
+ * that was removed while another name of the inode lives records that other name.
+ *
+ * A filesystem the emulator mounted itself (mount({ fs })) is recorded by type, source
+ * and device as `provided: true`; restore asks the host's provideFs() for it again, or
+ * refuses. Every mount also keeps its flags, readOnly among them.
+ *
  * Paths are recorded inside their mount (mount id + names from the mount's root), not
  * from the namespace root: a file on a lazily detached mount is reachable only through
  * its descriptor, and a covered mount point is not reachable by path at all. Names are
@@ -20,18 +46,23 @@
  * access to them); the controller then checks that the opened image is the recorded
  * one and refuses otherwise. Every field is validated before anything is opened.
  * Descriptions and cwds are reopened with their task's credentials, so the permission
- * checks of open(2) and chdir(2) are made again.
+ * checks of open(2) and chdir(2) are made again, except for descriptions on a tmpfs:
+ * its modes come from the checkpoint itself, so a check would protect nothing, and a
+ * file created 0444 and opened for writing must keep its descriptor as Linux keeps it.
+ * A writable description on a mount recorded read-only is refused.
  */
 import { superblockChecksum, type Image } from '@erofs-js/erofs';
-import { Filesystem, MAX_OFFSET, ROOT, SysError, credentials, type Credentials, type Errno } from '@erofs-js/vfs';
+import { Filesystem, MAX_OFFSET, O_ACCMODE, O_RDONLY, ROOT, SysError, credentials, keyBytes, nameKey, type AnyFilesystem, type Credentials, type Errno } from '@erofs-js/vfs';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Tmpfs, type AtimeMode, type SnapshotInode, type TmpfsSnapshot } from '@erofs-js/tmpfs';
 import type { HostMountOptions, ImageRef, OpenedImage } from './controller.js';
-import { MountNamespace, type Location, type Mount, type MountSpec } from './namespace.js';
+import { MountNamespace, type Location, type Mount, type MountFlags, type MountSpec } from './namespace.js';
 import * as node from './node.js';
 import { SynthDir, SyntheticFs } from './synthetic.js';
 import { OpenDescription, Task } from './task.js';
 
 export const CHECKPOINT_FORMAT = 'erofs-js/mount-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** 2: tmpfs content, provided filesystems, unlinked inodes, readOnly. Version 1 is still read. */
+export const CHECKPOINT_VERSION = 2;
 
 /** Bounds on what a checkpoint may describe (a checkpoint is input: it is checked). */
 export const CHECKPOINT_LIMITS = {
@@ -44,7 +75,18 @@ export const CHECKPOINT_LIMITS = {
   groups: 65_536,
   maxFds: 1 << 20,
   nameBytes: 1024,
+  /** Largest size limit a tmpfs may record (1 TiB); a restore has its own, smaller cap (RestoreHost.maxTmpfsBytes). */
+  tmpfsBytes: 2 ** 40,
+  /** Largest nr_inodes a tmpfs may record. */
+  tmpfsInodes: 2 ** 31 - 1,
+  /** Default total of the size limits of the tmpfs mounts one restore accepts (1 GiB). */
+  restoreTmpfsBytes: 2 ** 30,
 } as const;
+
+/** A base64 string of 4096 bytes. */
+const PAGE_B64 = 5464;
+const PAGE = 4096;
+const XATTR_VALUE_MAX = 65536;
 
 /** Who an image is: what restore compares before trusting an opened image. */
 export interface ImageIdentity {
@@ -87,7 +129,7 @@ export interface MountCheckpoint {
   /** The source shown in mountinfo. */
   source: string;
   superOptions: string;
-  flags: { nosuid: boolean; nodev: boolean; noexec: boolean };
+  flags: { readOnly: boolean; nosuid: boolean; nodev: boolean; noexec: boolean };
   /** Where it was mounted, for messages only (never used to rebuild). */
   target: string;
   /** Users at save time (open descriptions + cwds and roots), checked after restore. */
@@ -101,11 +143,57 @@ export interface MountCheckpoint {
     identity: ImageIdentity;
     options: CacheOptions;
   };
+  /** A tmpfs: its limits and content (see the header). */
+  tmpfs?: TmpfsCheckpoint;
+  /** A filesystem the emulator mounted: restore asks RestoreHost.provideFs for it. */
+  provided?: true;
+}
+
+/** A tmpfs mount's limits and content, as JSON-ready data (see the header). */
+export interface TmpfsCheckpoint {
+  options: { size: number; nr_inodes: number; atime: AtimeMode; protectedHardlinks: boolean };
+  content: TmpfsContentCheckpoint;
+}
+
+export interface TmpfsContentCheckpoint {
+  format: typeof SNAPSHOT_FORMAT;
+  version: typeof SNAPSHOT_VERSION;
+  nextIno: number;
+  root: number;
+  inodes: TmpfsInodeCheckpoint[];
+  unlinked: number[];
+}
+
+export interface TmpfsInodeCheckpoint {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  atime: [number, number];
+  mtime: [number, number];
+  ctime: [number, number];
+  btime: [number, number];
+  /** [latin1 name, base64 value] */
+  xattrs: [string, string][];
+  /** base64 of the ACL's xattr encoding, or null. */
+  acl: string | null;
+  defaultAcl: string | null;
+  linkable: boolean;
+  size?: number;
+  /** [page index, base64 of the page up to its last non-zero byte, or null: allocated, never written] */
+  pages?: [number, string | null][];
+  /** latin1 */
+  target?: string;
+  entries?: { name: string; ino: number; cookie: number }[];
+  nextCookie?: number;
 }
 
 export interface LocationCheckpoint {
   mount: number;
   path: string[];
+  /** An inode of the mount's tmpfs that has no name left (path is then empty). */
+  ino?: number;
 }
 
 export interface DescriptionCheckpoint extends LocationCheckpoint {
@@ -168,6 +256,136 @@ function pathInFs(n: node.Node): string[] {
   return parts.reverse();
 }
 
+/** pathInFs, or null when the node (or a directory above it) was unlinked: no name reaches it. */
+function reachablePath(n: node.Node): string[] | null {
+  const parts: string[] = [];
+  let x: node.Node = n;
+  for (; x.parent; x = x.parent as node.Node) parts.push(x.key);
+  return x === x.fs.root ? parts.reverse() : null;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
+const ascii = new TextDecoder('latin1');
+
+/** Standard base64 with padding (RFC 4648 section 4). */
+export function toBase64(b: Uint8Array): string {
+  const out = new Uint8Array(Math.ceil(b.length / 3) * 4);
+  let o = 0;
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    out[o++] = B64_CODES[v >> 18];
+    out[o++] = B64_CODES[(v >> 12) & 63];
+    out[o++] = B64_CODES[(v >> 6) & 63];
+    out[o++] = B64_CODES[v & 63];
+  }
+  if (i < b.length) {
+    const two = i + 1 < b.length;
+    const v = (b[i] << 16) | (two ? b[i + 1] << 8 : 0);
+    out[o++] = B64_CODES[v >> 18];
+    out[o++] = B64_CODES[(v >> 12) & 63];
+    out[o++] = two ? B64_CODES[(v >> 6) & 63] : 0x3d;
+    out[o++] = 0x3d;
+  }
+  return ascii.decode(out);
+}
+
+/**
+ * Decodes standard padded base64 into `dest` (or a new array of the decoded length);
+ * returns the decoded length, or a message saying what is wrong. Nothing but the 64
+ * letters and final "=" padding is accepted.
+ */
+export function fromBase64(s: string, dest?: Uint8Array): Uint8Array | string {
+  if (s.length % 4 !== 0) return `base64 of ${s.length} characters (not a multiple of 4)`;
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const n = (s.length / 4) * 3 - pad;
+  if (dest && dest.length < n) return `${n} bytes (at most ${dest.length})`;
+  const out = dest ?? new Uint8Array(n);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const last = i + 4 === s.length;
+    let v = 0;
+    for (let j = 0; j < 4; j++) {
+      const c = s.charCodeAt(i + j);
+      let d = c < 128 ? B64_VALUE[c] : -1;
+      if (d < 0) {
+        if (!(c === 0x3d && last && j >= 4 - pad)) return `a character ${JSON.stringify(s[i + j])} at ${i + j} that is not base64`;
+        d = 0;
+      }
+      v = (v << 6) | d;
+    }
+    out[o++] = v >> 16;
+    if (o < n) out[o++] = (v >> 8) & 0xff;
+    if (o < n) out[o++] = v & 0xff;
+    // The bits padding drops must be zero: one encoding per value.
+    if (last && ((pad === 1 && (v & 0xff) !== 0) || (pad === 2 && (v & 0xffff) !== 0))) return 'base64 with non-zero padding bits';
+  }
+  return out;
+}
+
+/** A page's bytes up to its last non-zero byte. */
+function trimZeros(page: Uint8Array): Uint8Array {
+  let end = page.length;
+  while (end > 0 && page[end - 1] === 0) end--;
+  return page.subarray(0, end);
+}
+
+function encodeInode(i: SnapshotInode): TmpfsInodeCheckpoint {
+  const o: TmpfsInodeCheckpoint = {
+    ino: i.ino,
+    mode: i.mode,
+    uid: i.uid,
+    gid: i.gid,
+    rdev: i.rdev,
+    atime: [...i.atime],
+    mtime: [...i.mtime],
+    ctime: [...i.ctime],
+    btime: [...i.btime],
+    xattrs: i.xattrs.map(([k, v]) => [nameKey(k), toBase64(v)]),
+    acl: i.acl ? toBase64(i.acl) : null,
+    defaultAcl: i.defaultAcl ? toBase64(i.defaultAcl) : null,
+    linkable: i.linkable,
+  };
+  if (i.size !== undefined) o.size = i.size;
+  if (i.pages !== undefined) o.pages = i.pages.map(([k, v]) => [k, v ? toBase64(trimZeros(v)) : null]);
+  if (i.target !== undefined) o.target = nameKey(i.target);
+  if (i.entries !== undefined) o.entries = i.entries.map((e) => ({ name: nameKey(e.name), ino: e.ino, cookie: e.cookie }));
+  if (i.nextCookie !== undefined) o.nextCookie = i.nextCookie;
+  return o;
+}
+
+/** A tmpfs's snapshot in the checkpoint's JSON form (see the header). */
+export function encodeTmpfsSnapshot(snap: TmpfsSnapshot): TmpfsContentCheckpoint {
+  return { format: snap.format, version: snap.version, nextIno: snap.nextIno, root: snap.root, inodes: snap.inodes.map(encodeInode), unlinked: [...snap.unlinked] };
+}
+
+/** What save keeps of a tmpfs mount to place descriptions on unlinked inodes. */
+interface SavedTmpfs {
+  snap: TmpfsSnapshot;
+  unlinked: Set<number>;
+  /** Inode number -> [parent directory inode, name], built on first need. */
+  names?: Map<number, [number, string]>;
+}
+
+/** A name of inode `ino` in a snapshot, as names from the root; null if it has none. */
+function namedPath(t: SavedTmpfs, ino: number): string[] | null {
+  if (!t.names) {
+    t.names = new Map();
+    for (const i of t.snap.inodes) for (const e of i.entries ?? []) if (!t.names.has(e.ino)) t.names.set(e.ino, [i.ino, nameKey(e.name)]);
+  }
+  const parts: string[] = [];
+  for (let x = ino; x !== t.snap.root; ) {
+    const up = t.names.get(x);
+    if (!up || parts.length > CHECKPOINT_LIMITS.pathDepth) return null;
+    parts.push(up[1]);
+    x = up[0];
+  }
+  return parts.reverse();
+}
+
 function hex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
@@ -191,7 +409,7 @@ export function imageIdentity(image: Image, deviceBytes: readonly number[] = [])
   };
 }
 
-function saveMount(ns: MountNamespace, m: Mount): MountCheckpoint {
+function saveMount(ns: MountNamespace, m: Mount, tmpfs: Map<Mount, SavedTmpfs>): MountCheckpoint {
   const f = m.spec.flags ?? {};
   const where = ns.pathOf({ mount: m, node: m.root });
   const rec: MountCheckpoint = {
@@ -203,14 +421,18 @@ function saveMount(ns: MountNamespace, m: Mount): MountCheckpoint {
     fstype: m.fstype,
     source: m.source,
     superOptions: m.spec.superOptions ?? 'ro',
-    flags: { nosuid: !!f.nosuid, nodev: !!f.nodev, noexec: !!f.noexec },
+    flags: { readOnly: !!f.readOnly, nosuid: !!f.nosuid, nodev: !!f.nodev, noexec: !!f.noexec },
     target: where.reachable ? where.path : `(detached)${where.path === '/' ? '' : where.path}`,
     users: m.users,
     openFiles: m.openFiles,
   };
-  if (m.fs instanceof Filesystem) {
+  if (m === ns.root) {
+    if (!(m.fs instanceof Filesystem && m.spec.origin) && !(m.fs instanceof SyntheticFs)) {
+      throw new CheckpointError('state', 'EOPNOTSUPP', 'the namespace root is neither an image the host controller opened nor the synthetic root', 'mounts[1]');
+    }
+  }
+  if (m.fs instanceof Filesystem && m.spec.origin) {
     const origin = m.spec.origin;
-    if (!origin) throw new CheckpointError('state', 'EOPNOTSUPP', `mount ${m.id} was not mounted by a host controller: no image name to record`, `mounts[${m.id}]`);
     const o = m.fs.options;
     rec.image = {
       name: origin.name,
@@ -224,8 +446,18 @@ function saveMount(ns: MountNamespace, m: Mount): MountCheckpoint {
         extentCacheBytes: origin.extentCacheBytes,
       },
     };
+  } else if (m.fs instanceof Tmpfs && m !== ns.root) {
+    // The content is the checkpoint's own: a tmpfs has nothing to reopen.
+    const fs = m.fs;
+    const snap = fs.snapshot();
+    tmpfs.set(m, { snap, unlinked: new Set(snap.unlinked) });
+    rec.tmpfs = {
+      options: { size: fs.maxPages * PAGE, nr_inodes: fs.maxInodes, atime: fs.atimeMode, protectedHardlinks: fs.protectedHardlinks },
+      content: encodeTmpfsSnapshot(snap),
+    };
   } else if (m !== ns.root) {
-    throw new CheckpointError('state', 'EOPNOTSUPP', `mount ${m.id}: only the namespace root may be synthetic`);
+    // An emulator's filesystem (or one mounted with mount({ fs })): only the host can give it back.
+    rec.provided = true;
   }
   return rec;
 }
@@ -238,7 +470,8 @@ function saveMount(ns: MountNamespace, m: Mount): MountCheckpoint {
 export function saveNamespace(ns: MountNamespace): Checkpoint {
   if (ns.root.state !== 'attached') throw new CheckpointError('state', 'EINVAL', 'the namespace is shut down');
   const all = [...ns.mounts(), ...ns.detached()].sort((a, b) => a.id - b.id);
-  const mounts = all.map((m) => saveMount(ns, m));
+  const tmpfs = new Map<Mount, SavedTmpfs>();
+  const mounts = all.map((m) => saveMount(ns, m, tmpfs));
   let synthetic: Checkpoint['synthetic'] = null;
   if (ns.root.fs instanceof SyntheticFs) {
     const fs = ns.root.fs;
@@ -257,13 +490,25 @@ export function saveNamespace(ns: MountNamespace): Checkpoint {
   }
   const descIndex = new Map<OpenDescription, number>();
   const descriptions: DescriptionCheckpoint[] = [];
-  const loc = (l: Location): LocationCheckpoint => ({ mount: l.mount.id, path: pathInFs(l.node) });
-  const tasks = ns.tasks().map((t): TaskCheckpoint => ({
+  const loc = (l: Location, at: string): LocationCheckpoint => {
+    const path = reachablePath(l.node);
+    if (path) return { mount: l.mount.id, path };
+    // No name reaches it: an unlinked file or a removed directory someone still holds.
+    const t = tmpfs.get(l.mount);
+    if (!t) throw new CheckpointError('state', 'EOPNOTSUPP', `${at}: an unlinked file on mount ${l.mount.id} (${l.mount.fstype}) cannot be saved: only a tmpfs keeps such files in its content`, at);
+    const ino = node.stat(l.node).ino;
+    if (t.unlinked.has(ino)) return { mount: l.mount.id, path: [], ino };
+    // This name was removed, another name of the inode lives.
+    const other = namedPath(t, ino);
+    if (!other) throw new CheckpointError('state', 'EIO', `${at}: inode ${ino} of mount ${l.mount.id} is neither named nor listed as unlinked in its snapshot`, at);
+    return { mount: l.mount.id, path: other };
+  };
+  const tasks = ns.tasks().map((t, ti): TaskCheckpoint => ({
     creds: { uid: t.creds.uid, gid: t.creds.gid, groups: [...t.creds.groups], caps: t.creds.caps },
     maxFds: t.maxFds,
     reservedFds: t.reservedFds,
-    root: loc(t.root),
-    cwd: loc(t.cwdLocation),
+    root: loc(t.root, `tasks[${ti}].root`),
+    cwd: loc(t.cwdLocation, `tasks[${ti}].cwd`),
     fds: t.fdTable().map(({ fd, desc, cloexec }) => {
       let i = descIndex.get(desc);
       if (i === undefined) {
@@ -273,7 +518,7 @@ export function saveNamespace(ns: MountNamespace): Checkpoint {
         if (kind === 'device' || kind === 'pipe') {
           throw new CheckpointError('state', 'EOPNOTSUPP', `descriptor ${fd}: a ${kind} description cannot be saved (only files, directories and O_PATH)`, `tasks.fds.${fd}`);
         }
-        descriptions.push({ ...loc(desc.location), kind, flags: desc.file.flags, offset: desc.far !== null ? String(desc.far) : desc.file.offset });
+        descriptions.push({ ...loc(desc.location, `tasks[${ti}].fds.${fd}`), kind, flags: desc.file.flags, offset: desc.far !== null ? String(desc.far) : desc.file.offset });
       }
       return { fd, desc: i, cloexec };
     }),
@@ -378,11 +623,119 @@ function parseIdentity(v: unknown, at: string): ImageIdentity {
   };
 }
 
-function parseMount(v: unknown, at: string): MountCheckpoint {
-  const o = obj(v, at, ['id', 'parent', 'mountpoint', 'state', 'dev', 'fstype', 'source', 'superOptions', 'flags', 'target', 'users', 'openFiles'], ['image']);
+/** A latin1 byte string of minLength..maxLength characters (a name, an xattr name, a symlink target). */
+function bytesStr(v: unknown, at: string, minLength: number, maxLength: number): string {
+  if (typeof v !== 'string') throw bad(at, `must be a string, not ${kindOf(v)}`);
+  if (v.length < minLength || v.length > maxLength) throw bad(at, `is ${v.length} bytes long (${minLength}..${maxLength})`);
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) > 0xff) throw bad(at, 'byte strings are latin1: a character above U+00FF');
+  return v;
+}
+
+/** A base64 string decoding to at most maxBytes bytes (checked without decoding). */
+function b64(v: unknown, at: string, maxBytes: number): string {
+  if (typeof v !== 'string') throw bad(at, `must be a base64 string, not ${kindOf(v)}`);
+  const max = Math.ceil(maxBytes / 3) * 4;
+  if (v.length > max) throw bad(at, `is ${v.length} characters of base64 (at most ${max}: ${maxBytes} bytes)`);
+  if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw bad(at, 'is not padded base64 (RFC 4648)');
+  return v;
+}
+
+function time2(v: unknown, at: string): [number, number] {
+  const a = arr(v, at, 2);
+  if (a.length !== 2) throw bad(at, 'must be [seconds, nanoseconds]');
+  return [int(a[0], `${at}[0]`, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), int(a[1], `${at}[1]`, 0, 999_999_999)];
+}
+
+/**
+ * The shape and bounds of a tmpfs section: types, byte strings, base64, and counts
+ * against the recorded limits (pages against size, inodes and names against nr_inodes)
+ * so that decoding it allocates no more than the limits allow. The finer rules (file
+ * types, the tree, links, xattr namespaces, ACLs) are Tmpfs.restore's, when it runs.
+ */
+function parseTmpfs(v: unknown, at: string): TmpfsCheckpoint {
+  const o = obj(v, at, ['options', 'content']);
+  const op = obj(o.options, `${at}.options`, ['size', 'nr_inodes', 'atime', 'protectedHardlinks']);
+  const size = int(op.size, `${at}.options.size`, PAGE, CHECKPOINT_LIMITS.tmpfsBytes);
+  if (size % PAGE !== 0) throw bad(`${at}.options.size`, `${size} is not a multiple of ${PAGE}`);
+  const nrInodes = int(op.nr_inodes, `${at}.options.nr_inodes`, 1, CHECKPOINT_LIMITS.tmpfsInodes);
+  const atime = op.atime;
+  if (atime !== 'relatime' && atime !== 'strictatime' && atime !== 'noatime') throw bad(`${at}.options.atime`, 'must be "relatime", "strictatime" or "noatime"');
+  const options = { size, nr_inodes: nrInodes, atime, protectedHardlinks: bool(op.protectedHardlinks, `${at}.options.protectedHardlinks`) } as const;
+  const ca = `${at}.content`;
+  const c = obj(o.content, ca, ['format', 'version', 'nextIno', 'root', 'inodes', 'unlinked']);
+  if (c.format !== SNAPSHOT_FORMAT) throw bad(`${ca}.format`, `is not ${JSON.stringify(SNAPSHOT_FORMAT)}`);
+  if (c.version !== SNAPSHOT_VERSION) throw bad(`${ca}.version`, `${JSON.stringify(c.version)} is not supported (this build reads version ${SNAPSHOT_VERSION})`);
+  const maxPages = size / PAGE;
+  let pages = 0;
+  let names = 0;
+  const inodes = arr(c.inodes, `${ca}.inodes`, nrInodes).map((x, j): TmpfsInodeCheckpoint => {
+    const ia = `${ca}.inodes[${j}]`;
+    const i = obj(x, ia, ['ino', 'mode', 'uid', 'gid', 'rdev', 'atime', 'mtime', 'ctime', 'btime', 'xattrs', 'acl', 'defaultAcl', 'linkable'], ['size', 'pages', 'target', 'entries', 'nextCookie']);
+    const rec: TmpfsInodeCheckpoint = {
+      ino: int(i.ino, `${ia}.ino`, 1, Number.MAX_SAFE_INTEGER - 1),
+      mode: int(i.mode, `${ia}.mode`, 0, 0o177777),
+      uid: int(i.uid, `${ia}.uid`, 0, U32),
+      gid: int(i.gid, `${ia}.gid`, 0, U32),
+      rdev: int(i.rdev, `${ia}.rdev`, 0, Number.MAX_SAFE_INTEGER),
+      atime: time2(i.atime, `${ia}.atime`),
+      mtime: time2(i.mtime, `${ia}.mtime`),
+      ctime: time2(i.ctime, `${ia}.ctime`),
+      btime: time2(i.btime, `${ia}.btime`),
+      // Each xattr takes at least its name's bytes of the inode budget (nr_inodes KiB).
+      xattrs: arr(i.xattrs, `${ia}.xattrs`, Math.min(1 << 16, nrInodes * 4)).map((p, k): [string, string] => {
+        const pa = `${ia}.xattrs[${k}]`;
+        const pair = arr(p, pa, 2);
+        if (pair.length !== 2) throw bad(pa, 'must be [name, value]');
+        return [bytesStr(pair[0], `${pa}[0]`, 1, 255), b64(pair[1], `${pa}[1]`, XATTR_VALUE_MAX)];
+      }),
+      acl: i.acl === null ? null : b64(i.acl, `${ia}.acl`, XATTR_VALUE_MAX),
+      defaultAcl: i.defaultAcl === null ? null : b64(i.defaultAcl, `${ia}.defaultAcl`, XATTR_VALUE_MAX),
+      linkable: bool(i.linkable, `${ia}.linkable`),
+    };
+    if (Object.hasOwn(i, 'size')) rec.size = int(i.size, `${ia}.size`, 0, MAX_OFFSET);
+    if (Object.hasOwn(i, 'pages')) {
+      const list = arr(i.pages, `${ia}.pages`, Number.MAX_SAFE_INTEGER);
+      pages += list.length;
+      if (pages > maxPages) throw bad(`${ia}.pages`, `brings the mount to ${pages} pages, more than its size limit of ${size} bytes holds (${maxPages})`);
+      rec.pages = list.map((p, k): [number, string | null] => {
+        const pa = `${ia}.pages[${k}]`;
+        const pair = arr(p, pa, 2);
+        if (pair.length !== 2) throw bad(pa, 'must be [index, base64 or null]');
+        return [int(pair[0], `${pa}[0]`, 0, Math.floor(MAX_OFFSET / PAGE)), pair[1] === null ? null : b64(pair[1], `${pa}[1]`, PAGE)];
+      });
+    }
+    if (Object.hasOwn(i, 'target')) rec.target = bytesStr(i.target, `${ia}.target`, 1, 4095);
+    if (Object.hasOwn(i, 'entries')) {
+      const list = arr(i.entries, `${ia}.entries`, Number.MAX_SAFE_INTEGER);
+      names += list.length;
+      // Every name is an inode or an extra link, and both count against nr_inodes.
+      if (names > nrInodes) throw bad(`${ia}.entries`, `brings the mount to ${names} names, more than nr_inodes ${nrInodes} allows`);
+      rec.entries = list.map((e, k) => {
+        const ea = `${ia}.entries[${k}]`;
+        const x = obj(e, ea, ['name', 'ino', 'cookie']);
+        return { name: bytesStr(x.name, `${ea}.name`, 1, 255), ino: int(x.ino, `${ea}.ino`, 1, Number.MAX_SAFE_INTEGER - 1), cookie: int(x.cookie, `${ea}.cookie`, 0, Number.MAX_SAFE_INTEGER) };
+      });
+    }
+    if (Object.hasOwn(i, 'nextCookie')) rec.nextCookie = int(i.nextCookie, `${ia}.nextCookie`, 0, Number.MAX_SAFE_INTEGER);
+    return rec;
+  });
+  const content: TmpfsContentCheckpoint = {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    nextIno: int(c.nextIno, `${ca}.nextIno`, 1, Number.MAX_SAFE_INTEGER),
+    root: int(c.root, `${ca}.root`, 1, Number.MAX_SAFE_INTEGER - 1),
+    inodes,
+    unlinked: arr(c.unlinked, `${ca}.unlinked`, inodes.length).map((x, j) => int(x, `${ca}.unlinked[${j}]`, 1, Number.MAX_SAFE_INTEGER - 1)),
+  };
+  return { options, content };
+}
+
+function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
+  const o = obj(v, at, ['id', 'parent', 'mountpoint', 'state', 'dev', 'fstype', 'source', 'superOptions', 'flags', 'target', 'users', 'openFiles'], ['image', 'tmpfs', 'provided']);
   const state = o.state;
   if (state !== 'attached' && state !== 'detached') throw bad(`${at}.state`, 'must be "attached" or "detached"');
-  const f = obj(o.flags, `${at}.flags`, ['nosuid', 'nodev', 'noexec']);
+  // Version 1 had no readOnly flag (every mount was an image or the synthetic root).
+  const f = version === 1 ? { readOnly: false, ...obj(o.flags, `${at}.flags`, ['nosuid', 'nodev', 'noexec']) } : obj(o.flags, `${at}.flags`, ['readOnly', 'nosuid', 'nodev', 'noexec']);
   const rec: MountCheckpoint = {
     id: int(o.id, `${at}.id`, 1, Number.MAX_SAFE_INTEGER - 1),
     parent: o.parent === null ? null : int(o.parent, `${at}.parent`, 1, Number.MAX_SAFE_INTEGER),
@@ -392,7 +745,7 @@ function parseMount(v: unknown, at: string): MountCheckpoint {
     fstype: str(o.fstype, `${at}.fstype`, 64),
     source: str(o.source, `${at}.source`, CHECKPOINT_LIMITS.nameBytes * 4),
     superOptions: str(o.superOptions, `${at}.superOptions`, 1024),
-    flags: { nosuid: bool(f.nosuid, `${at}.flags.nosuid`), nodev: bool(f.nodev, `${at}.flags.nodev`), noexec: bool(f.noexec, `${at}.flags.noexec`) },
+    flags: { readOnly: bool(f.readOnly, `${at}.flags.readOnly`), nosuid: bool(f.nosuid, `${at}.flags.nosuid`), nodev: bool(f.nodev, `${at}.flags.nodev`), noexec: bool(f.noexec, `${at}.flags.noexec`) },
     target: str(o.target, `${at}.target`, 8192),
     users: int(o.users, `${at}.users`, 0, Number.MAX_SAFE_INTEGER),
     openFiles: int(o.openFiles, `${at}.openFiles`, 0, Number.MAX_SAFE_INTEGER),
@@ -419,12 +772,24 @@ function parseMount(v: unknown, at: string): MountCheckpoint {
       },
     };
   }
+  if (Object.hasOwn(o, 'tmpfs')) rec.tmpfs = parseTmpfs(o.tmpfs, `${at}.tmpfs`);
+  if (Object.hasOwn(o, 'provided')) {
+    if (o.provided !== true) throw bad(`${at}.provided`, 'must be true when present');
+    rec.provided = true;
+  }
+  if (Number(!!rec.image) + Number(!!rec.tmpfs) + Number(!!rec.provided) > 1) throw bad(at, 'a mount is one of image, tmpfs or provided');
+  if (rec.tmpfs && rec.fstype !== 'tmpfs') throw bad(`${at}.fstype`, `a tmpfs mount is "tmpfs", not ${JSON.stringify(rec.fstype)}`);
   return rec;
 }
 
 function parseLocation(v: unknown, at: string): LocationCheckpoint {
-  const o = obj(v, at, ['mount', 'path']);
-  return { mount: int(o.mount, `${at}.mount`, 1, Number.MAX_SAFE_INTEGER), path: path(o.path, `${at}.path`) };
+  const o = obj(v, at, ['mount', 'path'], ['ino']);
+  const l: LocationCheckpoint = { mount: int(o.mount, `${at}.mount`, 1, Number.MAX_SAFE_INTEGER), path: path(o.path, `${at}.path`) };
+  if (Object.hasOwn(o, 'ino')) {
+    l.ino = int(o.ino, `${at}.ino`, 1, Number.MAX_SAFE_INTEGER - 1);
+    if (l.path.length > 0) throw bad(`${at}.path`, 'must be empty when ino names an unlinked inode');
+  }
+  return l;
 }
 
 /**
@@ -435,7 +800,8 @@ function parseLocation(v: unknown, at: string): LocationCheckpoint {
 export function parseCheckpoint(v: unknown): Checkpoint {
   const o = obj(v, 'root', ['format', 'version', 'namespace', 'synthetic', 'mounts', 'descriptions', 'tasks']);
   if (o.format !== CHECKPOINT_FORMAT) throw bad('format', `is not ${JSON.stringify(CHECKPOINT_FORMAT)}`);
-  if (o.version !== CHECKPOINT_VERSION) throw bad('version', `${JSON.stringify(o.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (o.version !== CHECKPOINT_VERSION && o.version !== 1) throw bad('version', `${JSON.stringify(o.version)} is not supported (this build reads versions 1 to ${CHECKPOINT_VERSION})`);
+  const version = o.version;
   const n = obj(o.namespace, 'namespace', ['guestUnmount', 'imageTypes', 'maxMounts', 'nextMountId']);
   const namespace = {
     guestUnmount: bool(n.guestUnmount, 'namespace.guestUnmount'),
@@ -458,7 +824,7 @@ export function parseCheckpoint(v: unknown): Checkpoint {
     });
     synthetic = { time: int(s.time, 'synthetic.time', -(2 ** 52), 2 ** 52), mode: int(s.mode, 'synthetic.mode', 0, 0o7777), dirs };
   }
-  const mounts = arr(o.mounts, 'mounts', CHECKPOINT_LIMITS.mounts).map((m, i) => parseMount(m, `mounts[${i}]`));
+  const mounts = arr(o.mounts, 'mounts', CHECKPOINT_LIMITS.mounts).map((m, i) => parseMount(m, `mounts[${i}]`, version));
   if (mounts.length === 0) throw bad('mounts', 'has no root mount');
   const byId = new Map<number, MountCheckpoint>();
   const devs = new Set<number>();
@@ -473,8 +839,9 @@ export function parseCheckpoint(v: unknown): Checkpoint {
     if (i === 0) {
       if (m.id !== 1 || m.parent !== null || m.state !== 'attached') throw bad(at, 'the first mount must be the attached namespace root, id 1, without a parent');
       if ((synthetic === null) !== !!m.image) throw bad(at, synthetic ? 'a synthetic root cannot have an image' : 'an image root needs its image (or give synthetic)');
+      if (m.tmpfs || m.provided) throw bad(at, 'the namespace root is an image or the synthetic root');
     } else {
-      if (!m.image) throw bad(`${at}.image`, 'only the namespace root can be synthetic');
+      if (!m.image && !m.tmpfs && !m.provided) throw bad(`${at}.image`, 'only the namespace root can be synthetic');
     }
     if (m.image && m.fstype !== 'erofs') throw bad(`${at}.fstype`, `an image mount is "erofs", not ${JSON.stringify(m.fstype)}`);
     if (i > 0) {
@@ -488,15 +855,23 @@ export function parseCheckpoint(v: unknown): Checkpoint {
     byId.set(m.id, m);
   });
   if (attached > namespace.maxMounts) throw bad('mounts', `${attached} attached mounts exceed namespace.maxMounts ${namespace.maxMounts}`);
+  const unlinkedOf = new Map<number, Set<number>>();
   const location = (v: unknown, at: string) => {
     const l = parseLocation(v, at);
-    if (!byId.has(l.mount)) throw bad(`${at}.mount`, `no mount ${l.mount} in the checkpoint`);
+    const m = byId.get(l.mount);
+    if (!m) throw bad(`${at}.mount`, `no mount ${l.mount} in the checkpoint`);
+    if (l.ino !== undefined) {
+      if (!m.tmpfs) throw bad(`${at}.ino`, `mount ${l.mount} is not a tmpfs: only a tmpfs has unlinked inodes in the checkpoint`);
+      let set = unlinkedOf.get(m.id);
+      if (!set) unlinkedOf.set(m.id, (set = new Set(m.tmpfs.content.unlinked)));
+      if (!set.has(l.ino)) throw bad(`${at}.ino`, `inode ${l.ino} is not in mount ${l.mount}'s tmpfs.content.unlinked`);
+    }
     return l;
   };
   const descriptions = arr(o.descriptions, 'descriptions', CHECKPOINT_LIMITS.descriptions).map((d, i): DescriptionCheckpoint => {
     const at = `descriptions[${i}]`;
-    const x = obj(d, at, ['mount', 'path', 'kind', 'flags', 'offset']);
-    const l = location({ mount: x.mount, path: x.path }, at);
+    const x = obj(d, at, ['mount', 'path', 'kind', 'flags', 'offset'], ['ino']);
+    const l = location(Object.hasOwn(x, 'ino') ? { mount: x.mount, path: x.path, ino: x.ino } : { mount: x.mount, path: x.path }, at);
     const kind = x.kind;
     if (kind !== 'file' && kind !== 'dir' && kind !== 'path') throw bad(`${at}.kind`, 'must be "file", "dir" or "path"');
     return { ...l, kind, flags: int(x.flags, `${at}.flags`, 0, 0x7fffffff), offset: typeof x.offset === 'string' ? farOffset(x.offset, `${at}.offset`) : int(x.offset, `${at}.offset`, 0, MAX_OFFSET) };
@@ -556,6 +931,19 @@ export interface ImageRequest {
   identity: ImageIdentity;
 }
 
+/** What restore asks the host for: a filesystem the emulator had mounted itself (mount({ fs })). */
+export interface FsRequest {
+  mountId: number;
+  /** Where the mount was, for messages. */
+  target: string;
+  /** The recorded type, source and super options (mountinfo's). */
+  fstype: string;
+  source: string;
+  superOptions: string;
+  /** The mount's st_dev: guests saw it, so the filesystem given back must have it. */
+  dev: number;
+}
+
 /** The trusted host's side of a restore. */
 export interface RestoreHost {
   /**
@@ -564,6 +952,19 @@ export interface RestoreHost {
    * a mount request's image (a host path, a descriptor, bytes or a source).
    */
   openImage(request: ImageRequest): ImageRef | Promise<ImageRef>;
+  /**
+   * Gives back a filesystem the emulator had mounted (a procfs, a 9P client), made anew
+   * with `request.dev` and of type `request.fstype`, or refuses (throw). Without it, a
+   * checkpoint holding such a mount is refused (EOPNOTSUPP). Descriptions on it are
+   * reopened by path, with the usual permission checks.
+   */
+  provideFs?(request: FsRequest): AnyFilesystem | Promise<AnyFilesystem>;
+  /**
+   * Most bytes the size limits of a checkpoint's tmpfs mounts may add up to: restoring
+   * their content allocates up to that much. Default CHECKPOINT_LIMITS.restoreTmpfsBytes
+   * (1 GiB); a larger checkpoint is refused with ENOSPC.
+   */
+  maxTmpfsBytes?: number;
 }
 
 /**
@@ -584,10 +985,12 @@ export function allowImages(allowed: Iterable<string> | Readonly<Record<string, 
   };
 }
 
-/** What restore needs from the controller: its way of opening and validating images. */
+/** What restore needs from the controller: its way of opening and validating images, and of mounting a tmpfs. */
 export interface RestoreDeps {
   openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage>;
   makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec;
+  tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSpec;
+  fsSpec(fs: AnyFilesystem, fstype: string, source: string, superOptions: string, flags: MountFlags): MountSpec;
 }
 
 function mountLabel(m: MountCheckpoint): string {
@@ -606,9 +1009,64 @@ export function identityDiff(want: ImageIdentity, got: ImageIdentity): string[] 
 }
 
 function latin1Bytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
+  return keyBytes(s);
+}
+
+function decodeB64(s: string, at: string, dest?: Uint8Array): Uint8Array {
+  const r = fromBase64(s, dest);
+  if (typeof r === 'string') throw bad(at, r);
+  return r;
+}
+
+/** A checked tmpfs section back into the TmpfsSnapshot Tmpfs.restore takes (pages padded to 4096 bytes). */
+function decodeTmpfsContent(c: TmpfsContentCheckpoint, at: string): TmpfsSnapshot {
+  const inodes = c.inodes.map((i, j): SnapshotInode => {
+    const ia = `${at}.inodes[${j}]`;
+    const s: SnapshotInode = {
+      ino: i.ino,
+      mode: i.mode,
+      uid: i.uid,
+      gid: i.gid,
+      rdev: i.rdev,
+      atime: [...i.atime],
+      mtime: [...i.mtime],
+      ctime: [...i.ctime],
+      btime: [...i.btime],
+      xattrs: i.xattrs.map(([k, v], x) => [keyBytes(k), decodeB64(v, `${ia}.xattrs[${x}][1]`)]),
+      acl: i.acl === null ? null : decodeB64(i.acl, `${ia}.acl`),
+      defaultAcl: i.defaultAcl === null ? null : decodeB64(i.defaultAcl, `${ia}.defaultAcl`),
+      linkable: i.linkable,
+    };
+    if (i.size !== undefined) s.size = i.size;
+    if (i.pages !== undefined) s.pages = i.pages.map(([k, v], x) => [k, v === null ? null : decodeB64(v, `${ia}.pages[${x}][1]`, new Uint8Array(PAGE))]);
+    if (i.target !== undefined) s.target = keyBytes(i.target);
+    if (i.entries !== undefined) s.entries = i.entries.map((e) => ({ name: keyBytes(e.name), ino: e.ino, cookie: e.cookie }));
+    if (i.nextCookie !== undefined) s.nextCookie = i.nextCookie;
+    return s;
+  });
+  return { format: c.format, version: c.version, nextIno: c.nextIno, root: c.root, inodes, unlinked: [...c.unlinked] };
+}
+
+/**
+ * Tmpfs.restore's complaint as a CheckpointError: its "snapshot.inodes[3].pages[0]: ..."
+ * becomes "checkpoint mounts[2].tmpfs.content.inodes[3].pages[0]: ...", and that field is `at`.
+ */
+function tmpfsFault(e: unknown, at: string): CheckpointError {
+  if (e instanceof CheckpointError) return e;
+  if (!(e instanceof SysError)) throw e;
+  const text = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
+  const m = /^snapshot((?:\.|\[)[^:]*)?: (.*)$/s.exec(text);
+  const field = m ? at + (m[1] ?? '') : at;
+  return new CheckpointError('format', e.code, `checkpoint ${field}: ${m ? m[2] : text}`, field, { cause: e });
+}
+
+/** Runs a release on an error path: the first error is the one to report. */
+function quietly(release: () => void): void {
+  try {
+    release();
+  } catch {
+    /* already failing */
+  }
 }
 
 /** Walks names from a mount's root inside its filesystem (no mount crossing); held. */
@@ -649,14 +1107,31 @@ export interface Restored {
  */
 export async function restoreNamespace(input: unknown, host: RestoreHost, deps: RestoreDeps): Promise<Restored> {
   const cp = parseCheckpoint(input);
-  // ---- open every image (the only waits) ----
+  // ---- the host's cap on tmpfs content, before anything is decoded ----
+  const maxTmpfs = host.maxTmpfsBytes ?? CHECKPOINT_LIMITS.restoreTmpfsBytes;
+  let tmpfsBytes = 0;
+  for (const [i, m] of cp.mounts.entries()) {
+    if (!m.tmpfs) continue;
+    tmpfsBytes += m.tmpfs.options.size;
+    if (tmpfsBytes > maxTmpfs) {
+      throw new CheckpointError('refused', 'ENOSPC', `${mountLabel(m)}: the tmpfs size limits add up to ${tmpfsBytes} bytes, over the host's ${maxTmpfs} (RestoreHost.maxTmpfsBytes)`, `mounts[${i}].tmpfs.options.size`);
+    }
+  }
+  // ---- open every image and ask for every provided filesystem (the only waits) ----
   const opened = new Map<number, OpenedImage>();
+  const provided = new Map<number, AnyFilesystem>();
   const closeOpened = () => {
     for (const o of opened.values()) o.close();
     opened.clear();
+    for (const fs of provided.values()) quietly(() => fs.release());
+    provided.clear();
   };
   try {
     for (const m of cp.mounts) {
+      if (m.provided) {
+        provided.set(m.id, await provide(host, m));
+        continue;
+      }
       if (!m.image) continue;
       const ask = async (req: ImageRequest): Promise<ImageRef> => {
         try {
@@ -684,12 +1159,53 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
   }
   // ---- from here on synchronous: validate, build, adopt ----
   const specs = new Map<number, MountSpec>();
+  const tmpfsById = new Map<number, Tmpfs>();
   let ns: MountNamespace | undefined;
   const mountsById = new Map<number, Mount>();
   const descs: OpenDescription[] = [];
   const tasks: Task[] = [];
+  /** Unlinked tmpfs inodes taken for the descriptions and cwds naming them, each held once by the restore. */
+  const taken = new Map<string, node.Node>();
+  const dropTaken = () => {
+    for (const n of taken.values()) node.drop(n);
+    taken.clear();
+  };
+  const locate = (l: LocationCheckpoint, creds: Credentials, at: string): Location => {
+    const m = mountsById.get(l.mount)!;
+    if (l.ino === undefined) return walkIn(m, l.path, creds, at);
+    const key = `${l.mount}:${l.ino}`;
+    let n = taken.get(key);
+    if (!n) {
+      try {
+        n = tmpfsById.get(l.mount)!.takeUnlinked(l.ino);
+      } catch (e) {
+        throw wrapState(e, `${at}: unlinked inode ${l.ino} of mount ${l.mount}`, at);
+      }
+      taken.set(key, n);
+    }
+    return { mount: m, node: node.hold(n) };
+  };
   try {
-    for (const m of cp.mounts) {
+    for (const [i, m] of cp.mounts.entries()) {
+      if (m.tmpfs) {
+        const at = `mounts[${i}].tmpfs.content`;
+        const o = m.tmpfs.options;
+        let fs: Tmpfs;
+        try {
+          fs = Tmpfs.restore(decodeTmpfsContent(m.tmpfs.content, at), { size: o.size, nr_inodes: o.nr_inodes, atime: o.atime, protectedHardlinks: o.protectedHardlinks, dev: m.dev });
+        } catch (e) {
+          throw tmpfsFault(e, at);
+        }
+        tmpfsById.set(m.id, fs);
+        specs.set(m.id, deps.tmpfsSpec(fs, m.source, m.flags));
+        continue;
+      }
+      if (m.provided) {
+        const fs = provided.get(m.id)!;
+        provided.delete(m.id);
+        specs.set(m.id, deps.fsSpec(fs, m.fstype, m.source, m.superOptions, m.flags));
+        continue;
+      }
       if (!m.image) continue;
       const o = opened.get(m.id)!;
       opened.delete(m.id);
@@ -750,12 +1266,17 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     for (const [i, d] of cp.descriptions.entries()) {
       const at = `descriptions[${i}]`;
       const creds = credsOf[opener[i]];
-      const loc = walkIn(mountsById.get(d.mount)!, d.path, creds, at);
+      const mount = mountsById.get(d.mount)!;
+      if (mount.readOnly && d.kind !== 'path' && (d.flags & O_ACCMODE) !== O_RDONLY) {
+        throw new CheckpointError('state', 'EROFS', `${at}: open for writing (flags 0${d.flags.toString(8)}) on mount ${d.mount}, which is read-only`, at);
+      }
+      const loc = locate(d, creds, at);
       let file: node.OpenFile;
       try {
-        file = node.open(loc.node, d.flags, creds);
+        // On a tmpfs the checkpoint itself holds the modes: open as the file's creator would (no permission check).
+        file = node.open(loc.node, d.flags, creds, tmpfsById.has(d.mount));
       } catch (e) {
-        throw wrapState(e, `${at}: reopening ${['', ...d.path].join('/') || '/'} in mount ${d.mount}`, at);
+        throw wrapState(e, `${at}: reopening ${d.ino !== undefined ? `unlinked inode ${d.ino}` : ['', ...d.path].join('/') || '/'} in mount ${d.mount}`, at);
       } finally {
         node.drop(loc.node);
       }
@@ -778,11 +1299,11 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     for (const [i, t] of cp.tasks.entries()) {
       const at = `tasks[${i}]`;
       const creds = credsOf[i];
-      const root = walkIn(mountsById.get(t.root.mount)!, t.root.path, creds, `${at}.root`);
+      const root = locate(t.root, creds, `${at}.root`);
       let cwd: Location;
       try {
         if (!node.isDir(root.node)) throw new CheckpointError('state', 'ENOTDIR', `${at}.root: not a directory`, `${at}.root`);
-        cwd = walkIn(mountsById.get(t.cwd.mount)!, t.cwd.path, creds, `${at}.cwd`);
+        cwd = locate(t.cwd, creds, `${at}.cwd`);
       } catch (e) {
         node.drop(root.node);
         throw e;
@@ -805,6 +1326,9 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     }
     // Every description is held by its descriptors now; drop the restore's own reference.
     for (const d of descs.splice(0)) d.refs--;
+    // The unlinked inodes are held by their descriptions and cwds; the rest go now.
+    dropTaken();
+    for (const fs of tmpfsById.values()) fs.dropUntaken();
     for (const m of cp.mounts) {
       const got = mountsById.get(m.id)!;
       if (got.users !== m.users || got.openFiles !== m.openFiles) {
@@ -815,12 +1339,39 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
   } catch (e) {
     for (const t of tasks) t.exit();
     for (const d of descs) d.put();
+    dropTaken();
+    for (const fs of tmpfsById.values()) if (!fs.isReleased) fs.dropUntaken();
     if (ns) {
       ns.shutdown();
       for (const m of ns.detached()) ns.maybeRelease(m);
     }
-    for (const s of specs.values()) s.onRelease?.();
+    for (const s of specs.values()) quietly(() => s.onRelease?.());
     closeOpened();
     throw e;
   }
+}
+
+/** Asks the host for a filesystem the emulator had mounted, and checks what it gives. */
+async function provide(host: RestoreHost, m: MountCheckpoint): Promise<AnyFilesystem> {
+  const at = `mounts[${m.id}]`;
+  if (!host.provideFs) {
+    throw new CheckpointError('refused', 'EOPNOTSUPP', `${mountLabel(m)}: a ${JSON.stringify(m.fstype)} filesystem the emulator mounted cannot be restored without the host giving it again (RestoreHost.provideFs)`, at);
+  }
+  let fs: AnyFilesystem;
+  try {
+    fs = await host.provideFs({ mountId: m.id, target: m.target, fstype: m.fstype, source: m.source, superOptions: m.superOptions, dev: m.dev });
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    const code: Errno = e instanceof SysError ? e.code : 'EACCES';
+    throw new CheckpointError('refused', code, `${mountLabel(m)}: the host refused the ${JSON.stringify(m.fstype)} filesystem: ${(e as Error)?.message ?? String(e)}`, at, { cause: e });
+  }
+  let wrong = '';
+  if (typeof fs?.lookup !== 'function' || typeof fs.release !== 'function' || !fs.root) wrong = 'does not implement the filesystem contract';
+  else if (fs.type !== m.fstype) wrong = `is a ${JSON.stringify(fs.type)} filesystem, the checkpoint recorded ${JSON.stringify(m.fstype)}`;
+  else if (fs.dev !== m.dev) wrong = `has st_dev ${fs.dev}, the checkpoint recorded ${m.dev} (make it with request.dev)`;
+  if (wrong) {
+    if (typeof fs?.release === 'function') quietly(() => fs.release());
+    throw new CheckpointError('refused', 'EINVAL', `${mountLabel(m)}: the filesystem provideFs gave ${wrong}`, at);
+  }
+  return fs;
 }

@@ -99,6 +99,13 @@ export interface FilesystemMountRequest {
   options?: AttachOptions;
 }
 
+/** A tmpfs the controller creates at start (HostControllerOptions.tmpfs). */
+export interface TmpfsAtStart {
+  target: string;
+  /** As for mount({ type: 'tmpfs' }); `mkdir` defaults to true here (the mount point is made on a synthetic root). */
+  options?: TmpfsMountRequest['options'];
+}
+
 /** Makes each device node and link of a /dev listing in a fresh tmpfs's root, as root. */
 function populateDev(fs: Tmpfs, entries: readonly DevEntry[]): void {
   const host = { ...ROOT, umask: 0 };
@@ -145,6 +152,8 @@ export interface HostControllerOptions {
   rootfsOptions?: Omit<HostMountOptions, 'mkdir' | 'devices'> & { devices?: ImageRef[] };
   /** Directories to create on a synthetic root (e.g. ["/dev", "/proc", "/tmp"]). */
   mkdirs?: string[];
+  /** tmpfs mounts made at start, after `mkdirs`, in order (e.g. [{ target: '/tmp', options: { size: '64m' } }]). */
+  tmpfs?: TmpfsAtStart[];
   policy?: MountPolicy;
   maxMounts?: number;
   /**
@@ -252,6 +261,7 @@ export class HostController {
     const c = new HostController(ns, { beforeCommit: options.beforeCommit });
     try {
       for (const d of options.mkdirs ?? []) c.mkdir(d, { parents: true });
+      for (const t of options.tmpfs ?? []) c.mountFs({ type: 'tmpfs', target: t.target, options: { mkdir: true, ...t.options } });
     } catch (e) {
       c.close();
       throw e;
@@ -269,7 +279,10 @@ export class HostController {
    */
   async mount(req: MountRequest | TmpfsMountRequest | FilesystemMountRequest, signal?: AbortSignal): Promise<MountRecord> {
     this.live();
-    if ('type' in req || 'fs' in req) return this.mountFs(req);
+    if ('type' in req || 'fs' in req) {
+      if (signal?.aborted) throw new CancelledError('request cancelled before the mount was attached');
+      return this.mountFs(req);
+    }
     const options = req.options ?? {};
     checkTarget(req.target);
     this.pending++;
@@ -318,7 +331,7 @@ export class HostController {
     } else {
       const fs = req.fs;
       if (typeof fs?.lookup !== 'function' || typeof fs.type !== 'string' || !fs.root) throw new SysError('EINVAL', 'fs must implement the filesystem contract (FilesystemImpl)');
-      spec = { fs, fstype: fs.type, source: options.source ?? fs.type, superOptions: req.superOptions ?? (fs.readOnly ? 'ro' : 'rw'), flags, onRelease: () => fs.release() };
+      spec = fsSpec(fs, fs.type, options.source ?? fs.type, req.superOptions ?? (fs.readOnly ? 'ro' : 'rw'), flags);
     }
     return this.record(this.attachAt(spec, req.target, options));
   }
@@ -431,8 +444,8 @@ export class HostController {
   }
 
   /**
-   * A checkpoint of the whole namespace (mounts, image identities, tasks, open
-   * descriptions): plain data for JSON.stringify, never image bytes. See checkpoint.ts.
+   * A checkpoint of the whole namespace (mounts, image identities, tmpfs contents, tasks,
+   * open descriptions): plain data for JSON.stringify, never image bytes. See checkpoint.ts.
    */
   save(): Checkpoint {
     this.live();
@@ -443,12 +456,14 @@ export class HostController {
    * Rebuilds a controller from a checkpoint (parsed JSON; it is validated). `host`
    * decides what each recorded image name opens (see allowImages); each opened image must
    * be the recorded one (superblock identity) or the restore fails with a CheckpointError
-   * naming the mount and what differs. Returns the controller and the saved tasks in
+   * naming the mount and what differs. tmpfs mounts come back from their saved content;
+   * a filesystem the emulator mounted (mount({ fs })) only if `host.provideFs` gives it
+   * again. Returns the controller and the saved tasks in
    * their saved order, every descriptor at its saved offset or directory position.
    */
   static async restore(checkpoint: unknown, host: RestoreHost, options: Pick<HostControllerOptions, 'beforeCommit'> = {}): Promise<{ controller: HostController; tasks: Task[] }> {
     await loadCodecs();
-    const { ns, tasks } = await restoreNamespace(checkpoint, host, { openSources, makeSpec });
+    const { ns, tasks } = await restoreNamespace(checkpoint, host, { openSources, makeSpec, tmpfsSpec, fsSpec });
     return { controller: new HostController(ns, { beforeCommit: options.beforeCommit }), tasks };
   }
 
@@ -472,6 +487,25 @@ function checkTarget(path: unknown): asserts path is string {
   checkPath(bytes);
   if (bytes[0] !== 0x2f) throw new SysError('EINVAL', `target ${JSON.stringify(path)} must be an absolute path`);
   if (bytes.includes(0)) throw new SysError('EINVAL', 'target holds a NUL byte');
+}
+
+/**
+ * @internal The spec of a mount of an emulator's filesystem. It is released once with the
+ * mount (the namespace releases an EROFS Filesystem itself before onRelease runs).
+ */
+export function fsSpec(fs: AnyFilesystem, fstype: string, source: string, superOptions: string, flags: MountFlags): MountSpec {
+  let released = false;
+  const onRelease = () => {
+    if (released || (fs as { isReleased?: boolean }).isReleased === true) return;
+    released = true;
+    fs.release();
+  };
+  return { fs, fstype, source, superOptions, flags, onRelease };
+}
+
+/** @internal The spec of a tmpfs mount: mountinfo's tmpfs super options, released with the mount. */
+export function tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSpec {
+  return { fs, fstype: 'tmpfs', source, superOptions: tmpfsSuperOptions(fs, flags.readOnly === true), flags, onRelease: () => fs.release() };
 }
 
 /** @internal An image and its extra devices, opened but not yet validated. */

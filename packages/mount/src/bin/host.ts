@@ -3,7 +3,8 @@
  * socket until SIGINT / SIGTERM.
  *
  *   erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json]
- *              [--mkdir /dev,/proc,/tmp] [--allow-guest-umount]
+ *              [--mkdir /dev,/proc,/tmp] [--tmpfs PATH[:SIZE]]... [--allow-guest-umount]
+ *              [--rpc-mount-types erofs,tmpfs]
  *
  * The root is the image given with --rootfs, or the one an OCI-style config.json names in
  * its annotations ("org.erofs-js.rootfs.source", "org.erofs-js.rootfs.type": "erofs";
@@ -11,13 +12,18 @@
  * synthetic root in which --mkdir creates mount points. The config's "mounts" entries of
  * type "erofs" are mounted at start (their mount points created on a synthetic root);
  * other types are not ours to serve and only get their mount point created.
+ *
+ * --tmpfs mounts a tmpfs at PATH at start (its mount point made on a synthetic root),
+ * SIZE as mount(8) writes it ("64m"; default the tmpfs default, 64 MiB). --rpc-mount-types
+ * lists what the RPC mount call may mount (default both erofs images and tmpfs).
  */
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HostController, type HostMountOptions } from '../controller.js';
-import { RpcServer } from '../rpc/server.js';
+import { HostController, type HostMountOptions, type TmpfsAtStart } from '../controller.js';
+import { RPC_MOUNT_TYPES, RpcServer, type RpcMountType } from '../rpc/server.js';
+import { SIZE_PATTERN } from '../rpc/schema.js';
 
 export interface Io {
   out: (line: string) => void;
@@ -40,7 +46,17 @@ export function defaultSocketPath(): string {
   return process.env.XDG_RUNTIME_DIR ? join(base, 'erofs-js', 'ctl.sock') : join(base, 'ctl.sock');
 }
 
-const USAGE = `usage: erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json] [--mkdir DIR[,DIR...]] [--allow-guest-umount]`;
+const USAGE = `usage: erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json] [--mkdir DIR[,DIR...]] [--tmpfs PATH[:SIZE]]... [--allow-guest-umount] [--rpc-mount-types erofs,tmpfs]`;
+
+/** One --tmpfs argument: an absolute PATH, optionally ":SIZE" ("/tmp:64m"). */
+export function parseTmpfsArg(arg: string): TmpfsAtStart {
+  const colon = arg.lastIndexOf(':');
+  const size = colon > 0 ? arg.slice(colon + 1) : undefined;
+  const target = colon > 0 ? arg.slice(0, colon) : arg;
+  if (!target.startsWith('/')) throw new Error(`--tmpfs ${arg}: the path must be absolute`);
+  if (size !== undefined && !SIZE_PATTERN.test(size)) throw new Error(`--tmpfs ${arg}: the size is digits with an optional k, m, g or t suffix`);
+  return { target, options: size !== undefined ? { size } : {} };
+}
 
 interface OciMount {
   destination: string;
@@ -105,7 +121,9 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
         rootfs: { type: 'string' },
         config: { type: 'string' },
         mkdir: { type: 'string', multiple: true },
+        tmpfs: { type: 'string', multiple: true },
         'allow-guest-umount': { type: 'boolean' },
+        'rpc-mount-types': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -123,6 +141,20 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
     io.err('erofs-host: give --rootfs or --config, not both');
     return 2;
   }
+  let tmpfs: TmpfsAtStart[];
+  let mountTypes: RpcMountType[] | undefined;
+  try {
+    tmpfs = (args.tmpfs ?? []).map(parseTmpfsArg);
+    if (args['rpc-mount-types'] !== undefined) {
+      mountTypes = args['rpc-mount-types'].split(',').filter(Boolean) as RpcMountType[];
+      const wrong = mountTypes.find((t) => !RPC_MOUNT_TYPES.includes(t));
+      if (wrong !== undefined) throw new Error(`--rpc-mount-types: ${JSON.stringify(wrong)} is not one of ${RPC_MOUNT_TYPES.join(', ')}`);
+    }
+  } catch (e) {
+    io.err(`erofs-host: ${(e as Error).message}`);
+    io.err(USAGE);
+    return 2;
+  }
   let config: HostConfig = { mounts: [], mountPoints: [] };
   try {
     if (args.config) config = parseOciConfig(await readFile(args.config, 'utf8'), dirname(resolvePath(args.config)));
@@ -138,6 +170,7 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
       rootfs,
       mkdirs: rootfs ? [] : [...mkdirs, ...config.mountPoints],
       policy: { guestUnmount: args['allow-guest-umount'] ?? false },
+      tmpfs,
     });
     for (const m of config.mounts) await controller.mount(m);
   } catch (e) {
@@ -147,7 +180,7 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
   const socketPath = resolvePath(args.socket ?? defaultSocketPath());
   let server: RpcServer;
   try {
-    server = await RpcServer.listen(controller, { socketPath, log: (l) => io.err(`erofs-host: ${l}`) });
+    server = await RpcServer.listen(controller, { socketPath, log: (l) => io.err(`erofs-host: ${l}`), mountTypes });
   } catch (e) {
     controller.close();
     io.err(`erofs-host: ${socketPath}: ${(e as Error).message}`);

@@ -7,7 +7,22 @@
 import { createConnection, type Socket } from 'node:net';
 import type { HostMountOptions } from '../controller.js';
 import type { MountRecord } from '../namespace.js';
-import { MAX_MESSAGE_BYTES, OPERATION_FAILED, type Id, type RpcErrorObject } from './schema.js';
+import { INVALID_PARAMS, MAX_MESSAGE_BYTES, OPERATION_FAILED, type Id, type RpcErrorObject } from './schema.js';
+
+/** Options of a tmpfs mounted over RPC: sizes as numbers or mount(8) strings ("16m"), mode as bits or octal digits. */
+export interface RpcTmpfsOptions {
+  size?: number | string;
+  nr_inodes?: number | string;
+  mode?: number | string;
+  uid?: number;
+  gid?: number;
+  readOnly?: boolean;
+  nosuid?: boolean;
+  nodev?: boolean;
+  noexec?: boolean;
+  mkdir?: boolean;
+  source?: string;
+}
 
 export class RpcError extends Error {
   override readonly name = 'RpcError';
@@ -20,10 +35,10 @@ export class RpcError extends Error {
     this.data = err.data;
   }
 
-  /** The errno name ("EBUSY") of a failed operation, if that is what this is. */
+  /** The errno name ("EBUSY") of a failed operation, or "EINVAL" for params out of their schema. */
   get errno(): string | undefined {
     const d = this.data as { errno?: unknown } | undefined;
-    return this.code === OPERATION_FAILED && typeof d?.errno === 'string' ? d.errno : undefined;
+    return (this.code === OPERATION_FAILED || this.code === INVALID_PARAMS) && typeof d?.errno === 'string' ? d.errno : undefined;
   }
 }
 
@@ -135,6 +150,11 @@ export class RpcClient {
   mount(image: string | { url: string; headers?: string[] }, target: string, options?: Omit<HostMountOptions, 'devices'> & { devices?: string[] }): Promise<MountRecord> {
     const what = typeof image === 'string' ? { image } : image.headers?.length ? { url: image.url, headers: image.headers } : { url: image.url };
     return this.call('mount', options ? { ...what, target, options } : { ...what, target });
+  }
+
+  /** Mounts a tmpfs at `target` (if the host allows tmpfs over RPC). */
+  mountTmpfs(target: string, options?: RpcTmpfsOptions): Promise<MountRecord> {
+    return this.call('mount', options ? { type: 'tmpfs', target, options } : { type: 'tmpfs', target });
   }
 
   unmount(target: string, detach = false): Promise<{ id: number; target: string; released: boolean }> {

@@ -5,17 +5,23 @@
  *
  * Methods (params are always by name; every field is checked, unknown fields refused):
  *   ping    {}                                                   -> { pong: true, version }
- *   mount   { image: abs host path | url: http(s):// or s3:// URL [, headers: "Name: value"[]],
+ *   mount   { [type: "erofs",] image: abs host path | url: http(s):// or s3:// URL [, headers: "Name: value"[]],
  *             target: abs guest path,
  *             options?: { dentryCacheSize?, negativeCacheSize?, dirCacheEntries?,
  *                         extentCacheBytes?, pageCacheBytes?, mkdir?, source?, devices?: abs path[],
  *                         nosuid?, nodev?, noexec? } }          -> MountRecord
+ *   mount   { type: "tmpfs", target: abs guest path,
+ *             options?: { size?: bytes | "16m", nr_inodes?: n | "1k", mode?: bits | "1777",
+ *                         uid?, gid?, readOnly?, nosuid?, nodev?, noexec?, mkdir?, source? } }
+ *                                                                -> MountRecord
+ *           (which types the RPC may mount is the host's choice: RpcServerOptions.mountTypes)
  *   unmount { target: abs guest path, detach?: boolean }         -> { id, target, released }
  *   list    {}                                                   -> { mounts: MountRecord[], mountinfo }
  *   mkdir   { path: abs guest path, parents?: boolean }          -> { path }
  *
  * Errors: the JSON-RPC codes (-32700 parse error, -32600 invalid request, -32601 method
- * not found, -32602 invalid params, -32603 internal error), -32000 for a failed
+ * not found, -32602 invalid params, whose data is { errno: "EINVAL", errnum: 22 } and
+ * whose message names the field, -32603 internal error), -32000 for a failed
  * operation, whose data is { errno: "EBUSY", errnum: 16 }, and -32001 for a request
  * cancelled because the client closed its side before it was committed.
  */
@@ -55,11 +61,15 @@ export type RpcResponse = { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrp
 // ---- a small schema language ------------------------------------------------------------
 
 export type Schema =
-  | { type: 'string'; maxBytes: number; absolutePath?: boolean }
+  | { type: 'string'; maxBytes: number; absolutePath?: boolean; enum?: readonly string[]; pattern?: RegExp }
   | { type: 'integer'; min: number; max: number }
   | { type: 'boolean' }
   | { type: 'array'; items: Schema; maxItems: number }
-  | { type: 'object'; properties: Record<string, Schema>; required?: readonly string[] };
+  | { type: 'object'; properties: Record<string, Schema>; required?: readonly string[] }
+  /** The first alternative that fits; otherwise "<field> must be <hint>". */
+  | { type: 'oneOf'; of: readonly Schema[]; hint: string }
+  /** An object whose `tag` field (default `fallback` when absent) picks the schema it must fit. */
+  | { type: 'tagged'; tag: string; fallback: string; cases: Readonly<Record<string, Schema>> };
 
 const PATH_MAX = 4096;
 const utf8 = new TextEncoder();
@@ -79,7 +89,20 @@ export function validate(schema: Schema, value: unknown, at = 'params'): string 
       if (bytes > schema.maxBytes) return `${at} is ${bytes} bytes long (at most ${schema.maxBytes})`;
       if (value.includes('\0')) return `${at} holds a NUL character`;
       if (schema.absolutePath && !value.startsWith('/')) return `${at} must be an absolute path`;
+      if (schema.enum && !schema.enum.includes(value)) return `${at} must be ${schema.enum.map((e) => JSON.stringify(e)).join(' or ')}`;
+      if (schema.pattern && !schema.pattern.test(value)) return `${at} ${JSON.stringify(value.slice(0, 64))} does not have the form ${schema.pattern.source}`;
       return null;
+    }
+    case 'oneOf':
+      for (const alt of schema.of) if (validate(alt, value, at) === null) return null;
+      return `${at} must be ${schema.hint}, not ${typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : describe(value)}`;
+    case 'tagged': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${at} must be an object, not ${describe(value)}`;
+      const tag = Object.hasOwn(value, schema.tag) ? (value as Record<string, unknown>)[schema.tag] : schema.fallback;
+      if (typeof tag !== 'string' || !Object.hasOwn(schema.cases, tag)) {
+        return `${at}.${schema.tag} must be ${Object.keys(schema.cases).map((k) => JSON.stringify(k)).join(' or ')}`;
+      }
+      return validate(schema.cases[tag], value, at);
     }
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return `${at} must be an integer, not ${describe(value)}`;
@@ -120,36 +143,88 @@ const count = (max: number): Schema => ({ type: 'integer', min: 0, max });
 const bool: Schema = { type: 'boolean' };
 const empty: Schema = { type: 'object', properties: {} };
 
-export const METHODS: Readonly<Record<string, Schema>> = {
-  ping: empty,
-  list: empty,
-  mount: {
-    type: 'object',
-    // image or url, exactly one: checked by imageFromRpc (remote.ts)
-    required: ['target'],
-    properties: {
-      image: hostPath,
-      url: { type: 'string', maxBytes: 8192 },
-      headers: { type: 'array', items: { type: 'string', maxBytes: 8192 }, maxItems: 32 },
-      target: guestPath,
-      options: {
-        type: 'object',
-        properties: {
-          dentryCacheSize: count(1_000_000),
-          negativeCacheSize: count(1_000_000),
-          dirCacheEntries: count(10_000_000),
-          extentCacheBytes: count(1 << 30),
-          pageCacheBytes: count(1 << 30),
-          mkdir: bool,
-          source: { type: 'string', maxBytes: 1024 },
-          devices: { type: 'array', items: hostPath, maxItems: 16 },
-          nosuid: bool,
-          nodev: bool,
-          noexec: bool,
-        },
+/** Largest tmpfs `size` the RPC takes (1 TiB) and largest `nr_inodes`. */
+export const TMPFS_MAX_BYTES = 2 ** 40;
+export const TMPFS_MAX_INODES = 2 ** 31 - 1;
+/** A size as mount(8) writes it: digits and an optional k, m, g or t (binary) suffix. */
+export const SIZE_PATTERN = /^[0-9]{1,16}[kKmMgGtT]?$/;
+
+const sizeOf = (max: number, what: string): Schema => ({
+  type: 'oneOf',
+  of: [
+    { type: 'integer', min: 1, max },
+    { type: 'string', maxBytes: 17, pattern: SIZE_PATTERN },
+  ],
+  hint: `${what}: an integer from 1 to ${max}, or digits with an optional k, m, g or t suffix ("16m")`,
+});
+const id: Schema = { type: 'integer', min: 0, max: 2 ** 32 - 2 };
+
+const imageMount: Schema = {
+  type: 'object',
+  // image or url, exactly one: checked by imageFromRpc (remote.ts)
+  required: ['target'],
+  properties: {
+    type: { type: 'string', maxBytes: 16, enum: ['erofs'] },
+    image: hostPath,
+    url: { type: 'string', maxBytes: 8192 },
+    headers: { type: 'array', items: { type: 'string', maxBytes: 8192 }, maxItems: 32 },
+    target: guestPath,
+    options: {
+      type: 'object',
+      properties: {
+        dentryCacheSize: count(1_000_000),
+        negativeCacheSize: count(1_000_000),
+        dirCacheEntries: count(10_000_000),
+        extentCacheBytes: count(1 << 30),
+        pageCacheBytes: count(1 << 30),
+        mkdir: bool,
+        source: { type: 'string', maxBytes: 1024 },
+        devices: { type: 'array', items: hostPath, maxItems: 16 },
+        nosuid: bool,
+        nodev: bool,
+        noexec: bool,
       },
     },
   },
+};
+
+const tmpfsMount: Schema = {
+  type: 'object',
+  required: ['type', 'target'],
+  properties: {
+    type: { type: 'string', maxBytes: 16, enum: ['tmpfs'] },
+    target: guestPath,
+    options: {
+      type: 'object',
+      properties: {
+        // A string's value is bounded too, once parsed (server.ts, tmpfsFromRpc).
+        size: sizeOf(TMPFS_MAX_BYTES, 'bytes'),
+        nr_inodes: sizeOf(TMPFS_MAX_INODES, 'a count of inodes'),
+        mode: {
+          type: 'oneOf',
+          of: [
+            { type: 'integer', min: 0, max: 0o7777 },
+            { type: 'string', maxBytes: 4, pattern: /^[0-7]{1,4}$/ },
+          ],
+          hint: 'permission bits: an integer from 0 to 4095 (0o7777), or 1 to 4 octal digits ("1777")',
+        },
+        uid: id,
+        gid: id,
+        readOnly: bool,
+        nosuid: bool,
+        nodev: bool,
+        noexec: bool,
+        mkdir: bool,
+        source: { type: 'string', maxBytes: 1024 },
+      },
+    },
+  },
+};
+
+export const METHODS: Readonly<Record<string, Schema>> = {
+  ping: empty,
+  list: empty,
+  mount: { type: 'tagged', tag: 'type', fallback: 'erofs', cases: { erofs: imageMount, tmpfs: tmpfsMount } },
   unmount: {
     type: 'object',
     required: ['target'],
@@ -161,6 +236,9 @@ export const METHODS: Readonly<Record<string, Schema>> = {
     properties: { path: guestPath, parents: bool },
   },
 };
+
+/** The errno an invalid params error carries: a field out of its schema is EINVAL, as a bad mount(2) option is. */
+export const INVALID_PARAMS_DATA = { errno: 'EINVAL', errnum: 22 } as const;
 
 export type Checked =
   | { ok: true; request: RpcRequest; notification: boolean }
@@ -197,7 +275,7 @@ export function checkRequest(msg: unknown): Checked {
   if (!Object.hasOwn(m, 'params')) params = {};
   if (Array.isArray(params)) return { ...fail(INVALID_PARAMS, 'params must be given by name (an object)'), notification: !hasId };
   const err = validate(schema, params);
-  if (err) return { ...fail(INVALID_PARAMS, err), notification: !hasId };
+  if (err) return { ok: false, id, notification: !hasId, error: { code: INVALID_PARAMS, message: err, data: INVALID_PARAMS_DATA } };
   const request: RpcRequest = { jsonrpc: JSONRPC, method: m.method, params: params as Record<string, unknown> };
   if (hasId) request.id = id;
   return { ok: true, request, notification: !hasId };

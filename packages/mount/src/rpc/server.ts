@@ -13,7 +13,8 @@
  * before the first connection is served. Node cannot read SO_PEERCRED, so the directory
  * is the gate: nobody else can reach the socket.
  *
- * Safety: every request is validated (schema.ts) before it touches the controller.
+ * Safety: every request is validated (schema.ts) before it touches the controller, and
+ * the mount call mounts only the filesystem types the host allows (mountTypes).
  * Requests on one connection run one after another; connections interleave freely. A
  * mount is atomic in the controller. A client that closes the connection, or only its
  * writing side, cancels what it asked for and is not yet committed: a mount still
@@ -43,7 +44,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { SysError } from '@erofs-js/vfs';
-import { CancelledError, type HostController } from '../controller.js';
+import { CancelledError, type HostController, type TmpfsMountRequest } from '../controller.js';
 import { imageFromRpc } from '../remote.js';
 import {
   INTERNAL_ERROR,
@@ -53,6 +54,8 @@ import {
   OPERATION_FAILED,
   PARSE_ERROR,
   REQUEST_CANCELLED,
+  TMPFS_MAX_BYTES,
+  TMPFS_MAX_INODES,
   checkRequest,
   errorResponse,
   resultResponse,
@@ -79,6 +82,44 @@ export interface RpcServerOptions {
   idleTimeoutMs?: number;
   /** Diagnostics (internal errors); default silent. */
   log?: (line: string) => void;
+  /**
+   * Filesystem types the mount call may mount (default ["erofs", "tmpfs"]); any other is
+   * EPERM. "erofs" is an image the host opens by path or URL, "tmpfs" a tmpfs.
+   */
+  mountTypes?: readonly RpcMountType[];
+}
+
+/** What the RPC mount call can mount. */
+export type RpcMountType = 'erofs' | 'tmpfs';
+export const RPC_MOUNT_TYPES: readonly RpcMountType[] = ['erofs', 'tmpfs'];
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A size or count the schema let through (an integer, or digits with a k/m/g/t suffix), within 1..max. */
+function sizeFromRpc(v: unknown, field: string, max: number): number {
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else {
+    const s = String(v);
+    const unit = /[kmgt]$/i.test(s) ? s.slice(-1).toLowerCase() : '';
+    n = Number(unit ? s.slice(0, -1) : s) * SIZE_UNITS[unit];
+  }
+  if (!(Number.isSafeInteger(n) && n >= 1 && n <= max)) throw new SysError('EINVAL', `${field}: ${JSON.stringify(v)} is ${n}, outside 1..${max}`);
+  return n;
+}
+
+/** The controller's tmpfs mount request from validated RPC params; values the schema cannot bound are EINVAL naming the field. */
+export function tmpfsFromRpc(p: Record<string, unknown>): TmpfsMountRequest {
+  const o = (p.options ?? {}) as Record<string, unknown>;
+  const options: NonNullable<TmpfsMountRequest['options']> = {};
+  for (const k of ['readOnly', 'nosuid', 'nodev', 'noexec', 'mkdir'] as const) if (o[k] !== undefined) options[k] = o[k] as boolean;
+  if (o.source !== undefined) options.source = o.source as string;
+  if (o.size !== undefined) options.size = sizeFromRpc(o.size, 'params.options.size', TMPFS_MAX_BYTES);
+  if (o.nr_inodes !== undefined) options.nr_inodes = sizeFromRpc(o.nr_inodes, 'params.options.nr_inodes', TMPFS_MAX_INODES);
+  if (o.mode !== undefined) options.mode = typeof o.mode === 'string' ? parseInt(o.mode, 8) : (o.mode as number);
+  if (o.uid !== undefined) options.uid = o.uid as number;
+  if (o.gid !== undefined) options.gid = o.gid as number;
+  return { type: 'tmpfs', target: p.target as string, options };
 }
 
 /** Checks (or creates) the socket's directory: ours, a directory, mode 0700 or stricter. */
@@ -132,6 +173,7 @@ export class RpcServer {
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly log: (line: string) => void;
+  readonly mountTypes: readonly RpcMountType[];
 
   private constructor(
     readonly controller: HostController,
@@ -144,6 +186,9 @@ export class RpcServer {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
+    const types = options.mountTypes ?? RPC_MOUNT_TYPES;
+    for (const t of types) if (!RPC_MOUNT_TYPES.includes(t)) throw new SysError('EINVAL', `mountTypes: the RPC cannot mount ${JSON.stringify(t)} (only ${RPC_MOUNT_TYPES.join(', ')})`);
+    this.mountTypes = [...types];
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
   }
 
@@ -226,8 +271,12 @@ export class RpcServer {
         return { pong: true, version: VERSION };
       case 'list':
         return { mounts: c.list(), mountinfo: c.mountinfo() };
-      case 'mount':
+      case 'mount': {
+        const type = (p.type as RpcMountType | undefined) ?? 'erofs';
+        if (!this.mountTypes.includes(type)) throw new SysError('EPERM', `this host does not allow ${type} mounts over RPC (allowed: ${this.mountTypes.join(', ') || 'none'})`);
+        if (type === 'tmpfs') return c.mount(tmpfsFromRpc(p), signal);
         return c.mount({ image: imageFromRpc(p), target: p.target as string, options: p.options as never }, signal);
+      }
       case 'unmount':
         return c.unmount({ target: p.target as string, detach: p.detach as boolean | undefined });
       case 'mkdir':
@@ -490,7 +539,7 @@ class Connection {
 
   private async handleOne(msg: unknown): Promise<RpcResponse | null> {
     const checked = checkRequest(msg);
-    if (!checked.ok) return checked.notification ? null : errorResponse(checked.id, checked.error.code, checked.error.message);
+    if (!checked.ok) return checked.notification ? null : errorResponse(checked.id, checked.error.code, checked.error.message, checked.error.data);
     const { request, notification } = checked;
     const id = request.id ?? null;
     try {

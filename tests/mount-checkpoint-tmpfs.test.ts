@@ -1,0 +1,224 @@
+/**
+ * Checkpoint / restore of tmpfs mounts across processes: a guest session writes a tree
+ * on tmpfs (see mount-checkpoint-tmpfs-session.ts), is saved, and a new Node.js process
+ * restores it from JSON. The restored tree must be the saved one (names, types, modes,
+ * owners, sizes, content hashes, nlink, inode numbers, times, xattrs), each tmpfs must
+ * account for the same pages and inodes, and the session's second half (reading on in
+ * an unlinked open file, writing through kept descriptors) must print what the same
+ * session prints without interruption. Then hostile tmpfs sections are refused.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHECKPOINT_LIMITS, CheckpointError, HostController, allowImages, parseCheckpoint, type Checkpoint, type RestoreHost } from '@erofs-js/mount';
+import { ROOTFS } from './mount-checkpoint-session.js';
+import { firstHalf, manifest, secondHalf, tmpfsStats, type TmpfsGuestState } from './mount-checkpoint-tmpfs-session.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'erofs-ckpt-tmpfs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const start = () => HostController.create({ rootfs: ROOTFS, tmpfs: [{ target: '/tmp', options: { size: '4m', nr_inodes: 200 } }] });
+
+interface Child {
+  code: number;
+  out: { manifest: string[]; stats: string[]; lines: string[] } | null;
+  text: string;
+}
+
+async function restoreInChild(checkpoint: unknown, guest: TmpfsGuestState): Promise<Child> {
+  const file = join(dir, `ckpt-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify({ checkpoint, guest }));
+  try {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'tests/mount-checkpoint-tmpfs-child.ts', file], {
+      cwd: ROOT,
+      env: { ...process.env, TSX_TSCONFIG_PATH: 'tests/mount-checkpoint.tsconfig.json' },
+      timeout: 60_000,
+      maxBuffer: 64 << 20,
+    });
+    return { code: 0, out: JSON.parse(stdout), text: stdout };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: number };
+    if (typeof err.code !== 'number') throw e;
+    return { code: err.code, out: null, text: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
+}
+
+let expected: string[];
+let saved: { lines: string[]; checkpoint: Checkpoint; guest: TmpfsGuestState; manifest: string[]; stats: string[] };
+
+beforeAll(async () => {
+  // The same session without interruption.
+  let c = await start();
+  expected = [];
+  let half = firstHalf(c, (l) => expected.push(l));
+  secondHalf(c, half.tasks, half.guest, (l) => expected.push(l));
+  c.close();
+  // Saved after its first half.
+  c = await start();
+  const lines: string[] = [];
+  half = firstHalf(c, (l) => lines.push(l));
+  const stats = tmpfsStats(c);
+  const tree = manifest(c, '/tmp');
+  const checkpoint = JSON.parse(JSON.stringify(c.save())) as Checkpoint;
+  for (const t of half.tasks) t.exit();
+  c.close();
+  saved = { lines, checkpoint, guest: half.guest, manifest: tree, stats };
+});
+
+describe('tmpfs checkpoint and restore in a new process', () => {
+  it('the restored tree and accounting equal the saved ones, and the session goes on as if never interrupted', async () => {
+    const r = await restoreInChild(saved.checkpoint, saved.guest);
+    expect(r.code, r.text).toBe(0);
+    const out = r.out!;
+    expect(out.manifest).toEqual(saved.manifest);
+    expect(out.stats).toEqual(saved.stats);
+    expect([...saved.lines, ...out.lines]).toEqual(expected);
+    // The session exercised what the checkpoint must carry.
+    const all = expected.join('\n');
+    expect(all).toContain('u: victim unlinked at offset 5000, nlink 0');
+    expect(all).toContain('u: victim read 1000 (bytes 5000..6000), offset 6000, size 20000, nlink 0');
+    expect(all).toContain('u: victim after write: size 20004, tail');
+    expect(all).toContain('file1 from 100');
+    expect(all).toContain('u: O_TMPFILE holds "anonymous", nlink 0');
+    expect(all).toContain('u: log = "one\\ntwo\\n"');
+    expect(all).toContain("u: write through the 0444 file's descriptor -> ok 3; open it again for writing -> EACCES");
+    expect(all).toMatch(/rest of \/tmp\/a\/many: \d+ names/);
+    expect(all).toContain('t2: stat . nlink 0; create in it -> ENOENT');
+    expect(all).toContain('u: create on the read-only /run -> EROFS');
+    expect(all).toMatch(/mountinfo: .* \/tmp\/home rw,nosuid,relatime - tmpfs tmpfs rw,size=1024k,nr_inodes=64,mode=750,uid=1000,gid=1000,inode64/);
+    // What the manifest covers.
+    const m = saved.manifest.join('\n');
+    expect(m).toMatch(/\/tmp\/a\/file1 f 644 1000:1000 size=10000 nlink=2 .* xattrs=security\.label=7330,user\.color=626c7565/);
+    expect(m).toMatch(/\/tmp\/a\/b\/hard f 644 1000:1000 size=10000 nlink=2/);
+    expect(m).toMatch(/\/tmp\/a\/sym l 777 .* -> 66696c6531 xattrs=trusted\.t=78/);
+    expect(m).toMatch(/\/tmp\/a\/dangling l .* -> 2f6e6fff/);
+    expect(m).toMatch(/\/tmp\/a\/sparse f 600 .* size=1048676 /);
+    expect(m).toMatch(/\/tmp\/a\/null c 644 0:0 .* rdev=259/);
+    expect(m).toMatch(/\/tmp\/a\/fifo p 640 /);
+    expect(m).toMatch(/\/tmp\/a d 755 1000:1000 .* xattrs=user\.dir=00ff01/);
+    expect(m).toMatch(/\/tmp\/home\/notes f 600 1000:1000 size=5000/);
+  });
+
+  it('the checkpoint holds the content bounded and documented: latin1 names, base64 pages trimmed of trailing zeros', () => {
+    const cp = saved.checkpoint;
+    expect(parseCheckpoint(cp)).toEqual(cp);
+    const tmp = cp.mounts.find((m) => m.target === '/tmp')!;
+    expect(tmp.fstype).toBe('tmpfs');
+    expect(tmp.flags).toEqual({ readOnly: false, nosuid: false, nodev: false, noexec: false });
+    expect(tmp.tmpfs!.options).toEqual({ size: 4 << 20, nr_inodes: 200, atime: 'relatime', protectedHardlinks: true });
+    const run = cp.mounts.find((m) => m.target === '/run')!;
+    expect(run.flags.readOnly).toBe(true);
+    expect(run.source).toBe('runfs');
+    const content = tmp.tmpfs!.content;
+    // The victim, the O_TMPFILE file and the removed cwd are unlinked; descriptions and the cwd name them by inode.
+    expect(content.unlinked).toHaveLength(3);
+    const byIno = [...cp.descriptions, ...cp.tasks.flatMap((t) => [t.root, t.cwd])].filter((d) => d.ino !== undefined);
+    expect(byIno.map((d) => d.ino).sort()).toEqual([...content.unlinked].sort());
+    expect(byIno.every((d) => d.path.length === 0)).toBe(true);
+    expect(cp.tasks[1].cwd).toEqual({ mount: cp.mounts.find((m) => m.target === '/tmp')!.id, path: [], ino: expect.any(Number) });
+    // The descriptor whose name was removed while file1 lives is saved under another name.
+    expect(cp.descriptions.some((d) => ['a,file1', 'a,b,hard'].includes(d.path.join(',')))).toBe(true);
+    // The sparse file: one written page (trimmed), two fallocated ones (null).
+    const sparse = content.inodes.find((i) => i.size === (1 << 20) + 100)!;
+    expect(sparse.pages!.map(([k, v]) => [k, v === null ? null : v.length])).toEqual([
+      [256, 136],
+      [512, null],
+      [513, null],
+    ]);
+    // The whole checkpoint stays near the bytes it holds.
+    expect(JSON.stringify(cp).length).toBeLessThan(200_000);
+  });
+
+  it('restores in process too, and a second save equals the first', async () => {
+    const { controller, tasks } = await HostController.restore(saved.checkpoint, allowImages([ROOTFS]));
+    try {
+      expect(JSON.parse(JSON.stringify(controller.save()))).toEqual(saved.checkpoint);
+    } finally {
+      for (const t of tasks) t.exit();
+      controller.close();
+    }
+  });
+});
+
+describe('hostile tmpfs sections are refused with a CheckpointError naming the field', () => {
+  async function refusal(checkpoint: unknown, host: RestoreHost = allowImages([ROOTFS])): Promise<CheckpointError> {
+    const e = await HostController.restore(checkpoint, host).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(CheckpointError);
+    return e as CheckpointError;
+  }
+  const tmpIndex = () => saved.checkpoint.mounts.findIndex((m) => m.target === '/tmp');
+
+  it('cases', async () => {
+    const i = tmpIndex();
+    const at = `mounts[${i}].tmpfs`;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const cases: [string, (cp: any) => unknown, string, RegExp, string?][] = [
+      ['truncated: half the inodes gone', (cp) => (cp.mounts[i].tmpfs.content.inodes.length >>= 1, cp), 'EINVAL', /is not in the list|no name/],
+      ['truncated: content missing', (cp) => (delete cp.mounts[i].tmpfs.content, cp), 'EINVAL', /tmpfs: field content is missing/],
+      ['a size limit the content does not fit', (cp) => (cp.mounts[i].tmpfs.options.size = 4096, cp), 'EINVAL', /pages: brings the mount to 2 pages, more than its size limit of 4096 bytes holds \(1\)/],
+      ['a size limit past 1 TiB', (cp) => (cp.mounts[i].tmpfs.options.size = 2 ** 41, cp), 'EINVAL', /options\.size: 2199023255552 is outside/],
+      ['a size that is not whole pages', (cp) => (cp.mounts[i].tmpfs.options.size = 5000, cp), 'EINVAL', /not a multiple of 4096/],
+      ['more inodes than nr_inodes', (cp) => (cp.mounts[i].tmpfs.options.nr_inodes = 3, cp), 'EINVAL', /inodes: has \d+ items \(at most 3\)/],
+      ['an oversized page', (cp) => (firstPage(cp).pages[0][1] = 'A'.repeat(5468), cp), 'EINVAL', /pages\[0\]\[1\]: is 5468 characters of base64 \(at most 5464/],
+      ['a page that is not base64', (cp) => (firstPage(cp).pages[0][1] = 'ab$=', cp), 'EINVAL', /pages\[0\]\[1\]: is not padded base64/],
+      ['base64 with stray padding bits', (cp) => (firstPage(cp).pages[0][1] = 'AB==', cp), 'EINVAL', /non-zero padding bits/],
+      ['a page past the file size', (cp) => (firstPage(cp).size = 0, cp), 'EINVAL', /pages\[0\]: a written page at 0 is past the size 0/],
+      ['an entry naming a missing inode', (cp) => (dirWith(cp).entries[0].ino = 999_999, cp), 'EINVAL', /entries\[0\]\.ino: inode 999999 is not in the list/],
+      ['a directory named twice', (cp) => (twiceNamedDir(cp), cp), 'EINVAL', /has more than one name|reached twice/],
+      ['an unlinked inode that has a name', (cp) => (cp.mounts[i].tmpfs.content.unlinked.push(dirWith(cp).entries[0].ino), cp), 'EINVAL', /unlinked\[3\]: inode \d+ has a name/],
+      ['a name with a character above U+00FF', (cp) => (dirWith(cp).entries[0].name = 'ā', cp), 'EINVAL', /entries\[0\]\.name: byte strings are latin1/],
+      ['a name holding "/"', (cp) => (dirWith(cp).entries[0].name = 'a/b', cp), 'EINVAL', /holds "\/" or NUL/],
+      ['an unknown field in an inode', (cp) => (cp.mounts[i].tmpfs.content.inodes[0].extra = 1, cp), 'EINVAL', /inodes\[0\]: unknown field "extra"/],
+      ['a wrong snapshot format', (cp) => (cp.mounts[i].tmpfs.content.format = 'x', cp), 'EINVAL', /content\.format: is not "erofs-js\/tmpfs"/],
+      ['a huge xattr value', (cp) => (withXattr(cp).xattrs[0][1] = 'A'.repeat(90_000), cp), 'EINVAL', /xattrs\[0\]\[1\]: is 90000 characters/],
+      ['an xattr outside the known namespaces', (cp) => (withXattr(cp).xattrs[0][0] = 'os2.x', cp), 'EINVAL', /is not a user\., trusted\. or security\. name/],
+      ['a description on an inode that is not unlinked', (cp) => (cp.descriptions.find((d: { ino?: number }) => d.ino !== undefined).ino = 1, cp), 'EINVAL', /\.ino: inode 1 is not in mount \d+'s tmpfs\.content\.unlinked/],
+      ['a description by inode with a path', (cp) => (cp.descriptions.find((d: { ino?: number }) => d.ino !== undefined).path = ['a'], cp), 'EINVAL', /path: must be empty when ino names an unlinked inode/],
+      ['a tmpfs posing as another type', (cp) => (cp.mounts[i].fstype = 'ext4', cp), 'EINVAL', /fstype: a tmpfs mount is "tmpfs"/],
+      ['a tmpfs that is also an image', (cp) => (cp.mounts[i].image = cp.mounts[0].image, cp), 'EINVAL', /a mount is one of image, tmpfs or provided/],
+      ['a writable description on a read-only mount', (cp) => (cp.mounts[i].flags.readOnly = true, cp), 'EROFS', /open for writing .* which is read-only/],
+    ];
+    for (const [what, mutate, code, message] of cases) {
+      const e = await refusal(mutate(structuredClone(saved.checkpoint)));
+      expect(e.message, what).toMatch(message);
+      expect(e.code, what).toBe(code);
+      if (code === 'EINVAL') expect(e.at, what).toMatch(/^mounts\[\d+\]|^descriptions\[\d+\]/);
+    }
+    // The host's cap on what tmpfs content a restore may allocate.
+    let e = await refusal(saved.checkpoint, { ...allowImages([ROOTFS]), maxTmpfsBytes: 1 << 20 });
+    expect([e.reason, e.code, e.at]).toEqual(['refused', 'ENOSPC', `${at}.options.size`]);
+    expect(e.message).toMatch(/size limits add up to 4194304 bytes, over the host's 1048576/);
+    expect(CHECKPOINT_LIMITS.restoreTmpfsBytes).toBe(1 << 30);
+    // A page that decodes but lies past the size Tmpfs.restore checks: the field is named.
+    e = await refusal(((cp) => ((firstPage(cp).size = 0), cp))(structuredClone(saved.checkpoint)));
+    expect(e.at).toMatch(new RegExp(`^${at.replace(/[[\]]/g, '\\$&')}\\.content\\.inodes\\[\\d+\\]\\.pages\\[0\\]$`));
+  });
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const content = (cp: any) => cp.mounts[tmpIndex()].tmpfs.content;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const firstPage = (cp: any) => content(cp).inodes.find((x: any) => x.pages?.length && x.pages[0][1] && x.pages[0][0] === 0);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const dirWith = (cp: any) => content(cp).inodes.find((x: any) => x.entries?.length);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const withXattr = (cp: any) => content(cp).inodes.find((x: any) => x.xattrs.length);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  function twiceNamedDir(cp: any): void {
+    const c = content(cp);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const dirs = new Set(c.inodes.filter((x: any) => (x.mode & 0o170000) === 0o040000).map((x: any) => x.ino));
+    const root = c.inodes.find((x: any) => x.ino === c.root);
+    const sub = root.entries.find((e: any) => dirs.has(e.ino));
+    root.entries.push({ name: 'again', ino: sub.ino, cookie: c.inodes.find((x: any) => x.ino === c.root).nextCookie });
+    root.nextCookie++;
+  }
+});
