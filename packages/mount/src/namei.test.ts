@@ -6,7 +6,8 @@
  * mnt_want_write's place in each call's order, EXDEV across mounts, EBUSY on mount points.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SysError, credentials, RENAME_NOREPLACE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@erofs-js/vfs';
+import { SysError, credentials, RENAME_NOREPLACE, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@erofs-js/vfs';
+import { Tmpfs } from '@erofs-js/tmpfs';
 import { fixture } from '../test/helpers.js';
 import { HostController } from './controller.js';
 import { AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Task } from './task.js';
@@ -139,6 +140,22 @@ describe('the write surface through Task', () => {
     expect(code(() => t.rmdir('/tmp/mnt'))).toBe('EBUSY');
     expect(code(() => t.rename('/tmp/mnt', '/tmp/other'))).toBe('EBUSY');
     expect(code(() => t.renameat2(AT_FDCWD, '/tmp/a', AT_FDCWD, '/tmp/mnt', RENAME_NOREPLACE))).toBe('EEXIST');
+  });
+
+  it('a rename whose old path does not resolve lets go of both starting points (oracle scenario 15 left them held)', () => {
+    const fs = new Tmpfs();
+    t.mkdir('/tmp/m', 0o755);
+    c.mountFs({ fs, target: '/tmp/m' });
+    t.close(t.open('/tmp/m/f', O_CREAT | O_WRONLY, 0o644));
+    t.symlink('loop', '/tmp/m/loop');
+    const d = t.open('/tmp/m', O_RDONLY | O_DIRECTORY);
+    const held = fs.stats().nodesHeld;
+    expect(code(() => t.renameat2(d, 'f/x', d, 'r'))).toBe('ENOTDIR');
+    expect(code(() => t.renameat2(d, 'missing/x', d, 'r'))).toBe('ENOENT');
+    expect(code(() => t.renameat2(d, 'loop/x', d, 'r'))).toBe('ELOOP');
+    expect(code(() => t.renameat2(d, 'f', d, 'missing/r'))).toBe('ENOENT');
+    expect(fs.stats().nodesHeld).toBe(held);
+    t.close(d);
   });
 
   it('argument checks come first', () => {

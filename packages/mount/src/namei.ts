@@ -156,42 +156,56 @@ export function rmdir(r: Resolver, start: Location, bytes: Uint8Array, creds: Cr
   });
 }
 
+/**
+ * rename(2). Both starts are held and consumed; the new path is walked only after the old
+ * one, so a start not yet handed to its walk when something fails (bad flags; the old
+ * walk's ENOENT, ENOTDIR, ELOOP) is released here.
+ */
 export function rename(r: Resolver, oldStart: Location, oldBytes: Uint8Array, newStart: Location, newBytes: Uint8Array, flags: number, creds: Credentials): void {
-  checkRenameFlags(flags);
-  inParent(r, oldStart, oldBytes, (op, oldLast, oldSlash) => {
-    inParent(r, newStart, newBytes, (np, newLast, newSlash) => {
-      if (op.mount !== np.mount) throw new SysError('EXDEV', 'rename across mounts');
-      if (oldLast === null || isDots(oldLast)) throw new SysError('EBUSY', 'cannot rename "/", "." or ".."');
-      if (newLast === null || isDots(newLast)) throw new SysError(flags & 1 ? 'EEXIST' : 'EBUSY', 'cannot rename onto "/", "." or ".."');
-      checkSearch(op.node, creds);
-      checkSearch(np.node, creds);
-      wantWrite(op.mount);
-      if (oldSlash || newSlash) {
-        // A name ending in "/" must be a directory: the source must be one (ENOTDIR), and
-        // so must a source renamed to such a name (unless exchanging, where the target's
-        // own type is checked by the filesystem).
-        const from = node.lookup(op.node, oldLast, creds);
-        const dir = node.isDir(from);
-        node.drop(from);
-        if (!dir && (oldSlash || !(flags & 2))) throw new SysError('ENOTDIR', 'not a directory');
-      }
-      if (op.mount.children.size !== 0) {
-        // Mount points are EBUSY (vfs_rename), after the lookups' own answers: a missing
-        // source ENOENT, an existing target EEXIST with RENAME_NOREPLACE.
-        const from = node.lookup(op.node, oldLast, creds);
-        const to = lookupOrNone(np.node, newLast, creds);
-        try {
-          if (to && flags & 1) throw new SysError('EEXIST', 'file exists');
-          if (!to && flags & 2) throw new SysError('ENOENT', 'no such file or directory');
-          if (isMountPoint(op.mount, from) || (to && isMountPoint(op.mount, to))) throw new SysError('EBUSY', 'a mount point');
-        } finally {
+  let oldHeld = true;
+  let newHeld = true;
+  try {
+    checkRenameFlags(flags);
+    oldHeld = false;
+    inParent(r, oldStart, oldBytes, (op, oldLast, oldSlash) => {
+      newHeld = false;
+      inParent(r, newStart, newBytes, (np, newLast, newSlash) => {
+        if (op.mount !== np.mount) throw new SysError('EXDEV', 'rename across mounts');
+        if (oldLast === null || isDots(oldLast)) throw new SysError('EBUSY', 'cannot rename "/", "." or ".."');
+        if (newLast === null || isDots(newLast)) throw new SysError(flags & 1 ? 'EEXIST' : 'EBUSY', 'cannot rename onto "/", "." or ".."');
+        checkSearch(op.node, creds);
+        checkSearch(np.node, creds);
+        wantWrite(op.mount);
+        if (oldSlash || newSlash) {
+          // A name ending in "/" must be a directory: the source must be one (ENOTDIR), and
+          // so must a source renamed to such a name (unless exchanging, where the target's
+          // own type is checked by the filesystem).
+          const from = node.lookup(op.node, oldLast, creds);
+          const dir = node.isDir(from);
           node.drop(from);
-          if (to) node.drop(to);
+          if (!dir && (oldSlash || !(flags & 2))) throw new SysError('ENOTDIR', 'not a directory');
         }
-      }
-      op.node.fs.rename(op.node, oldLast, np.node, newLast, flags, creds);
+        if (op.mount.children.size !== 0) {
+          // Mount points are EBUSY (vfs_rename), after the lookups' own answers: a missing
+          // source ENOENT, an existing target EEXIST with RENAME_NOREPLACE.
+          const from = node.lookup(op.node, oldLast, creds);
+          const to = lookupOrNone(np.node, newLast, creds);
+          try {
+            if (to && flags & 1) throw new SysError('EEXIST', 'file exists');
+            if (!to && flags & 2) throw new SysError('ENOENT', 'no such file or directory');
+            if (isMountPoint(op.mount, from) || (to && isMountPoint(op.mount, to))) throw new SysError('EBUSY', 'a mount point');
+          } finally {
+            node.drop(from);
+            if (to) node.drop(to);
+          }
+        }
+        op.node.fs.rename(op.node, oldLast, np.node, newLast, flags, creds);
+      });
     });
-  });
+  } finally {
+    if (oldHeld) release(oldStart);
+    if (newHeld) release(newStart);
+  }
 }
 
 /** truncate(2) of a resolved location. */
