@@ -70,28 +70,32 @@ function result(code: number, out: { stdout: Buffer[]; stderr: Buffer[] }): Gues
   return { code, stdout: Buffer.concat(out.stdout), stderr: Buffer.concat(out.stderr) };
 }
 
-/** `name args...` under node:wasi with host directory `dir` preopened as /t. */
-export function runNodeWasi(name: string, args: string[], dir: string): GuestRun {
-  const wasi = new NodeWasi({ version: 'preview1', args: [name, ...args], env: {}, preopens: { [MNT]: dir }, returnOnExit: true });
+/** `name args...` under node:wasi with host directory `dir` preopened as `mnt` (default /t). */
+export function runNodeWasi(name: string, args: string[], dir: string, mnt = MNT): GuestRun {
+  const wasi = new NodeWasi({ version: 'preview1', args: [name, ...args], env: {}, preopens: { [mnt]: dir }, returnOnExit: true });
   const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   const imports = wasi.getImportObject() as { wasi_snapshot_preview1: Imports };
   const instance = instantiate(name, imports.wasi_snapshot_preview1, out);
   return result(wasi.start(instance), out);
 }
 
-/** `name args...` under @tybys/wasm-util's WASI with `fs` (a Node-fs-shaped object) and `root` preopened as /t. */
-export function runTybys(name: string, args: string[], fs: object, root = '/'): GuestRun {
-  const wasi = new TybysWasi({ version: 'preview1', args: [name, ...args], env: {}, fs: fs as never, preopens: { [MNT]: root }, returnOnExit: true });
+/** `name args...` under @tybys/wasm-util's WASI with `fs` (a Node-fs-shaped object) and `root` preopened as `mnt` (default /t). */
+export function runTybys(name: string, args: string[], fs: object, root = '/', mnt = MNT): GuestRun {
+  const wasi = new TybysWasi({ version: 'preview1', args: [name, ...args], env: {}, fs: fs as never, preopens: { [mnt]: root }, returnOnExit: true });
   const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   const instance = instantiate(name, wasi.wasiImport as unknown as Imports, out);
   return result(wasi.start(instance) as number, out);
 }
 
-/** `name args...` under browser_wasi_shim's WASI with `preopen` as fd 3 (named /t by its opener). */
-export function runShim(name: string, args: string[], preopen: ErofsPreopenDirectory): GuestRun {
+/**
+ * `name args...` under browser_wasi_shim's WASI with `preopen` as fd 3 (named /t by its
+ * opener); `setup` may replace imports (installSymlink, installPosixReadlink) first.
+ */
+export function runShim(name: string, args: string[], preopen: ErofsPreopenDirectory, setup?: (w: ShimWasi) => void): GuestRun {
   // fds 1 and 2 are captured before the shim sees them; they only need to exist.
   const std = () => new OpenFile(new File([]));
   const wasi = new ShimWasi([name, ...args], [], [std(), std(), std(), preopen], { debug: false });
+  setup?.(wasi);
   const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   const instance = instantiate(name, wasi.wasiImport as unknown as Imports, out);
   return result(wasi.start(instance as never), out);
