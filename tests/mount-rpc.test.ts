@@ -563,3 +563,109 @@ describe('RPC server: availability', () => {
     }
   }, 20_000);
 });
+
+describe('RPC server: tmpfs mounts', () => {
+  const tmpfsReq = (id: number, target: string, options?: object) => ({ jsonrpc: '2.0', id, method: 'mount', params: options ? { type: 'tmpfs', target, options } : { type: 'tmpfs', target } });
+
+  it('mounts a tmpfs a guest can write in, with its options in mountinfo', async () => {
+    await start();
+    const c = await Raw.connect();
+    const r = await c.call(tmpfsReq(1, '/mnt', { size: '16m', nr_inodes: 1000, mode: '1770', uid: 1000, gid: 100, nosuid: true, nodev: true, source: 'scratch' }));
+    expect(r).toMatchObject({ id: 1, result: { id: 2, target: '/mnt', fstype: 'tmpfs', source: 'scratch', options: 'rw,nosuid,nodev,relatime', superOptions: 'rw,size=16384k,nr_inodes=1000,mode=1770,uid=1000,gid=100,inode64' } });
+    // Integers do as well as strings; mkdir makes the mount point on the synthetic root; readOnly.
+    expect(await c.call(tmpfsReq(2, '/srv/ro', { size: 65536, mode: 0o755, mkdir: true, readOnly: true }))).toMatchObject({ result: { target: '/srv/ro', options: 'ro,relatime', superOptions: 'ro,size=64k,nr_inodes=16384,mode=755,inode64' } });
+    // Without options: Linux's defaults bounded by ours (64 MiB, 16384 inodes, 1777).
+    expect(await c.call(tmpfsReq(3, '/a'))).toMatchObject({ result: { superOptions: 'rw,size=65536k,nr_inodes=16384,mode=1777,inode64' } });
+    // "type": "erofs" is the image mount, spelled out.
+    expect(await c.call({ ...mountReq(4, 'basic-18.erofs', '/b'), params: { type: 'erofs', image: FIXTURES + 'basic-18.erofs', target: '/b' } })).toMatchObject({ result: { fstype: 'erofs' } });
+    const t = controller.task({ creds: credentials(1000, 100) });
+    const fd = t.open('/mnt/hello', 0o101 /* O_WRONLY | O_CREAT */, 0o644);
+    expect(t.write(fd, new TextEncoder().encode('hi'))).toBe(2);
+    expect(t.stat('/mnt/hello').size).toBe(2);
+    t.exit();
+    const client = await RpcClient.connect(server.socketPath);
+    const rec = await client.mountTmpfs('/mnt/sub', { size: '1m', mkdir: true });
+    expect(rec).toMatchObject({ fstype: 'tmpfs', target: '/mnt/sub', parentId: 2 });
+    expect((await client.list()).mountinfo).toMatch(/ \/mnt\/sub rw,relatime - tmpfs tmpfs rw,size=1024k,/);
+    expect(await client.unmount('/mnt/sub')).toMatchObject({ released: true });
+    await client.close();
+    c.end();
+  });
+
+  it('refuses bad option values with EINVAL naming the field, and mounts nothing', async () => {
+    await start();
+    const c = await Raw.connect();
+    const cases: [object, RegExp][] = [
+      [{ size: 0 }, /params\.options\.size must be bytes: an integer from 1 to 1099511627776, or digits/],
+      [{ size: -5 }, /params\.options\.size must be bytes/],
+      [{ size: 2 ** 41 }, /params\.options\.size must be bytes/],
+      [{ size: 1.5 }, /params\.options\.size must be bytes/],
+      [{ size: '16q' }, /params\.options\.size must be bytes: .*, not "16q"/],
+      [{ size: '1e9' }, /params\.options\.size/],
+      [{ size: '' }, /params\.options\.size/],
+      [{ size: true }, /params\.options\.size must be bytes: .*, not boolean/],
+      [{ nr_inodes: 0 }, /params\.options\.nr_inodes must be a count of inodes/],
+      [{ nr_inodes: '3x' }, /params\.options\.nr_inodes/],
+      [{ mode: '9777' }, /params\.options\.mode must be permission bits/],
+      [{ mode: '017777' }, /params\.options\.mode must be permission bits/],
+      [{ mode: 0o10000 }, /params\.options\.mode must be permission bits/],
+      [{ mode: -1 }, /params\.options\.mode/],
+      [{ uid: -1 }, /params\.options\.uid must be between 0 and 4294967294/],
+      [{ uid: 2 ** 32 - 1 }, /params\.options\.uid must be between/],
+      [{ gid: '100' }, /params\.options\.gid must be an integer, not string/],
+      [{ readOnly: 'yes' }, /params\.options\.readOnly must be a boolean/],
+      [{ source: 'x'.repeat(2000) }, /params\.options\.source is 2000 bytes long/],
+      [{ dentryCacheSize: 10 }, /params\.options has an unknown field "dentryCacheSize"/],
+      [{ devices: ['/x'] }, /params\.options has an unknown field "devices"/],
+    ];
+    let id = 0;
+    for (const [options, message] of cases) {
+      const r = await c.call(tmpfsReq(++id, '/mnt', options));
+      expect(r, JSON.stringify(options)).toMatchObject({ id, error: { code: INVALID_PARAMS, message: expect.stringMatching(message), data: { errno: 'EINVAL', errnum: 22 } } });
+    }
+    // The envelope of a tmpfs mount: no image, a known type.
+    for (const [params, message] of [
+      [{ type: 'tmpfs', target: '/mnt', image: FIXTURES + 'basic-18.erofs' }, /params has an unknown field "image"/],
+      [{ type: 'ext4', target: '/mnt' }, /params\.type must be "erofs" or "tmpfs"/],
+      [{ type: 7, target: '/mnt' }, /params\.type must be "erofs" or "tmpfs"/],
+      [{ type: 'tmpfs' }, /params\.target is required/],
+      [{ type: 'tmpfs', target: 'mnt' }, /params\.target must be an absolute path/],
+    ] as [object, RegExp][]) {
+      const r = await c.call({ jsonrpc: '2.0', id: ++id, method: 'mount', params });
+      expect(r, JSON.stringify(params)).toMatchObject({ error: { code: INVALID_PARAMS, message: expect.stringMatching(message), data: { errno: 'EINVAL' } } });
+    }
+    // Within the schema, too big once parsed: EINVAL from the operation, naming the field.
+    for (const [options, message] of [
+      [{ size: '2048g' }, /params\.options\.size: "2048g" is 2199023255552, outside 1\.\.1099511627776/],
+      [{ size: '9999999999999999t' }, /params\.options\.size: .* outside/],
+      [{ nr_inodes: '4g' }, /params\.options\.nr_inodes: "4g" is 4294967296, outside 1\.\.2147483647/],
+    ] as [object, RegExp][]) {
+      const r = await c.call(tmpfsReq(++id, '/mnt', options));
+      expect(r, JSON.stringify(options)).toMatchObject({ error: { code: OPERATION_FAILED, message: expect.stringMatching(message), data: { errno: 'EINVAL', errnum: 22 } } });
+    }
+    // Where it cannot go: the errno of the operation.
+    expect(await c.call(tmpfsReq(++id, '/nope'))).toMatchObject({ error: { code: OPERATION_FAILED, data: { errno: 'ENOENT' } } });
+    expect(await c.call(tmpfsReq(++id, '/'))).toMatchObject({ error: { code: OPERATION_FAILED, data: { errno: 'EBUSY' } } });
+    expect(controller.list()).toHaveLength(1);
+    const client = await RpcClient.connect(server.socketPath);
+    const e = await client.mountTmpfs('/mnt', { size: 'lots' }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ errno: 'EINVAL', message: expect.stringMatching(/params\.options\.size/) });
+    await client.close();
+    c.end();
+  });
+
+  it('mounts only the types the host allows', async () => {
+    await start({}, { mountTypes: ['erofs'] });
+    const c = await Raw.connect();
+    expect(await c.call(tmpfsReq(1, '/mnt'))).toMatchObject({ error: { code: OPERATION_FAILED, message: expect.stringMatching(/does not allow tmpfs mounts over RPC \(allowed: erofs\)/), data: { errno: 'EPERM' } } });
+    expect(await c.call(mountReq(2, 'basic-18.erofs', '/mnt'))).toMatchObject({ result: { fstype: 'erofs' } });
+    c.end();
+    await server.close();
+    server = await RpcServer.listen(controller, { socketPath: join(base, `d${n++}`, 'ctl.sock'), mountTypes: ['tmpfs'] });
+    const d = await Raw.connect();
+    expect(await d.call(mountReq(3, 'basic-18.erofs', '/a'))).toMatchObject({ error: { data: { errno: 'EPERM' } } });
+    expect(await d.call(tmpfsReq(4, '/a'))).toMatchObject({ result: { fstype: 'tmpfs' } });
+    d.end();
+    await expect(RpcServer.listen(controller, { socketPath: join(base, `d${n++}`, 'ctl.sock'), mountTypes: ['ext4' as never] })).rejects.toThrow(/cannot mount "ext4"/);
+  });
+});

@@ -221,6 +221,26 @@ describe('HostController', () => {
     expect(() => c.unmount({ target: '/x' })).toThrow(expect.objectContaining({ code: 'EIO' }));
   });
 
+  it('mounts the tmpfs the host lists at start: mount points made on a synthetic root, existing ones on an image', async () => {
+    const c = await HostController.create({ mkdirs: ['/dev'], tmpfs: [{ target: '/tmp', options: { size: '1m', mode: 0o1777 } }, { target: '/run/user/1000', options: { uid: 1000, gid: 1000, mode: '700', nosuid: true } }] });
+    expect(c.list().map((m) => [m.target, m.fstype, m.options, m.superOptions])).toEqual([
+      ['/', 'rootfs', 'ro,relatime', 'ro'],
+      ['/tmp', 'tmpfs', 'rw,relatime', 'rw,size=1024k,nr_inodes=16384,mode=1777,inode64'],
+      ['/run/user/1000', 'tmpfs', 'rw,nosuid,relatime', 'rw,size=65536k,nr_inodes=16384,mode=700,uid=1000,gid=1000,inode64'],
+    ]);
+    const t = c.task({ creds: credentials(1000, 1000) });
+    t.close(t.open('/run/user/1000/sock', 0o101, 0o600));
+    t.exit();
+    c.close();
+    const r = await HostController.create({ rootfs: fixture('rootfs-18.erofs'), tmpfs: [{ target: '/tmp' }] });
+    expect(r.list().map((m) => m.target)).toEqual(['/', '/tmp']);
+    r.close();
+    // On an image nothing can be made: a missing mount point is EROFS; bad options are EINVAL.
+    await rejects(HostController.create({ rootfs: fixture('rootfs-18.erofs'), tmpfs: [{ target: '/scratch' }] }), 'EROFS');
+    await rejects(HostController.create({ tmpfs: [{ target: '/tmp', options: { size: '1q' } }] }), 'EINVAL');
+    await rejects(HostController.create({ tmpfs: [{ target: '/tmp', options: { mode: 0o70000 } }] }), 'EINVAL');
+  });
+
   it('a bad rootfs fails creation and closes the file', async () => {
     await rejects(HostController.create({ rootfs: join(tmp, 'missing.erofs') }), 'ENOENT');
     await rejects(HostController.create({ rootfs: fixture('rootfs-18.erofs'), mkdirs: ['/mnt'] }), 'EROFS');

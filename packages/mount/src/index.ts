@@ -55,13 +55,20 @@ export {
   type HostMountOptions,
   type HostControllerOptions,
   type MountRequest,
+  type TmpfsMountRequest,
+  type FilesystemMountRequest,
+  type AttachOptions,
+  type TmpfsAtStart,
   type UnmountRequest,
   type UnmountResult,
 } from './controller.js';
 export {
   RpcServer,
   prepareSocketDir,
+  tmpfsFromRpc,
   VERSION,
+  RPC_MOUNT_TYPES,
+  type RpcMountType,
   type RpcServerOptions,
 } from './rpc/server.js';
 export {
@@ -84,10 +91,14 @@ export {
   type ImageIdentity,
   type CacheOptions,
   type ImageRequest,
+  type FsRequest,
+  type TmpfsCheckpoint,
+  type TmpfsContentCheckpoint,
+  type TmpfsInodeCheckpoint,
   type RestoreHost,
   type Restored,
 } from './checkpoint.js';
-export { RpcClient, RpcError, type RpcClientOptions } from './rpc/client.js';
+export { RpcClient, RpcError, type RpcClientOptions, type RpcTmpfsOptions } from './rpc/client.js';
 export * as rpcSchema from './rpc/schema.js';
-export { hostMain, parseOciConfig, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
-export { ctlMain, formatTable } from './bin/ctl.js';
+export { hostMain, parseOciConfig, parseTmpfsArg, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
+export { ctlMain, formatTable, parseTmpfsOptions } from './bin/ctl.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../test/helpers.js';
 import { HostController } from '../controller.js';
 import { RpcServer } from '../rpc/server.js';
-import { ctlMain, formatTable } from './ctl.js';
+import { ctlMain, formatTable, parseTmpfsOptions } from './ctl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'erofs-ctl-'));
 let server: RpcServer;
@@ -53,6 +53,38 @@ describe('erofsctl', () => {
     expect((await ctl('-h')).out).toMatch(/^usage: erofsctl/);
     const gone = await ctlMain(['--socket', join(dir, 'none.sock'), 'ping'], { out: () => {}, err: () => {} });
     expect(gone).toBe(1);
+  });
+
+  it('mount -t tmpfs with -o options, as mount(8) takes them', async () => {
+    const m = await ctl('mount', '-t', 'tmpfs', '-o', 'size=16m,nr_inodes=2k,mode=1770', '-o', 'uid=1000,gid=100,nosuid,nodev,noexec', '--mkdir', '/scratch/a');
+    expect(m).toMatchObject({ code: 0, out: expect.stringMatching(/^mounted tmpfs at \/scratch\/a \(mount \d+, dev 0:\d+, rw,nosuid,nodev,noexec,relatime; rw,size=16384k,nr_inodes=2048,mode=1770,uid=1000,gid=100,inode64\)$/) });
+    // A SOURCE before the TARGET, as mount -t tmpfs SOURCE TARGET; ro.
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'shm', '/scratch')).toMatchObject({ code: 0, out: expect.stringMatching(/^mounted shm at \/scratch \(.*, ro,relatime; ro,size=64k,/) });
+    const t = server.controller.task();
+    expect(t.stat('/scratch').mode & 0o7777).toBe(0o1777);
+    t.exit();
+    expect((await ctl('list')).out).toMatch(/\/scratch\s+tmpfs\s+shm/);
+    expect(await ctl('unmount', '/scratch')).toMatchObject({ code: 0 });
+    expect(await ctl('unmount', '/scratch/a')).toMatchObject({ code: 0 });
+  });
+
+  it('mount -t tmpfs: values the host refuses are EINVAL naming the field, unknown options are usage errors', async () => {
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'size=lots', '/mnt')).toMatchObject({ code: 1, err: expect.stringMatching(/^erofsctl: mount: params\.options\.size must be bytes: .*, not "lots"$/) });
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'size=4096g', '/mnt')).toMatchObject({ code: 1, err: expect.stringMatching(/^erofsctl: mount: EINVAL: params\.options\.size: "4096g" is \d+, outside/) });
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'mode=888', '/mnt')).toMatchObject({ code: 1, err: expect.stringMatching(/params\.options\.mode must be permission bits/) });
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'uid=bob', '/mnt')).toMatchObject({ code: 1, err: expect.stringMatching(/params\.options\.uid must be an integer, not string/) });
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'uid=99999999999', '/mnt')).toMatchObject({ code: 1, err: expect.stringMatching(/params\.options\.uid must be between 0 and 4294967294/) });
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'huge', '/mnt')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown tmpfs option "huge"/) });
+    expect(await ctl('mount', '-t', 'tmpfs', '-o', 'nosuid=1', '/mnt')).toMatchObject({ code: 2 });
+    expect((await ctl('mount', '-t', 'tmpfs', '--device', '/x', '/mnt')).code).toBe(2);
+    expect((await ctl('mount', '-t', 'tmpfs')).code).toBe(2);
+    expect((await ctl('mount', '-t', 'tmpfs', 'a', '/b', '/c')).code).toBe(2);
+    expect(await ctl('mount', '-t', 'ext4', 'a', '/mnt')).toMatchObject({ code: 2, err: expect.stringMatching(/erofsctl mounts erofs images and tmpfs/) });
+    // An image takes the flags, not the tmpfs values, and is never rw.
+    expect((await ctl('mount', '-o', 'size=1m', fixture('basic-18.erofs'), '/mnt')).code).toBe(2);
+    expect((await ctl('mount', '-o', 'rw', fixture('basic-18.erofs'), '/mnt')).code).toBe(2);
+    expect(server.controller.list().map((m) => m.target)).not.toContain('/mnt');
+    expect(parseTmpfsOptions(['rw,suid,dev,exec,size=1k', 'ro'])).toEqual({ size: '1k', readOnly: true });
   });
 
   it('formats the table in aligned columns', () => {

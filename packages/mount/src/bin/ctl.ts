@@ -61,7 +61,7 @@ export function parseTmpfsOptions(lists: readonly string[]): RpcTmpfsOptions {
     } else if ((key === 'size' || key === 'nr_inodes' || key === 'mode') && value !== undefined) {
       out[key] = value;
     } else if ((key === 'uid' || key === 'gid') && value !== undefined) {
-      out[key] = /^[0-9]{1,10}$/.test(value) ? Number(value) : value;
+      out[key] = /^[0-9]{1,15}$/.test(value) ? Number(value) : value;
     } else {
       throw new UsageError(`unknown tmpfs option ${JSON.stringify(item)} (size=, nr_inodes=, mode=, uid=, gid=, ro, rw, nosuid, nodev, noexec)`);
     }

@@ -98,6 +98,32 @@ describe('erofs-host', () => {
     expect(r.code).toBe(0);
   });
 
+  it('mounts --tmpfs at start and serves only the --rpc-mount-types it is given', async () => {
+    const sock = join(dir, 't', 'ctl.sock');
+    const r = await withHost(['--mkdir', '/dev', '--tmpfs', '/tmp:2m', '--tmpfs', '/var/tmp', '--rpc-mount-types', 'erofs', '--socket', sock], async (s, c) => {
+      expect(c.list().map((m) => [m.target, m.fstype, m.superOptions.split(',')[1]])).toEqual([
+        ['/', 'rootfs', undefined],
+        ['/tmp', 'tmpfs', 'size=2048k'],
+        ['/var/tmp', 'tmpfs', 'size=65536k'],
+      ]);
+      const client = await RpcClient.connect(s.socketPath);
+      await expect(client.mountTmpfs('/dev')).rejects.toMatchObject({ errno: 'EPERM' });
+      expect(await client.mount(fixture('basic-18.erofs'), '/dev')).toMatchObject({ fstype: 'erofs' });
+      await client.close();
+    });
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toMatch(/ \/tmp rw,relatime - tmpfs tmpfs rw,size=2048k,/);
+    const err: string[] = [];
+    const io = { out: () => {}, err: (l: string) => err.push(l) };
+    expect(await hostMain(['--tmpfs', 'tmp'], io)).toBe(2);
+    expect(await hostMain(['--tmpfs', '/tmp:lots'], io)).toBe(2);
+    expect(await hostMain(['--rpc-mount-types', 'erofs,ext4'], io)).toBe(2);
+    expect(err.join('\n')).toMatch(/the path must be absolute[\s\S]*the size is digits[\s\S]*"ext4" is not one of erofs, tmpfs/);
+    // A tmpfs on an image root needs its mount point there.
+    expect(await hostMain(['--rootfs', fixture('rootfs-18.erofs'), '--tmpfs', '/scratch', '--socket', join(dir, 'u', 's.sock')], io)).toBe(1);
+    expect(err.at(-1)).toMatch(/EROFS/);
+  });
+
   it('usage errors and failures', async () => {
     const err: string[] = [];
     const io = { out: () => {}, err: (l: string) => err.push(l) };

@@ -3,6 +3,7 @@ import {
   INVALID_PARAMS,
   INVALID_REQUEST,
   METHOD_NOT_FOUND,
+  METHODS,
   checkRequest,
   errorResponse,
   resultResponse,
@@ -45,6 +46,51 @@ describe('validate', () => {
     expect(validate(s, { p: '/a', x: 1 })).toBe('params has an unknown field "x"');
     expect(validate(s, [])).toMatch(/object, not an array/);
     expect(validate(s, null)).toMatch(/not null/);
+  });
+});
+
+describe('validate: alternatives and tagged objects', () => {
+  const either: Schema = {
+    type: 'oneOf',
+    of: [
+      { type: 'integer', min: 1, max: 9 },
+      { type: 'string', maxBytes: 3, pattern: /^[0-9]+k$/ },
+    ],
+    hint: 'a small size',
+  };
+  const tagged: Schema = {
+    type: 'tagged',
+    tag: 'kind',
+    fallback: 'a',
+    cases: {
+      a: { type: 'object', properties: { kind: { type: 'string', maxBytes: 1, enum: ['a'] }, x: { type: 'integer', min: 0, max: 1 } } },
+      b: { type: 'object', required: ['kind'], properties: { kind: { type: 'string', maxBytes: 1, enum: ['b'] }, y: either } },
+    },
+  };
+  it('takes the first alternative that fits, else names the field and the hint', () => {
+    expect(validate(either, 5)).toBeNull();
+    expect(validate(either, '12k')).toBeNull();
+    expect(validate(either, 10)).toBe('params must be a small size, not number');
+    expect(validate(either, '12m')).toBe('params must be a small size, not "12m"');
+    expect(validate({ type: 'string', maxBytes: 8, pattern: /^a+$/ }, 'ab')).toBe('params "ab" does not have the form ^a+$');
+    expect(validate({ type: 'string', maxBytes: 8, enum: ['x', 'y'] }, 'z')).toBe('params must be "x" or "y"');
+  });
+  it('picks the case by its tag, the fallback when absent', () => {
+    expect(validate(tagged, { x: 1 })).toBeNull();
+    expect(validate(tagged, { kind: 'a', x: 1 })).toBeNull();
+    expect(validate(tagged, { y: '1k' })).toBe('params has an unknown field "y"');
+    expect(validate(tagged, { kind: 'b', y: '1k' })).toBeNull();
+    expect(validate(tagged, { kind: 'b', y: 0 })).toBe('params.y must be a small size, not number');
+    expect(validate(tagged, { kind: 'c' })).toBe('params.kind must be "a" or "b"');
+    expect(validate(tagged, { kind: 'constructor' })).toBe('params.kind must be "a" or "b"');
+    expect(validate(tagged, [])).toMatch(/object, not an array/);
+  });
+  it('the mount method: an image by default, a tmpfs by type', () => {
+    expect(validate(METHODS.mount, { image: '/i.erofs', target: '/mnt' })).toBeNull();
+    expect(validate(METHODS.mount, { type: 'erofs', image: '/i.erofs', target: '/mnt' })).toBeNull();
+    expect(validate(METHODS.mount, { type: 'tmpfs', target: '/tmp', options: { size: '64m', nr_inodes: 1024, mode: '1777', uid: 0, gid: 0, readOnly: false, nosuid: true, nodev: true, noexec: true, mkdir: true, source: 'tmpfs' } })).toBeNull();
+    expect(validate(METHODS.mount, { type: 'tmpfs', target: '/tmp', options: { pageCacheBytes: 1 } })).toBe('params.options has an unknown field "pageCacheBytes"');
+    expect(validate(METHODS.mount, { image: '/i.erofs', target: '/mnt', options: { size: 1 } })).toBe('params.options has an unknown field "size"');
   });
 });
 
