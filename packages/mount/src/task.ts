@@ -1325,6 +1325,22 @@ export class Task {
     return Uint8Array.from(s, (c) => c.charCodeAt(0));
   }
 
+  /**
+   * realpath(3) as the kernel answers it: `path` resolved by the walker (every symlink
+   * followed, ".." physical), then the result's path from the task root. ENOENT when the
+   * result is out of the root's reach (a lazily detached mount), as getcwd would say.
+   */
+  realpath(path: PathArg): Uint8Array {
+    return sys(() => {
+      const loc = this.lookupAt(AT_FDCWD, path, { follow: true });
+      return this.withLoc(loc, (l) => {
+        const { path: p, reachable } = this.ns.pathOf(l, this.rootLoc);
+        if (!reachable) throw new SysError('ENOENT', 'not reachable from the root');
+        return Uint8Array.from(p, (c) => c.charCodeAt(0));
+      });
+    });
+  }
+
   /** getcwd(2): writes the NUL-terminated path and returns its length with the NUL; ERANGE when it does not fit. */
   getcwd(buf: Uint8Array): number {
     return sys(() => {

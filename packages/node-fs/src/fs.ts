@@ -45,7 +45,6 @@ export interface ReaddirOptions {
 
 const utf8 = new TextDecoder();
 const SLASH = 0x2f;
-const MAX_SYMLINKS = 40;
 const DIRENT_BUF = 32 * 1024;
 
 type NodeBuffer = Uint8Array & { toString(encoding?: string): string };
@@ -388,39 +387,25 @@ export class NodeFs {
    */
   private realpath(path: PathLike, options?: Encoding | { encoding?: Encoding | null }): string | Uint8Array {
     const bytes = pathBytes(toPath(path));
-    call('lstat', showPath(path), () => checkPath(bytes));
-    const rest: Uint8Array[] = [];
-    if (bytes[0] !== SLASH) pushParts(rest, this.task.cwdPath());
-    pushParts(rest, bytes);
-    rest.reverse();
-    const done: Uint8Array[] = [];
-    let links = 0;
-    while (rest.length) {
-      const c = rest.pop()!;
-      if (c.length === 1 && c[0] === 0x2e) continue;
-      if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) {
-        done.pop();
-        continue;
+    // The kernel's resolution (the one walker, through the Task). Node's own realpathSync
+    // reports a failure as the call it made on the way: stat when following a link failed
+    // (a loop, a dangling link), lstat when a name was missing or not a directory.
+    const resolved = call('lstat', showPath(path), () => {
+      try {
+        return this.task.realpath(bytes);
+      } catch (e) {
+        if (!(e instanceof SysError)) throw e;
+        let viaLink = e.code === 'ELOOP';
+        try {
+          viaLink ||= (this.task.lstat(bytes).mode & constants.S_IFMT) === constants.S_IFLNK;
+        } catch {
+          // The path itself is missing: lstat's error.
+        }
+        if (viaLink) throw fsError(e.code, 'stat', showPath(path));
+        throw e;
       }
-      const here = joinParts([...done, c]);
-      const st = call('lstat', utf8.decode(here), () => this.task.lstat(here));
-      if ((st.mode & constants.S_IFMT) !== constants.S_IFLNK) {
-        done.push(c);
-        continue;
-      }
-      // Node stats a link before reading it (to key its cache of seen links), so a loop or
-      // a dangling link is reported by stat on the link's own path.
-      call('stat', utf8.decode(here), () => this.task.stat(here));
-      if (++links > MAX_SYMLINKS) throw fsError('ELOOP', 'stat', utf8.decode(here));
-      const buf = new Uint8Array(4096);
-      const n = call('readlink', utf8.decode(here), () => this.task.readlinkat(AT_FDCWD, here, buf));
-      const target = buf.subarray(0, n);
-      if (target[0] === SLASH) done.length = 0;
-      const parts: Uint8Array[] = [];
-      pushParts(parts, target);
-      for (let i = parts.length - 1; i >= 0; i--) rest.push(parts[i]!);
-    }
-    return encode(joinParts(done), encodingOf(options, 'utf8'));
+    });
+    return encode(resolved, encodingOf(options, 'utf8'));
   }
 
   // ---- writing: descriptors --------------------------------------------------------------
