@@ -18,11 +18,9 @@ import { buildImage, dir, file } from '@erofs-js/mkfs';
 import { manifest, readdirRecords } from '../packages/cli/src/manifest.js';
 import { fsck } from '../packages/cli/src/fsck.js';
 import { expectedOf, treeOf, treeSpecArb, withoutIno, type TreeSpec } from './mkfs-tree.js';
+import { fcRuns } from './fc-runs.js';
 
-const seed = Number(process.env.FC_SEED ?? 20260601);
-const scale = Number(process.env.FC_RUNS ?? 1);
-console.log('mkfs properties: fast-check seed', seed);
-const runs = (n: number) => ({ seed, numRuns: Math.max(1, Math.round(n * scale)) });
+const { runs } = fcRuns('mkfs properties', 20260601);
 
 const latin = (b: Uint8Array) => Buffer.from(b).toString('latin1');
 const utf8 = new TextEncoder();

@@ -21,11 +21,9 @@ import { buildImage, buildImageTo, treeSource, BuildError, nameBytes, type Build
 import { buildImageFile, scanDirectory, treeFromDirectory, writeImageFile } from '@erofs-js/mkfs/node';
 import { fsck } from '../packages/cli/src/fsck.js';
 import { treeOf, treeSpecArb } from './mkfs-tree.js';
+import { fcRuns } from './fc-runs.js';
 
-const seed = Number(process.env.FC_SEED ?? 20260602);
-const scale = Number(process.env.FC_RUNS ?? 1);
-console.log('mkfs stream: fast-check seed', seed);
-const runs = (n: number) => ({ seed, numRuns: Math.max(1, Math.round(n * scale)) });
+const { runs } = fcRuns('mkfs stream', 20260602);
 const isRoot = process.getuid?.() === 0;
 
 /** A sink that checks the contract (contiguous pieces from 0) and keeps the bytes. */

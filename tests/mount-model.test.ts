@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { O_DIRECTORY, SysError, credentials, parseDirents } from '@erofs-js/vfs';
 import { HostController, type Mount, type Task } from '@erofs-js/mount';
 import { FIXTURES, readJsonl } from './fixtures.js';
+import { fcRuns } from './fc-runs.js';
 
 const IMAGES = ['rootfs-18.erofs', 'z-lz4hc-18.erofs', 'basic-18.erofs'] as const;
 type ImageName = (typeof IMAGES)[number];
@@ -342,19 +343,18 @@ async function run(cmds: Cmd[]): Promise<void> {
   }
 }
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-// eslint-disable-next-line no-console
-console.log(`mount model fast-check seed ${seed} (FC_SEED=${seed} to replay)`);
+const { runs, scale } = fcRuns('mount model');
 
 describe('mount namespace against a model of the mount tree', () => {
   it('three images mounted, stacked, used and unmounted in random orders', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { minLength: 8, maxLength: 40, size: 'max' }), (cmds) => run(cmds)),
-      { numRuns: 200, seed },
+      runs(200),
     );
     // Floors at about half of what the generator gives at its worst over many seeds.
     const least: Record<string, number> = { mount: 200, 'stacked mount': 80, unmount: 30, 'lazy unmount': 35, 'lazy unmount in use': 25, 'EBUSY (users)': 12, 'EBUSY (mounts below)': 12 };
-    for (const [what, n] of Object.entries(least)) expect(seen[what] ?? 0, `${what} happened too rarely: ${JSON.stringify(seen)}`).toBeGreaterThanOrEqual(n);
+    // (for 200 runs; FC_RUNS scales them with the runs)
+    for (const [what, n] of Object.entries(least)) expect(seen[what] ?? 0, `${what} happened too rarely: ${JSON.stringify(seen)}`).toBeGreaterThanOrEqual(Math.floor(n * Math.min(1, scale)));
   });
 
   it('a fixed scenario: stack three images on one directory and peel them off', async () => {

@@ -33,11 +33,9 @@ import {
 import { fsck } from '../packages/cli/src/fsck.js';
 import { manifestRecord, readdirRecords } from '../packages/cli/src/manifest.js';
 import { fixtureBytes, fixtureIndex } from './fixtures.js';
+import { fcRuns } from './fc-runs.js';
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-const scale = Number(process.env.FC_RUNS ?? 1);
-console.log('fast-check seed', seed);
-const runs = (n: number) => ({ seed, numRuns: Math.max(1, Math.round(n * scale)) });
+const { runs } = fcRuns('mutation');
 
 /** A single run of a whole-image walk must finish within this many milliseconds. */
 const RUN_TIME_LIMIT_MS = 10_000;

@@ -3,13 +3,14 @@
  * small-block, extra-device and compressed fixtures mapped at random page ranges equals
  * what read() returns (zero-filled to the page end), pages wholly past EOF are SIGBUS,
  * plain pages are views of the image and the page cache stays within its budget.
- * FC_SEED reruns the property with another seed.
+ * FC_SEED reruns the property with another seed, FC_RUNS=k multiplies its runs.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Image, MemorySource, isReg, walk } from '@erofs-js/erofs';
 import { Filesystem, MAP_PRIVATE, MAP_SHARED, O_RDONLY, PAGE_SIZE, PROT_READ, ROOT, SysError, isSigbus, openPath, pageCache, type FileDescription } from '@erofs-js/vfs';
 import { deviceSources, fixtureBytes, openFixture } from './fixtures.js';
+import { fcRuns } from './fc-runs.js';
 
 const FIXTURES = [
   'basic-18.erofs',
@@ -22,7 +23,7 @@ const FIXTURES = [
   'z-lz4hc-18-frag.erofs',
 ];
 const BUDGET = 16 * PAGE_SIZE;
-const seed = Number(process.env.FC_SEED ?? 20260609);
+const { runs } = fcRuns('vfs-mmap', 20260609);
 
 function regularFiles(fs: Filesystem): Uint8Array[] {
   const paths: Uint8Array[] = [];
@@ -142,7 +143,7 @@ describe('mmap property', () => {
           expect(pageCache(fs).stats().bytes).toBeLessThanOrEqual(BUDGET);
         },
       ),
-      { seed, numRuns: 400 },
+      runs(400),
     );
     expect(outcomes.mapped).toBeGreaterThan(50);
     expect(outcomes.sigbus).toBeGreaterThan(50);

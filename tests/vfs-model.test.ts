@@ -8,7 +8,7 @@
  * children, the filesystem's hold on the root), one inode per NID with one reference per
  * dentry; after everything is released all counts are zero.
  *
- * The seed is printed; rerun one with VFS_MODEL_SEED=<seed>.
+ * The seed is printed; rerun one with FC_SEED=<seed> (FC_RUNS=k multiplies the runs).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -29,6 +29,7 @@ import {
 } from '@erofs-js/vfs';
 import type { Image } from '@erofs-js/erofs';
 import { FIXTURES, openFixture, readJsonl } from './fixtures.js';
+import { fcRuns } from './fc-runs.js';
 
 interface Rec {
   path?: string;
@@ -334,12 +335,11 @@ const commands = [
 ];
 
 let executed = 0;
-const seed = Number(process.env.VFS_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const { runs } = fcRuns('vfs-model');
 
 describe('VFS against a model of the manifest', () => {
   for (const image of ['basic-18-b512.erofs', 'rootfs-18.erofs', 'basic-19-dotomitted.erofs']) {
     it(`${image}: random command sequences keep the cache invariants`, () => {
-      console.log(`vfs-model ${image}: seed ${seed} (rerun with VFS_MODEL_SEED=${seed})`);
       const truth = new Truth(image, image.includes('dotomitted'));
       executed = 0;
       fc.assert(
@@ -369,7 +369,7 @@ describe('VFS against a model of the manifest', () => {
           expect(fs.stats()).toMatchObject({ dentriesCached: 0, dentriesPinned: 0, inodesLive: 0 });
           expect(fs.root.refs).toBe(0);
         }),
-        { seed, numRuns: 100 },
+        runs(100),
       );
       console.log(`vfs-model ${image}: ${executed} commands executed`);
     });

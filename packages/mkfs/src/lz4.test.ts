@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { lz4Decode } from '@erofs-js/erofs';
 import { lz4Compress, lz4CompressFill, lz4Bound } from './lz4.js';
+import { fcRuns } from '../../../tests/fc-runs.js';
 
 const text = new TextEncoder().encode('the quick brown fox jumps over the lazy dog; '.repeat(400));
 const noise = (n: number, seed = 1) => {
@@ -99,7 +100,7 @@ describe('lz4 encoder', () => {
         expect(dec).toEqual(input.subarray(0, r.consumed));
         if (input.length && cap >= 2) expect(r.consumed).toBeGreaterThan(0);
       }),
-      { seed: 42, numRuns: 300 },
+      fcRuns('mkfs lz4', 42).runs(300),
     );
   });
 });

@@ -1,12 +1,13 @@
 /**
  * The descriptor table's allocator against a naive model (a set of numbers in use and a
- * scan from the floor), with fast-check: seed printed, FC_SEED=<seed> to replay, FC_RUNS
- * to change the number of runs.
+ * scan from the floor), with fast-check: seed printed, FC_SEED=<seed> to replay, FC_RUNS=k
+ * multiplies the runs.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SysError } from '@erofs-js/vfs';
 import { FD_TABLE_LIMIT, FdTable } from './fdtable.js';
+import { fcRuns } from '../../../tests/fc-runs.js';
 
 /** What the table must answer, computed the slow, obvious way. */
 class Model {
@@ -101,10 +102,7 @@ describe('FdTable', () => {
     expect(t.lowestFree(12_345)).toBe(12_345);
   });
 
-  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  const runs = Number(process.env.FC_RUNS ?? 300);
-  // eslint-disable-next-line no-console
-  console.log(`fdtable fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
+  const { runs } = fcRuns('fdtable');
 
   it('agrees with a naive model over random operations', () => {
     // Limits up to a few thousand cross the 1024-number boundary where a third level
@@ -160,7 +158,7 @@ describe('FdTable', () => {
         expect(t.fds()).toEqual([...m.open.keys()].sort((a, b) => a - b));
         for (const [fd, v] of m.open) expect(t.get(fd)).toBe(v);
       }),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 });

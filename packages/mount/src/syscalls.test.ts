@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ERRNO, O_DIRECTORY, ROOT, credentials, parseDirents, type Stat } from '@erofs-js/vfs';
 import { Tmpfs } from '@erofs-js/tmpfs';
 import { spec } from '../test/helpers.js';
+import { fcRuns } from '../../../tests/fc-runs.js';
 import { MountNamespace } from './namespace.js';
 import { release, resolve } from './resolve.js';
 import {
@@ -194,10 +195,7 @@ describe('Syscalls: whatever the guest passes, a number comes back', () => {
     expect(sys.syscall('getcwd', 7)).toBe(-ERRNO.EFAULT);
   });
 
-  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  const runs = Number(process.env.FC_RUNS ?? 300);
-  // eslint-disable-next-line no-console
-  console.log(`syscalls fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
+  const { runs } = fcRuns('syscalls');
 
   it('every syscall the object exposes, with arbitrary arguments, returns a number (lseek: or a bigint)', () => {
     // The names come from the Syscalls object itself: a syscall added later is covered.
@@ -267,7 +265,7 @@ describe('Syscalls: whatever the guest passes, a number comes back', () => {
         task.exit();
         ns.shutdown();
       }),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 });

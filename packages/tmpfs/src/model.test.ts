@@ -9,8 +9,8 @@
  * filesystem releases. Some runs use an 8 KiB size limit, where writes stop short or
  * fail with ENOSPC and the model takes exactly the bytes the write reported.
  *
- * The fast-check seed is printed; rerun a failure with FC_SEED=<seed>. FC_RUNS sets the
- * number of runs (default 150).
+ * The fast-check seed is printed; rerun a failure with FC_SEED=<seed>. FC_RUNS=k multiplies
+ * the number of runs (150 by default).
  */
 import { O_RDWR, SysError, credentials, type Credentials } from '@erofs-js/vfs';
 import fc from 'fast-check';
@@ -19,6 +19,7 @@ import type { TmpFile } from './file.js';
 import type { TmpNode } from './inode.js';
 import { Tmpfs } from './tmpfs.js';
 import { ROOT, b, str } from './testutil.js';
+import { fcRuns } from '../../../tests/fc-runs.js';
 
 interface FileObj {
   data: Uint8Array;
@@ -340,20 +341,17 @@ function run(ops: Op[], small: boolean): void {
   fs.release();
 }
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-const runs = Number(process.env.FC_RUNS ?? 150);
-// eslint-disable-next-line no-console
-console.log(`tmpfs model fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
+const { runs } = fcRuns('tmpfs model');
 
 describe('tmpfs against a model', () => {
   it('random operations by several users keep names, bytes and link counts; space returns', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 10, maxLength: 80 }), fc.boolean(), (ops, small) => run(ops, small)),
-      { numRuns: runs, seed },
+      runs(150),
     );
     const count = (k: string) => Object.entries(seen).filter(([key]) => key.includes(k)).reduce((a, [, v]) => a + v, 0);
     for (const k of ['mkdir ok', 'create ok', 'write ok', 'rename ok', 'unlink ok', 'rmdir ok', 'close', 'ENOENT', 'ENOTDIR', 'EEXIST']) {
-      expect(count(k), `${k} happened too rarely: ${JSON.stringify(seen)}`).toBeGreaterThan(runs / 50);
+      expect(count(k), `${k} happened too rarely: ${JSON.stringify(seen)}`).toBeGreaterThan(runs(150).numRuns / 50);
     }
     for (const k of ['link ok', 'short write', 'ENOSPC', 'write to unlinked open file', 'ENOTEMPTY', 'rename noop']) {
       expect(count(k), `${k} never happened: ${JSON.stringify(seen)}`).toBeGreaterThan(0);

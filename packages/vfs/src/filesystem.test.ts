@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Image, MemorySource, ExtentKind } from '@erofs-js/erofs';
 import { fixtureBytes, openFixture } from '../../../tests/fixtures.js';
+import { fcRuns } from '../../../tests/fc-runs.js';
 import { ROOT, credentials } from './credentials.js';
 import { SysError } from './errno.js';
 import { O_DIRECTORY, O_RDONLY, SEEK_HOLE, parseDirents } from './file.js';
@@ -237,8 +238,7 @@ describe('Filesystem over corrupt images', () => {
 
   it('meets corruption as SysErrors only, and stays consistent and releasable', () => {
     const pristine = fixtureBytes('rootfs-18.erofs');
-    const seed = Number(process.env.VFS_CORRUPT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`vfs corrupt-image seed ${seed}`);
+    const { runs } = fcRuns('vfs corrupt image');
     const seen = new Map<string, number>();
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat({ max: 3 * 4096 + 4095 }), fc.nat({ max: 255 })), { minLength: 1, maxLength: 12 }), (edits) => {
@@ -264,7 +264,7 @@ describe('Filesystem over corrupt images', () => {
         fs.release();
         expect(fs.stats()).toMatchObject({ dentriesPinned: 0, inodesLive: 0 });
       }),
-      { seed, numRuns: 150 },
+      runs(150),
     );
     console.log('codes met:', Object.fromEntries(seen));
   });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAscii, nameToString, stringToBytes } from './names.js';
+import { fcRuns } from '../../../tests/fc-runs.js';
 
 const utf8 = new TextEncoder();
 
@@ -38,7 +39,7 @@ describe('names as strings', () => {
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (b) => {
         expect(stringToBytes(nameToString(b))).toEqual(b);
       }),
-      { numRuns: 2000 },
+      fcRuns('zenfs names').runs(2000),
     );
   });
 

@@ -2,7 +2,7 @@
  * Raw DEFLATE: zlib-made vectors (fixtures/codecs/deflate, tools/codecs/deflate-vectors.py)
  * through both paths, the pure-TypeScript `deflate` (pako) and Node's native
  * `createNodeDeflate()`; partial prefixes; wrong lengths; hostile input (fast-check: seed
- * printed, FC_SEED=<seed> to replay, FC_RUNS to change the number of runs).
+ * printed, FC_SEED=<seed> to replay, FC_RUNS=k multiplies the runs).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { deflate, inflateRawInto } from './deflate.js';
 import { createNodeDeflate } from './deflate-node.js';
 import { ErofsError } from '../errors.js';
 import { guarded, mutate, mutation } from '../../../../tests/codec-harness.js';
+import { fcRuns } from '../../../../tests/fc-runs.js';
 
 interface Vector {
   file: string;
@@ -166,10 +167,7 @@ describe('deflate internals', () => {
 });
 
 describe('deflate hostile input (fast-check)', () => {
-  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  const runs = Number(process.env.FC_RUNS ?? 300);
-  // eslint-disable-next-line no-console
-  console.log(`deflate fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
+  const { runs } = fcRuns('deflate');
   const pool = vectors.filter((v) => v.compressedLength <= 40_000);
   const node = createNodeDeflate();
 
@@ -196,7 +194,7 @@ describe('deflate hostile input (fast-check)', () => {
           }
         },
       ),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 
@@ -211,7 +209,7 @@ describe('deflate hostile input (fast-check)', () => {
           guarded(node, bytes, outLen, partial);
         },
       ),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 });

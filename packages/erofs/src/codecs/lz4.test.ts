@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../../../../tests/fixtures.js';
+import { fcRuns } from '../../../../tests/fc-runs.js';
 import { ErofsError } from '../errors.js';
 import { lz4, lz4Decode } from './lz4.js';
 
@@ -484,10 +485,7 @@ describe('lz4 hand-made blocks', () => {
 });
 
 describe('lz4 on hostile input (fast-check)', () => {
-  const seed = Number(process.env.LZ4_FC_SEED ?? process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  // Printed so a failure can be replayed: LZ4_FC_SEED=<seed> npx vitest run ...lz4.test.ts
-  console.log(`lz4 property seed: ${seed}`);
-  const params = { seed, numRuns: 1000 };
+  const { runs } = fcRuns('lz4');
   const small = VECTORS.filter((v) => v.end - v.start <= 16384 && v.compressedSize > 0);
   const blocks = small.map(block);
 
@@ -525,7 +523,7 @@ describe('lz4 on hostile input (fast-check)', () => {
           checkAgainstModel(input, Math.max(0, v.end - v.start + delta), partial);
         },
       ),
-      params,
+      runs(1000),
     );
   });
 
@@ -534,7 +532,7 @@ describe('lz4 on hostile input (fast-check)', () => {
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(3000), fc.boolean(), (input, outLen, partial) => {
         checkAgainstModel(input, outLen, partial);
       }),
-      { ...params, numRuns: 3000 },
+      runs(3000),
     );
   });
 
@@ -562,7 +560,7 @@ describe('lz4 on hostile input (fast-check)', () => {
         checkAgainstModel(input, written, partial);
         checkAgainstModel(input, Math.max(0, written + delta), partial);
       }),
-      params,
+      runs(1000),
     );
   });
 
@@ -593,7 +591,7 @@ describe('lz4 on hostile input (fast-check)', () => {
         checkAgainstModel(input, written, partial);
         checkAgainstModel(input, Math.max(0, written + delta), partial);
       }),
-      params,
+      runs(1000),
     );
   });
 });

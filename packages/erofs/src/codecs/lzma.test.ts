@@ -6,6 +6,7 @@ import { ErofsError } from '../errors.js';
 import { createLzma, microLzmaDecode, LZMA_PROBS_MAX } from './lzma.js';
 import { generate, type LzmaVector } from '../../../../tools/codecs/lzma-vectors.js';
 import { guarded, mutate, mutation } from '../../../../tests/codec-harness.js';
+import { fcRuns } from '../../../../tests/fc-runs.js';
 
 // Streams made by liblzma's MicroLZMA encoder (tools/codecs/lzma-vectors.c); the originals
 // are rebuilt here from the same deterministic generator.
@@ -185,10 +186,7 @@ describe('header', () => {
 });
 
 describe('hostile input (fast-check)', () => {
-  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  const runs = Number(process.env.FC_RUNS ?? 400);
-  // eslint-disable-next-line no-console
-  console.log(`lzma fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
+  const { runs } = fcRuns('lzma');
   const pool = vectors.filter((v) => v.length <= 70000);
   // guarded() checks guards, input and time; the codec object wraps the dictionary size.
   const guardedDecode = (input: Uint8Array, outLen: number, dictSize: number, partial: boolean): void => {
@@ -209,7 +207,7 @@ describe('hostile input (fast-check)', () => {
           guardedDecode(mutate(streams.get(v.name)!, ms), outLen, v.dictSize, partial);
         },
       ),
-      { seed, numRuns: runs },
+      runs(400),
     );
   });
 
@@ -231,7 +229,7 @@ describe('hostile input (fast-check)', () => {
         const n = Math.min(outLen, v.length);
         if (Buffer.compare(out.subarray(0, n), original(v).subarray(0, n)) !== 0) throw new Error('wrong bytes');
       }),
-      { seed, numRuns: runs },
+      runs(400),
     );
   });
 
@@ -249,7 +247,7 @@ describe('hostile input (fast-check)', () => {
           guardedDecode(input, outLen, dict, partial);
         },
       ),
-      { seed, numRuns: runs },
+      runs(400),
     );
   });
 });

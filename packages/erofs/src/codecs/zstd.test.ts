@@ -2,7 +2,7 @@
  * Zstandard: frames from the zstd CLI (fixtures/codecs/zstd, tools/codecs/zstd-vectors.py)
  * through libzstd-in-wasm (`createZstd()`); the frame walk; partial
  * prefixes; wrong lengths; hostile input (fast-check: seed printed, FC_SEED=<seed> to
- * replay, FC_RUNS to change the number of runs).
+ * replay, FC_RUNS=k multiplies the runs).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { Codec } from './codec.js';
 import { ZSTD_MAX_FRAME_OUTPUT, createZstd, readZstdFrame, zstd, zstdEngineKind, zstdWasmReady } from './zstd.js';
 import { ErofsError } from '../errors.js';
 import { guarded, mutate, mutation } from '../../../../tests/codec-harness.js';
+import { fcRuns } from '../../../../tests/fc-runs.js';
 
 interface Vector {
   file: string;
@@ -227,10 +228,7 @@ describe('zstd frame walk', () => {
 });
 
 describe('zstd hostile input (fast-check)', () => {
-  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  const runs = Number(process.env.FC_RUNS ?? 300);
-  // eslint-disable-next-line no-console
-  console.log(`zstd fast-check seed ${seed} (FC_SEED=${seed} to replay), ${runs} runs`);
+  const { runs } = fcRuns('zstd');
   const pool = vectors.filter((v) => v.compressedLength <= 40_000);
 
 
@@ -248,7 +246,7 @@ describe('zstd hostile input (fast-check)', () => {
           guarded(wasm, input, outLen, partial);
         },
       ),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 
@@ -267,7 +265,7 @@ describe('zstd hostile input (fast-check)', () => {
           guarded(wasm, input, outLen, partial);
         },
       ),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 
@@ -284,7 +282,7 @@ describe('zstd hostile input (fast-check)', () => {
           guarded(wasm, input, outLen, partial);
         },
       ),
-      { seed, numRuns: runs },
+      runs(300),
     );
   });
 });
