@@ -10,27 +10,30 @@
  * descriptor table; every open description (mount, path inside the mount, flags, offset
  * or directory position). It never holds image bytes, decoded data or cache contents.
  *
- * A tmpfs has no image to reopen, so its content is in the checkpoint: its limits and
- * the snapshot its own snapshot() takes (every inode with its metadata, xattrs, ACLs,
- * pages and directory entries with their getdents cookies; hard links as several entries
- * naming one inode; inodes with no name left that were still held), written for JSON:
+ * A tmpfs has no image to reopen, so its content is in the checkpoint: its limits and the
+ * snapshot its own snapshot() takes (@erofs-js/tmpfs snapshot.ts: every inode with its
+ * metadata, xattrs, ACLs, pages and directory entries; hard links as several entries
+ * naming one inode; the inodes with no name left that were still held), written for JSON
+ * as it is except for its byte strings (names, targets, xattr names and values, ACLs,
+ * pages), each of which becomes { b64 } or, when trailing zero bytes were cut off,
+ * { b64, len } with len the full length (a small file's 4096-byte page costs what its
+ * bytes cost; { b64: "", len: 4096 } is a written page of zeros):
  *
  *   tmpfs: { options: { size, nr_inodes, atime, protectedHardlinks },
  *            content: { format: "erofs-js/tmpfs", version, nextIno, root, unlinked: [ino],
- *                       inodes: [{ ino, mode, uid, gid, rdev, atime..btime: [s, ns],
- *                                  xattrs: [[name, value]], acl, defaultAcl, linkable,
- *                                  size?, pages?: [[index, bytes | null]], target?,
- *                                  entries?: [{ name, ino, cookie }], nextCookie? }] } }
+ *                       inodes: [{ ino, mode, ..., pages: [[index, { b64, len? } | null]],
+ *                                  entries: [{ name: { b64 }, ino, ... }], ... }] } }
  *
- * Names, xattr names and symlink targets are latin1 byte strings like every other name
- * here; xattr values and ACLs are base64. A page is 4096 bytes: its base64 holds the
- * bytes up to its last non-zero one (a small file's page costs what its bytes cost, ""
- * is a written page of zeros), and null is a page fallocated and never written. Pages
- * are bounded by the mount's size limit (at most size / 4096 of them), each string by
- * the base64 length of 4096 bytes, inodes and names by nr_inodes. A description or cwd
- * on an inode with no name left records the inode number instead of a path
- * ({ mount, path: [], ino }), and restore hands it the re-created inode; one on a name
- * that was removed while another name of the inode lives records that other name.
+ * Bounds, checked before anything is decoded: nesting at most 8 deep, each byte string at
+ * most 65536 bytes (an xattr value's limit), and the zero bytes put back at most the
+ * mount's size limit, so decoding allocates no more than the checkpoint's own length plus
+ * that limit; restore also caps the sum of the size limits (RestoreHost.maxTmpfsBytes).
+ * Tmpfs.restore then checks the content itself (types, counts against nr_inodes, pages
+ * against size, the tree, links, xattr namespaces, ACLs), and its complaint becomes a
+ * CheckpointError naming the field. A description or cwd on an inode with no name left
+ * records the inode number instead of a path ({ mount, path: [], ino }), and restore hands
+ * it the re-created inode; one on a name that was removed while another name of the
+ * inode lives records that other name.
  *
  * A filesystem the emulator mounted itself (mount({ fs })) is recorded by type, source
  * and device as `provided: true`; restore asks the host's provideFs() for it again, or
@@ -53,7 +56,7 @@
  */
 import { superblockChecksum, type Image } from '@erofs-js/erofs';
 import { Filesystem, MAX_OFFSET, O_ACCMODE, O_RDONLY, ROOT, SysError, credentials, keyBytes, nameKey, type AnyFilesystem, type Credentials, type Errno } from '@erofs-js/vfs';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Tmpfs, type AtimeMode, type SnapshotInode, type TmpfsSnapshot } from '@erofs-js/tmpfs';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Tmpfs, type AtimeMode, type TmpfsSnapshot } from '@erofs-js/tmpfs';
 import type { HostMountOptions, ImageRef, OpenedImage } from './controller.js';
 import { MountNamespace, type Location, type Mount, type MountFlags, type MountSpec } from './namespace.js';
 import * as node from './node.js';
@@ -83,10 +86,11 @@ export const CHECKPOINT_LIMITS = {
   restoreTmpfsBytes: 2 ** 30,
 } as const;
 
-/** A base64 string of 4096 bytes. */
-const PAGE_B64 = 5464;
 const PAGE = 4096;
-const XATTR_VALUE_MAX = 65536;
+/** The longest byte string a tmpfs snapshot holds: an xattr value (XATTR_SIZE_MAX). */
+const BYTES_MAX = 65536;
+/** How deep a tmpfs section nests (content.inodes[i].pages[j][1].b64 is 5). */
+const TMPFS_DEPTH = 8;
 
 /** Who an image is: what restore compares before trusting an opened image. */
 export interface ImageIdentity {
@@ -155,38 +159,21 @@ export interface TmpfsCheckpoint {
   content: TmpfsContentCheckpoint;
 }
 
+/** A byte string in a tmpfs section: base64, and the full length when trailing zero bytes were cut. */
+export interface BytesCheckpoint {
+  b64: string;
+  len?: number;
+}
+
+/** A TmpfsSnapshot as JSON: the same shape, byte strings as BytesCheckpoint (see the header). */
+export type TmpfsValue = null | boolean | number | string | BytesCheckpoint | TmpfsValue[] | { [key: string]: TmpfsValue };
+
 export interface TmpfsContentCheckpoint {
   format: typeof SNAPSHOT_FORMAT;
   version: typeof SNAPSHOT_VERSION;
-  nextIno: number;
-  root: number;
-  inodes: TmpfsInodeCheckpoint[];
+  /** Inodes with no name left that were held; descriptions name them by number. */
   unlinked: number[];
-}
-
-export interface TmpfsInodeCheckpoint {
-  ino: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  atime: [number, number];
-  mtime: [number, number];
-  ctime: [number, number];
-  btime: [number, number];
-  /** [latin1 name, base64 value] */
-  xattrs: [string, string][];
-  /** base64 of the ACL's xattr encoding, or null. */
-  acl: string | null;
-  defaultAcl: string | null;
-  linkable: boolean;
-  size?: number;
-  /** [page index, base64 of the page up to its last non-zero byte, or null: allocated, never written] */
-  pages?: [number, string | null][];
-  /** latin1 */
-  target?: string;
-  entries?: { name: string; ino: number; cookie: number }[];
-  nextCookie?: number;
+  [key: string]: TmpfsValue;
 }
 
 export interface LocationCheckpoint {
@@ -326,40 +313,30 @@ export function fromBase64(s: string, dest?: Uint8Array): Uint8Array | string {
   return out;
 }
 
-/** A page's bytes up to its last non-zero byte. */
-function trimZeros(page: Uint8Array): Uint8Array {
-  let end = page.length;
-  while (end > 0 && page[end - 1] === 0) end--;
-  return page.subarray(0, end);
+/** The bytes up to the last non-zero one. */
+function trimZeros(b: Uint8Array): Uint8Array {
+  let end = b.length;
+  while (end > 0 && b[end - 1] === 0) end--;
+  return b.subarray(0, end);
 }
 
-function encodeInode(i: SnapshotInode): TmpfsInodeCheckpoint {
-  const o: TmpfsInodeCheckpoint = {
-    ino: i.ino,
-    mode: i.mode,
-    uid: i.uid,
-    gid: i.gid,
-    rdev: i.rdev,
-    atime: [...i.atime],
-    mtime: [...i.mtime],
-    ctime: [...i.ctime],
-    btime: [...i.btime],
-    xattrs: i.xattrs.map(([k, v]) => [nameKey(k), toBase64(v)]),
-    acl: i.acl ? toBase64(i.acl) : null,
-    defaultAcl: i.defaultAcl ? toBase64(i.defaultAcl) : null,
-    linkable: i.linkable,
-  };
-  if (i.size !== undefined) o.size = i.size;
-  if (i.pages !== undefined) o.pages = i.pages.map(([k, v]) => [k, v ? toBase64(trimZeros(v)) : null]);
-  if (i.target !== undefined) o.target = nameKey(i.target);
-  if (i.entries !== undefined) o.entries = i.entries.map((e) => ({ name: nameKey(e.name), ino: e.ino, cookie: e.cookie }));
-  if (i.nextCookie !== undefined) o.nextCookie = i.nextCookie;
-  return o;
+function encodeValue(v: unknown): TmpfsValue {
+  if (v instanceof Uint8Array) {
+    const t = trimZeros(v);
+    return t.length < v.length ? { b64: toBase64(t), len: v.length } : { b64: toBase64(v) };
+  }
+  if (Array.isArray(v)) return v.map(encodeValue);
+  if (v !== null && typeof v === 'object') {
+    if (Object.hasOwn(v, 'b64')) throw new Error('a tmpfs snapshot object has a field "b64": the checkpoint encoding would read it as bytes');
+    return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === undefined ? [] : [[k, encodeValue(x)]])));
+  }
+  if (v === undefined || typeof v === 'function' || typeof v === 'bigint' || typeof v === 'symbol') throw new Error(`a tmpfs snapshot holds a ${typeof v}`);
+  return v as TmpfsValue;
 }
 
 /** A tmpfs's snapshot in the checkpoint's JSON form (see the header). */
 export function encodeTmpfsSnapshot(snap: TmpfsSnapshot): TmpfsContentCheckpoint {
-  return { format: snap.format, version: snap.version, nextIno: snap.nextIno, root: snap.root, inodes: snap.inodes.map(encodeInode), unlinked: [...snap.unlinked] };
+  return encodeValue(snap) as TmpfsContentCheckpoint;
 }
 
 /** What save keeps of a tmpfs mount to place descriptions on unlinked inodes. */
@@ -623,34 +600,43 @@ function parseIdentity(v: unknown, at: string): ImageIdentity {
   };
 }
 
-/** A latin1 byte string of minLength..maxLength characters (a name, an xattr name, a symlink target). */
-function bytesStr(v: unknown, at: string, minLength: number, maxLength: number): string {
-  if (typeof v !== 'string') throw bad(at, `must be a string, not ${kindOf(v)}`);
-  if (v.length < minLength || v.length > maxLength) throw bad(at, `is ${v.length} bytes long (${minLength}..${maxLength})`);
-  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) > 0xff) throw bad(at, 'byte strings are latin1: a character above U+00FF');
-  return v;
-}
-
-/** A base64 string decoding to at most maxBytes bytes (checked without decoding). */
-function b64(v: unknown, at: string, maxBytes: number): string {
-  if (typeof v !== 'string') throw bad(at, `must be a base64 string, not ${kindOf(v)}`);
-  const max = Math.ceil(maxBytes / 3) * 4;
-  if (v.length > max) throw bad(at, `is ${v.length} characters of base64 (at most ${max}: ${maxBytes} bytes)`);
-  if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw bad(at, 'is not padded base64 (RFC 4648)');
-  return v;
-}
-
-function time2(v: unknown, at: string): [number, number] {
-  const a = arr(v, at, 2);
-  if (a.length !== 2) throw bad(at, 'must be [seconds, nanoseconds]');
-  return [int(a[0], `${at}[0]`, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), int(a[1], `${at}[1]`, 0, 999_999_999)];
+/**
+ * A clean copy of a tmpfs section's JSON value: plain data at most TMPFS_DEPTH deep, byte
+ * strings well formed (padded base64 of at most BYTES_MAX bytes, `len` not below what the
+ * base64 holds), the zero bytes their `len` adds counted into `pad`.
+ */
+function tmpfsValue(v: unknown, at: string, depth: number, pad: { bytes: number; max: number; at: string }): TmpfsValue {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw bad(at, `${v} is not a finite number`);
+    return v;
+  }
+  if (typeof v === 'string') return str(v, at, 256);
+  if (depth >= TMPFS_DEPTH) throw bad(at, `nested deeper than ${TMPFS_DEPTH} levels`);
+  if (Array.isArray(v)) return v.map((x, i) => tmpfsValue(x, `${at}[${i}]`, depth + 1, pad));
+  if (typeof v !== 'object') throw bad(at, `must be plain data, not ${kindOf(v)}`);
+  const o = v as Record<string, unknown>;
+  if (Object.hasOwn(o, 'b64')) {
+    const x = obj(o, at, ['b64'], ['len']);
+    const s = x.b64;
+    if (typeof s !== 'string') throw bad(`${at}.b64`, `must be a base64 string, not ${kindOf(s)}`);
+    const maxChars = Math.ceil(BYTES_MAX / 3) * 4;
+    if (s.length > maxChars) throw bad(`${at}.b64`, `is ${s.length} characters of base64 (at most ${maxChars}: ${BYTES_MAX} bytes)`);
+    if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw bad(`${at}.b64`, 'is not padded base64 (RFC 4648)');
+    const held = (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+    if (held > BYTES_MAX) throw bad(`${at}.b64`, `holds ${held} bytes (at most ${BYTES_MAX})`);
+    if (!Object.hasOwn(x, 'len')) return { b64: s };
+    const len = int(x.len, `${at}.len`, held, BYTES_MAX);
+    pad.bytes += len - held;
+    if (pad.bytes > pad.max) throw bad(`${at}.len`, `brings the zero bytes put back in ${pad.at} to ${pad.bytes}, more than its size limit of ${pad.max}`);
+    return { b64: s, len };
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, tmpfsValue(x, `${at}.${k.slice(0, 64)}`, depth + 1, pad)]));
 }
 
 /**
- * The shape and bounds of a tmpfs section: types, byte strings, base64, and counts
- * against the recorded limits (pages against size, inodes and names against nr_inodes)
- * so that decoding it allocates no more than the limits allow. The finer rules (file
- * types, the tree, links, xattr namespaces, ACLs) are Tmpfs.restore's, when it runs.
+ * The shape and bounds of a tmpfs section (see the header): the options, and the content
+ * as bounded plain data. What the content means is Tmpfs.restore's to check.
  */
 function parseTmpfs(v: unknown, at: string): TmpfsCheckpoint {
   const o = obj(v, at, ['options', 'content']);
@@ -662,71 +648,13 @@ function parseTmpfs(v: unknown, at: string): TmpfsCheckpoint {
   if (atime !== 'relatime' && atime !== 'strictatime' && atime !== 'noatime') throw bad(`${at}.options.atime`, 'must be "relatime", "strictatime" or "noatime"');
   const options = { size, nr_inodes: nrInodes, atime, protectedHardlinks: bool(op.protectedHardlinks, `${at}.options.protectedHardlinks`) } as const;
   const ca = `${at}.content`;
-  const c = obj(o.content, ca, ['format', 'version', 'nextIno', 'root', 'inodes', 'unlinked']);
+  if (typeof o.content !== 'object' || o.content === null || Array.isArray(o.content)) throw bad(ca, `must be an object, not ${kindOf(o.content)}`);
+  const c = o.content as Record<string, unknown>;
+  for (const k of ['format', 'version', 'unlinked']) if (!Object.hasOwn(c, k)) throw bad(ca, `field ${k} is missing`);
   if (c.format !== SNAPSHOT_FORMAT) throw bad(`${ca}.format`, `is not ${JSON.stringify(SNAPSHOT_FORMAT)}`);
   if (c.version !== SNAPSHOT_VERSION) throw bad(`${ca}.version`, `${JSON.stringify(c.version)} is not supported (this build reads version ${SNAPSHOT_VERSION})`);
-  const maxPages = size / PAGE;
-  let pages = 0;
-  let names = 0;
-  const inodes = arr(c.inodes, `${ca}.inodes`, nrInodes).map((x, j): TmpfsInodeCheckpoint => {
-    const ia = `${ca}.inodes[${j}]`;
-    const i = obj(x, ia, ['ino', 'mode', 'uid', 'gid', 'rdev', 'atime', 'mtime', 'ctime', 'btime', 'xattrs', 'acl', 'defaultAcl', 'linkable'], ['size', 'pages', 'target', 'entries', 'nextCookie']);
-    const rec: TmpfsInodeCheckpoint = {
-      ino: int(i.ino, `${ia}.ino`, 1, Number.MAX_SAFE_INTEGER - 1),
-      mode: int(i.mode, `${ia}.mode`, 0, 0o177777),
-      uid: int(i.uid, `${ia}.uid`, 0, U32),
-      gid: int(i.gid, `${ia}.gid`, 0, U32),
-      rdev: int(i.rdev, `${ia}.rdev`, 0, Number.MAX_SAFE_INTEGER),
-      atime: time2(i.atime, `${ia}.atime`),
-      mtime: time2(i.mtime, `${ia}.mtime`),
-      ctime: time2(i.ctime, `${ia}.ctime`),
-      btime: time2(i.btime, `${ia}.btime`),
-      // Each xattr takes at least its name's bytes of the inode budget (nr_inodes KiB).
-      xattrs: arr(i.xattrs, `${ia}.xattrs`, Math.min(1 << 16, nrInodes * 4)).map((p, k): [string, string] => {
-        const pa = `${ia}.xattrs[${k}]`;
-        const pair = arr(p, pa, 2);
-        if (pair.length !== 2) throw bad(pa, 'must be [name, value]');
-        return [bytesStr(pair[0], `${pa}[0]`, 1, 255), b64(pair[1], `${pa}[1]`, XATTR_VALUE_MAX)];
-      }),
-      acl: i.acl === null ? null : b64(i.acl, `${ia}.acl`, XATTR_VALUE_MAX),
-      defaultAcl: i.defaultAcl === null ? null : b64(i.defaultAcl, `${ia}.defaultAcl`, XATTR_VALUE_MAX),
-      linkable: bool(i.linkable, `${ia}.linkable`),
-    };
-    if (Object.hasOwn(i, 'size')) rec.size = int(i.size, `${ia}.size`, 0, MAX_OFFSET);
-    if (Object.hasOwn(i, 'pages')) {
-      const list = arr(i.pages, `${ia}.pages`, Number.MAX_SAFE_INTEGER);
-      pages += list.length;
-      if (pages > maxPages) throw bad(`${ia}.pages`, `brings the mount to ${pages} pages, more than its size limit of ${size} bytes holds (${maxPages})`);
-      rec.pages = list.map((p, k): [number, string | null] => {
-        const pa = `${ia}.pages[${k}]`;
-        const pair = arr(p, pa, 2);
-        if (pair.length !== 2) throw bad(pa, 'must be [index, base64 or null]');
-        return [int(pair[0], `${pa}[0]`, 0, Math.floor(MAX_OFFSET / PAGE)), pair[1] === null ? null : b64(pair[1], `${pa}[1]`, PAGE)];
-      });
-    }
-    if (Object.hasOwn(i, 'target')) rec.target = bytesStr(i.target, `${ia}.target`, 1, 4095);
-    if (Object.hasOwn(i, 'entries')) {
-      const list = arr(i.entries, `${ia}.entries`, Number.MAX_SAFE_INTEGER);
-      names += list.length;
-      // Every name is an inode or an extra link, and both count against nr_inodes.
-      if (names > nrInodes) throw bad(`${ia}.entries`, `brings the mount to ${names} names, more than nr_inodes ${nrInodes} allows`);
-      rec.entries = list.map((e, k) => {
-        const ea = `${ia}.entries[${k}]`;
-        const x = obj(e, ea, ['name', 'ino', 'cookie']);
-        return { name: bytesStr(x.name, `${ea}.name`, 1, 255), ino: int(x.ino, `${ea}.ino`, 1, Number.MAX_SAFE_INTEGER - 1), cookie: int(x.cookie, `${ea}.cookie`, 0, Number.MAX_SAFE_INTEGER) };
-      });
-    }
-    if (Object.hasOwn(i, 'nextCookie')) rec.nextCookie = int(i.nextCookie, `${ia}.nextCookie`, 0, Number.MAX_SAFE_INTEGER);
-    return rec;
-  });
-  const content: TmpfsContentCheckpoint = {
-    format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
-    nextIno: int(c.nextIno, `${ca}.nextIno`, 1, Number.MAX_SAFE_INTEGER),
-    root: int(c.root, `${ca}.root`, 1, Number.MAX_SAFE_INTEGER - 1),
-    inodes,
-    unlinked: arr(c.unlinked, `${ca}.unlinked`, inodes.length).map((x, j) => int(x, `${ca}.unlinked[${j}]`, 1, Number.MAX_SAFE_INTEGER - 1)),
-  };
+  arr(c.unlinked, `${ca}.unlinked`, nrInodes).forEach((x, j) => int(x, `${ca}.unlinked[${j}]`, 1, Number.MAX_SAFE_INTEGER - 1));
+  const content = tmpfsValue(c, ca, 0, { bytes: 0, max: size, at: ca }) as TmpfsContentCheckpoint;
   return { options, content };
 }
 
@@ -1012,39 +940,17 @@ function latin1Bytes(s: string): Uint8Array {
   return keyBytes(s);
 }
 
-function decodeB64(s: string, at: string, dest?: Uint8Array): Uint8Array {
-  const r = fromBase64(s, dest);
-  if (typeof r === 'string') throw bad(at, r);
-  return r;
-}
-
-/** A checked tmpfs section back into the TmpfsSnapshot Tmpfs.restore takes (pages padded to 4096 bytes). */
-function decodeTmpfsContent(c: TmpfsContentCheckpoint, at: string): TmpfsSnapshot {
-  const inodes = c.inodes.map((i, j): SnapshotInode => {
-    const ia = `${at}.inodes[${j}]`;
-    const s: SnapshotInode = {
-      ino: i.ino,
-      mode: i.mode,
-      uid: i.uid,
-      gid: i.gid,
-      rdev: i.rdev,
-      atime: [...i.atime],
-      mtime: [...i.mtime],
-      ctime: [...i.ctime],
-      btime: [...i.btime],
-      xattrs: i.xattrs.map(([k, v], x) => [keyBytes(k), decodeB64(v, `${ia}.xattrs[${x}][1]`)]),
-      acl: i.acl === null ? null : decodeB64(i.acl, `${ia}.acl`),
-      defaultAcl: i.defaultAcl === null ? null : decodeB64(i.defaultAcl, `${ia}.defaultAcl`),
-      linkable: i.linkable,
-    };
-    if (i.size !== undefined) s.size = i.size;
-    if (i.pages !== undefined) s.pages = i.pages.map(([k, v], x) => [k, v === null ? null : decodeB64(v, `${ia}.pages[${x}][1]`, new Uint8Array(PAGE))]);
-    if (i.target !== undefined) s.target = keyBytes(i.target);
-    if (i.entries !== undefined) s.entries = i.entries.map((e) => ({ name: keyBytes(e.name), ino: e.ino, cookie: e.cookie }));
-    if (i.nextCookie !== undefined) s.nextCookie = i.nextCookie;
-    return s;
-  });
-  return { format: c.format, version: c.version, nextIno: c.nextIno, root: c.root, inodes, unlinked: [...c.unlinked] };
+/** A checked tmpfs section back into the TmpfsSnapshot Tmpfs.restore takes. */
+function decodeTmpfs(v: TmpfsValue, at: string): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x, i) => decodeTmpfs(x, `${at}[${i}]`));
+  if (typeof v.b64 === 'string') {
+    const b = v as BytesCheckpoint;
+    const r = fromBase64(b.b64, b.len !== undefined ? new Uint8Array(b.len) : undefined);
+    if (typeof r === 'string') throw bad(`${at}.b64`, r);
+    return r;
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decodeTmpfs(x, `${at}.${k}`)]));
 }
 
 /**
@@ -1192,7 +1098,7 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
         const o = m.tmpfs.options;
         let fs: Tmpfs;
         try {
-          fs = Tmpfs.restore(decodeTmpfsContent(m.tmpfs.content, at), { size: o.size, nr_inodes: o.nr_inodes, atime: o.atime, protectedHardlinks: o.protectedHardlinks, dev: m.dev });
+          fs = Tmpfs.restore(decodeTmpfs(m.tmpfs.content, at), { size: o.size, nr_inodes: o.nr_inodes, atime: o.atime, protectedHardlinks: o.protectedHardlinks, dev: m.dev });
         } catch (e) {
           throw tmpfsFault(e, at);
         }

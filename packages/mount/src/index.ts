@@ -94,7 +94,8 @@ export {
   type FsRequest,
   type TmpfsCheckpoint,
   type TmpfsContentCheckpoint,
-  type TmpfsInodeCheckpoint,
+  type BytesCheckpoint,
+  type TmpfsValue,
   type RestoreHost,
   type Restored,
 } from './checkpoint.js';
