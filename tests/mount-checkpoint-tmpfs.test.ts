@@ -212,7 +212,11 @@ describe('hostile tmpfs sections are refused with a CheckpointError naming the f
     expect(e.message).toMatch(/size limits add up to 4194304 bytes, over the host's 1048576/);
     expect(CHECKPOINT_LIMITS.restoreTmpfsBytes).toBe(1 << 30);
     // A page that decodes but lies past the size Tmpfs.restore checks: the field is named.
-    e = await refusal(((cp) => ((firstPage(cp).size = 0), cp))(structuredClone(saved.checkpoint) as any));
+    // It is refused before the host is asked to open any image.
+    let asked = 0;
+    const counting: RestoreHost = { openImage: () => (asked++, ROOTFS) };
+    e = await refusal(((cp) => ((firstPage(cp).size = 0), cp))(structuredClone(saved.checkpoint) as any), counting);
+    expect(asked).toBe(0);
     expect(e.at).toMatch(new RegExp(`^${at.replace(/[[\]]/g, '\\$&')}\\.content\\.inodes\\[\\d+\\]\\.pages\\[0\\]$`));
   });
 

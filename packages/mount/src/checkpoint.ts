@@ -1023,6 +1023,23 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
       throw new CheckpointError('refused', 'ENOSPC', `${mountLabel(m)}: the tmpfs size limits add up to ${tmpfsBytes} bytes, over the host's ${maxTmpfs} (RestoreHost.maxTmpfsBytes)`, `mounts[${i}].tmpfs.options.size`);
     }
   }
+  // ---- rebuild every tmpfs from its content: the last of the checks, before anything is opened ----
+  const specs = new Map<number, MountSpec>();
+  const tmpfsById = new Map<number, Tmpfs>();
+  for (const [i, m] of cp.mounts.entries()) {
+    if (!m.tmpfs) continue;
+    const at = `mounts[${i}].tmpfs.content`;
+    const o = m.tmpfs.options;
+    let fs: Tmpfs;
+    try {
+      fs = Tmpfs.restore(decodeTmpfs(m.tmpfs.content, at), { size: o.size, nr_inodes: o.nr_inodes, atime: o.atime, protectedHardlinks: o.protectedHardlinks, dev: m.dev });
+    } catch (e) {
+      for (const s of specs.values()) quietly(() => s.onRelease?.());
+      throw tmpfsFault(e, at);
+    }
+    tmpfsById.set(m.id, fs);
+    specs.set(m.id, deps.tmpfsSpec(fs, m.source, m.flags));
+  }
   // ---- open every image and ask for every provided filesystem (the only waits) ----
   const opened = new Map<number, OpenedImage>();
   const provided = new Map<number, AnyFilesystem>();
@@ -1061,11 +1078,10 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     }
   } catch (e) {
     closeOpened();
+    for (const s of specs.values()) quietly(() => s.onRelease?.());
     throw e;
   }
   // ---- from here on synchronous: validate, build, adopt ----
-  const specs = new Map<number, MountSpec>();
-  const tmpfsById = new Map<number, Tmpfs>();
   let ns: MountNamespace | undefined;
   const mountsById = new Map<number, Mount>();
   const descs: OpenDescription[] = [];
@@ -1092,20 +1108,7 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     return { mount: m, node: node.hold(n) };
   };
   try {
-    for (const [i, m] of cp.mounts.entries()) {
-      if (m.tmpfs) {
-        const at = `mounts[${i}].tmpfs.content`;
-        const o = m.tmpfs.options;
-        let fs: Tmpfs;
-        try {
-          fs = Tmpfs.restore(decodeTmpfs(m.tmpfs.content, at), { size: o.size, nr_inodes: o.nr_inodes, atime: o.atime, protectedHardlinks: o.protectedHardlinks, dev: m.dev });
-        } catch (e) {
-          throw tmpfsFault(e, at);
-        }
-        tmpfsById.set(m.id, fs);
-        specs.set(m.id, deps.tmpfsSpec(fs, m.source, m.flags));
-        continue;
-      }
+    for (const m of cp.mounts) {
       if (m.provided) {
         const fs = provided.get(m.id)!;
         provided.delete(m.id);
