@@ -1,7 +1,7 @@
 /** Shared access to the committed fixtures for the test files. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Image, MemorySource, type ImageOptions } from '@erofs-js/erofs';
+import { Image, MemorySource, decodeName, splitPath, type ImageOptions, type Inode } from '@erofs-js/erofs';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -38,4 +38,22 @@ export function openFixture(name: string, options: ImageOptions = {}): Image {
 
 export function readJsonl<T = Record<string, unknown>>(path: string): T[] {
   return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+}
+
+/**
+ * The inode at `path`, found with the decoder's own calls: from the root, each component
+ * looked up with Image.lookup and nothing else. No symlink is followed, anywhere in the
+ * path, and "." and ".." are whatever entries the directory stores. Enough for tests that
+ * name plain paths, the decoder's own among them (which must not load the VFS): resolving
+ * a path with Linux's rules is the VFS walker's job (resolve() in @erofs-js/vfs).
+ */
+export function nodeAt(image: Image, path: string | Uint8Array): Inode {
+  const bytes = typeof path === 'string' ? new TextEncoder().encode(path) : path;
+  let inode = image.root();
+  for (const name of splitPath(bytes)) {
+    const entry = image.lookup(inode, name);
+    if (!entry) throw new Error(`nodeAt(${JSON.stringify(decodeName(bytes))}): no entry ${JSON.stringify(decodeName(name))}`);
+    inode = image.inode(entry.nid);
+  }
+  return inode;
 }

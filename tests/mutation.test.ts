@@ -32,7 +32,7 @@ import {
 } from '@erofs-js/erofs';
 import { fsck } from '../packages/cli/src/fsck.js';
 import { manifestRecord, readdirRecords } from '../packages/cli/src/manifest.js';
-import { fixtureBytes, fixtureIndex } from './fixtures.js';
+import { fixtureBytes, fixtureIndex, nodeAt } from './fixtures.js';
 import { fcRuns } from './fc-runs.js';
 
 const { runs } = fcRuns('mutation');
@@ -815,7 +815,7 @@ describe('whole-image walks (fsck, manifest, readdir) of mutated images', () => 
 function withDirentNid(dirPath: string, name: string, target: (image: Image) => number): { bytes: Uint8Array; targetNid: number; dirNid: number } {
   const bytes = fixture('rootfs-18.erofs').bytes.slice();
   const image = new Image(new MemorySource(bytes));
-  const dir = image.resolvePath(dirPath);
+  const dir = nodeAt(image, dirPath);
   expect(isDir(dir)).toBe(true);
   const d = [...image.readdir(dir)].find((e) => Buffer.from(e.name).toString() === name);
   expect(d, `${dirPath}/${name}`).toBeDefined();
@@ -835,8 +835,8 @@ function withDirentNid(dirPath: string, name: string, target: (image: Image) => 
 describe('directory cycles', () => {
   const cases: [string, string, string, (image: Image) => number][] = [
     ['to the root', '/usr/share', 'doc', (i) => i.rootNid],
-    ["to the directory's own parent", '/usr/share', 'doc', (i) => i.resolvePath('/usr').nid],
-    ['to the directory itself', '/usr/share', 'doc', (i) => i.resolvePath('/usr/share').nid],
+    ["to the directory's own parent", '/usr/share', 'doc', (i) => nodeAt(i, '/usr').nid],
+    ['to the directory itself', '/usr/share', 'doc', (i) => nodeAt(i, '/usr/share').nid],
     ['from a top-level directory to the root', '/', 'usr', (i) => i.rootNid],
   ];
   for (const [what, dirPath, name, target] of cases) {
@@ -844,7 +844,7 @@ describe('directory cycles', () => {
       const { bytes, targetNid } = withDirentNid(dirPath, name, target);
       const image = openCounted(bytes, [], true, 10_000);
       // The decoder sees the rewritten nid.
-      const dir = image.resolvePath(dirPath);
+      const dir = nodeAt(image, dirPath);
       const d = [...image.readdir(dir)].find((e) => Buffer.from(e.name).toString() === name)!;
       expect(d.nid).toBe(targetNid);
 

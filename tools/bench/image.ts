@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Image, MemorySource, isReg, loadCodecs, walk, type Inode } from '../../packages/erofs/src/index.js';
 import { createNodeDeflate } from '../../packages/erofs/src/node.js';
+import { nodeAt } from '../../tests/fixtures.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const ROUNDS = Number(args.rounds ?? 5);
@@ -67,7 +68,7 @@ for (const name of ['z-lz4hc-18-C64k.erofs', 'z-lzma-18.erofs', 'z-zstd-18.erofs
   const bytes = new Uint8Array(readFileSync(FIX + name));
   const run = (cacheBytes: number) => {
     const image = new Image(new MemorySource(bytes), { cacheBytes });
-    const inode: Inode = image.resolvePath('/big/counter-1m');
+    const inode: Inode = nodeAt(image, '/big/counter-1m');
     const buf = new Uint8Array(4096);
     for (let off = 0; off < inode.size; off += 4096) image.read(inode, off, buf);
     return image.extentCache.misses;

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Image, MemorySource, isReg, loadCodecs, walk, type ByteSource, type RangeSourceOptions } from '../../packages/erofs/src/index.js';
 import { openRangeSource } from '../../packages/erofs/src/node.js';
+import { Filesystem, ROOT, resolve } from '../../packages/vfs/src/index.js';
 import { ServerProcess } from '../../tests/range-server.js';
 import { CACHE } from './corpus.js';
 
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
       const image = new Image(src);
       let text = '(no /etc/os-release)';
       try {
-        text = new TextDecoder().decode(image.readFile(image.resolvePath('/etc/os-release', true))).split('\n')[0];
+        const d = resolve(new Filesystem(image), '/etc/os-release', ROOT);
+        d.decRef();
+        text = new TextDecoder().decode(image.readFile(d.inode.raw)).split('\n')[0];
       } catch (e) {
         text = `(${(e as Error).message})`;
       }

@@ -21,7 +21,7 @@ import {
   type Inode,
 } from '@erofs-js/erofs';
 import { fsck, type FsckReport } from './fsck.js';
-import { FIXTURES, deviceSources, fixtureBytes, fixtureIndex, openFixture, readJsonl } from '../../../tests/fixtures.js';
+import { FIXTURES, deviceSources, fixtureBytes, fixtureIndex, nodeAt, openFixture, readJsonl } from '../../../tests/fixtures.js';
 
 const ERRNO_NAMES = new Set(Object.keys(ERRNO));
 const LINE = /^(\/[^\n]*): (E[A-Z]+): [^\n]+$/;
@@ -82,7 +82,7 @@ function corruptible(name: string) {
 }
 
 function direntPos(image: Image, dirPath: string, name: string): number {
-  const dir = image.resolvePath(dirPath);
+  const dir = nodeAt(image, dirPath);
   const d = [...image.readdir(dir)].find((e) => Buffer.from(e.name).toString() === name);
   expect(d, `${dirPath} ${name}`).toBeDefined();
   return physical(image, dir, d!.offset);
@@ -155,7 +155,7 @@ describe('fsck on corrupted images', () => {
     expect(errorsOf(check(bytes, { verifyChecksum: false }))).toEqual([]); // the label is not structure
 
     const c = corruptible('rootfs-18.erofs');
-    const file = c.image.resolvePath('/bin/busybox');
+    const file = nodeAt(c.image, '/bin/busybox');
     new DataView(c.bytes.buffer).setUint16(1024 + 0x0e, file.nid, true); // root nid -> a regular file
     expect(check(c.bytes, { verifyChecksum: false })).toEqual({ open: 'EUCLEAN' });
     new DataView(c.bytes.buffer).setUint16(1024 + 0x0e, 0xffff, true); // root nid past the end
@@ -173,7 +173,7 @@ describe('fsck on corrupted images', () => {
 
   it('inode: a bogus file type in i_mode is reported at its path', () => {
     const { image, bytes } = corruptible('rootfs-18.erofs');
-    const busybox = image.resolvePath('/bin/busybox');
+    const busybox = nodeAt(image, '/bin/busybox');
     bytes[busybox.pos + 5] &= 0x0f; // mode type 0
     const errors = errorsOf(check(fixChecksum(bytes)));
     expect(errors).toHaveLength(1);
@@ -182,8 +182,8 @@ describe('fsck on corrupted images', () => {
 
   it('inode: an unknown data layout, and a size past the end of the image', () => {
     const { image, bytes } = corruptible('rootfs-18.erofs');
-    const a = image.resolvePath('/etc/passwd');
-    const b = image.resolvePath('/bin/busybox');
+    const a = nodeAt(image, '/etc/passwd');
+    const b = nodeAt(image, '/bin/busybox');
     bytes[a.pos] = (bytes[a.pos] & 1) | (7 << 1); // layout 7
     new DataView(bytes.buffer).setUint32(b.pos + 8, 0x7fffffff, true); // i_size (compact)
     expect(b.extended).toBe(false);
@@ -194,7 +194,7 @@ describe('fsck on corrupted images', () => {
 
   it('inode: a directory that claims to be a file disagrees with its dirent', () => {
     const { image, bytes } = corruptible('rootfs-18.erofs');
-    const usr = image.resolvePath('/usr');
+    const usr = nodeAt(image, '/usr');
     bytes[usr.pos + 5] = (bytes[usr.pos + 5] & 0x0f) | 0x80; // S_IFREG
     const errors = errorsOf(check(fixChecksum(bytes)));
     expect(errors.some((e) => /^\/usr: EUCLEAN: .*file type 2 disagrees/.test(e))).toBe(true);
@@ -208,14 +208,14 @@ describe('fsck on corrupted images', () => {
     }
     {
       const { image, bytes } = corruptible('rootfs-18.erofs');
-      const bin = image.resolvePath('/bin');
+      const bin = nodeAt(image, '/bin');
       const at = physical(image, bin, 0);
       new DataView(bytes.buffer).setUint16(at + 8, 0, true); // first nameoff
       expect(errorsOf(check(fixChecksum(bytes)))).toEqual([expect.stringMatching(/^\/bin: EUCLEAN: .*first nameoff 0/)]);
     }
     {
       const { image, bytes } = corruptible('rootfs-18.erofs');
-      const etc = image.resolvePath('/etc');
+      const etc = nodeAt(image, '/etc');
       const ents = [...image.readdir(etc)];
       const group = ents.find((e) => Buffer.from(e.name).toString() === 'group')!;
       const dv = new DataView(bytes.buffer);
@@ -231,7 +231,7 @@ describe('fsck on corrupted images', () => {
     ] as const) {
       const { image, bytes } = corruptible('rootfs-18.erofs');
       const at = direntPos(image, '/usr/share', name);
-      new DataView(bytes.buffer).setUint32(at, image.resolvePath('/etc').nid, true);
+      new DataView(bytes.buffer).setUint32(at, nodeAt(image, '/etc').nid, true);
       expect(errorsOf(check(fixChecksum(bytes))).some((e) => e.startsWith('/usr/share: EUCLEAN: ') && code.test(e))).toBe(true);
     }
   });
@@ -239,7 +239,7 @@ describe('fsck on corrupted images', () => {
   it('xattr area: a shared count that overflows the ibody, an entry that overflows its area, a shared id past the end', () => {
     const name = 'basic-18.erofs';
     const pick = (image: Image, path: string) => {
-      const i = image.resolvePath(path);
+      const i = nodeAt(image, path);
       expect(i.xattrIcount).toBeGreaterThan(0);
       return i.pos + i.inodeSize;
     };
@@ -267,7 +267,7 @@ describe('fsck on corrupted images', () => {
 
   it('an error at a path with a newline in it is still one line (the newline is escaped)', () => {
     const { image, bytes } = corruptible('basic-18.erofs');
-    const victim = image.resolvePath('/names/new\nline');
+    const victim = nodeAt(image, '/names/new\nline');
     bytes[victim.pos + 5] &= 0x0f;
     const errors = errorsOf(check(fixChecksum(bytes)));
     expect(errors).toEqual(['/names/new\\x0aline: EUCLEAN: ' + `inode ${victim.nid} at byte ${victim.pos + 4}: bogus i_mode 0${(victim.mode & 0o7777).toString(8)}`]);
@@ -300,14 +300,14 @@ describe('fsck on corrupted images', () => {
   it('a directory cycle is reported once and the check ends', () => {
     const { image, bytes } = corruptible('rootfs-18.erofs');
     const at = direntPos(image, '/usr/share', 'doc');
-    new DataView(bytes.buffer).setUint32(at, image.resolvePath('/usr').nid, true);
+    new DataView(bytes.buffer).setUint32(at, nodeAt(image, '/usr').nid, true);
     const o = check(fixChecksum(bytes), { maxReads: 5000 });
     expect(errorsOf(o)).toEqual([expect.stringMatching(/^\/usr\/share\/doc: EUCLEAN: .*reachable twice/)]);
   });
 
   it('caps the error list and says so', () => {
     const { image, bytes } = corruptible('rootfs-18.erofs');
-    const bin = image.resolvePath('/bin');
+    const bin = nodeAt(image, '/bin');
     let n = 0;
     for (const d of image.readdir(bin)) {
       if (d.name[0] === 0x2e) continue;
@@ -324,7 +324,7 @@ describe('fsck on corrupted images', () => {
   it('never swallows an exception that is not an ErofsError, even past the error cap', () => {
     const clean = fixtureBytes('rootfs-18.erofs');
     const inner = new MemorySource(clean);
-    const busybox = new Image(inner).resolvePath('/bin/busybox');
+    const busybox = nodeAt(new Image(inner), '/bin/busybox');
     const x = new Image(inner).map(busybox, 0);
     expect(x.kind).toBe(ExtentKind.Data);
     // A source that fails (not with an ErofsError) on busybox's data, and only there.

@@ -29,6 +29,7 @@ function newestSource(): number {
     }
   };
   scan(join(ROOT, 'packages/erofs/src'));
+  scan(join(ROOT, 'packages/vfs/src'));
   scan(join(ROOT, 'packages/cli/src'));
   scan(join(ROOT, 'packages/mkfs/src'));
   return newest;

@@ -1,8 +1,9 @@
 import { writeSync } from 'node:fs';
 import {
-  ErofsError, LAYOUT_NAMES, S_IFMT, S_IFLNK, S_IFDIR, S_IFCHR, S_IFBLK,
+  LAYOUT_NAMES, S_IFMT, S_IFLNK, S_IFDIR, S_IFCHR, S_IFBLK,
   decodeName, featureNames, formatNid, isErofsError, splitDev, type Image, type Inode,
 } from '@erofs-js/erofs';
+import { Filesystem, ROOT, SysError, isSysError, resolve, toSysError } from '@erofs-js/vfs';
 import { openImage, prepareCodecs } from './open.js';
 import { modeString, timeString, uuidString, Progress } from './format.js';
 import { manifest, readdirRecords, typeName } from './manifest.js';
@@ -109,7 +110,28 @@ function printableValue(v: Uint8Array): string {
   return '0s' + Buffer.from(v).toString('base64');
 }
 
+/**
+ * The inode PATH names inside the image, found by the one Linux path walker (the VFS's,
+ * as root): symlinks in the middle of the path are followed, absolute targets from the
+ * image root, at most 40 of them; the last component only with `follow`. A failure is a
+ * SysError whose text names the path.
+ */
+function inodeAt(fs: Filesystem, path: string, follow: boolean): Inode {
+  try {
+    const d = resolve(fs, path, ROOT, { follow });
+    const inode = d.inode.raw;
+    d.decRef();
+    return inode;
+  } catch (e) {
+    const s = toSysError(e);
+    const detail = s.message.startsWith(`${s.code}: `) ? s.message.slice(s.code.length + 2) : s.message;
+    throw new SysError(s.code, `${path}: ${detail}`, { cause: s });
+  }
+}
+
 function run(p: Parsed, image: Image, onTTY: boolean): number {
+  // Only the commands that take a PATH need the VFS's view of the image.
+  const vfs = () => new Filesystem(image);
   switch (p.command) {
     case 'info': {
       const sb = image.sb;
@@ -138,7 +160,7 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
     }
     case 'ls': {
       need(p, 1, 2);
-      const inode = image.resolvePath(p.args[1] ?? '/', true);
+      const inode = inodeAt(vfs(), p.args[1] ?? '/', true);
       const lines: string[] = [];
       if ((inode.mode & S_IFMT) !== S_IFDIR) {
         const name = p.args[1] ?? '/';
@@ -155,8 +177,8 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
     }
     case 'cat': {
       need(p, 2, 2);
-      const inode = image.resolvePath(p.args[1], true);
-      if ((inode.mode & S_IFMT) === S_IFDIR) throw new ErofsError('EISDIR', 'path', undefined, `${p.args[1]}: is a directory`);
+      const inode = inodeAt(vfs(), p.args[1], true);
+      if ((inode.mode & S_IFMT) === S_IFDIR) throw new SysError('EISDIR', `${p.args[1]}: is a directory`);
       const buf = new Uint8Array(1 << 20);
       for (let off = 0; off < inode.size; ) {
         const n = image.read(inode, off, buf);
@@ -168,7 +190,7 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
     }
     case 'stat': {
       need(p, 2, 2);
-      const inode = image.resolvePath(p.args[1], false);
+      const inode = inodeAt(vfs(), p.args[1], false);
       const obj: Record<string, unknown> = { path: p.args[1], type: typeName(inode.mode), ...inode, nid: formatNid(inode.nid), layoutName: LAYOUT_NAMES[inode.layout], modeString: modeString(inode.mode) };
       const t = inode.mode & S_IFMT;
       if (t === S_IFCHR || t === S_IFBLK) Object.assign(obj, splitDev(inode.rdev));
@@ -179,7 +201,7 @@ function run(p: Parsed, image: Image, onTTY: boolean): number {
     }
     case 'xattr': {
       need(p, 2, 2);
-      const inode = image.resolvePath(p.args[1], false);
+      const inode = inodeAt(vfs(), p.args[1], false);
       const xs = image.listXattrs(inode);
       out(xs.map((x) => `${x.name}=${printableValue(x.value)}\n`).join(''));
       return 0;
@@ -290,8 +312,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`erofs: ${e.message}\n${USAGE}`);
       return 2;
     }
-    if (isErofsError(e)) {
-      process.stderr.write(`erofs: ${imagePath}: ${e.code}: ${e.message}\n`);
+    // The decoder's errors and the VFS's print alike: "CODE: what" (a SysError's message
+    // starts with its code already).
+    if (isErofsError(e) || isSysError(e)) {
+      process.stderr.write(`erofs: ${imagePath}: ${isSysError(e) ? e.message : `${e.code}: ${e.message}`}\n`);
       return 1;
     }
     const code = (e as NodeJS.ErrnoException).code;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { DataLayout, ExtentKind, Image, MemorySource, isDir, walk, type Inode } from '@erofs-js/erofs';
 import { buildImage, dir, file, symlink, type DirNode, type TreeNode } from '@erofs-js/mkfs';
-import { fixtureIndex, openFixture } from '../../../tests/fixtures.js';
+import { fixtureIndex, nodeAt, openFixture } from '../../../tests/fixtures.js';
 import { hashContent, manifest, manifestRecord, pathOrder, readdirRecords, sha256Of } from './manifest.js';
 
 const open = (bytes: Uint8Array) => new Image(new MemorySource(bytes));
@@ -42,14 +42,14 @@ function countReads(image: Image): { calls: number; bytes: number } {
  */
 function holeImage(size: number): { image: Image; f: Inode } {
   const bytes = build(dir({ f: file(new Uint8Array(0), { mtime: 5 }) })); // extended inode: 64-bit i_size
-  const pos = open(bytes).resolvePath('/f').pos;
+  const pos = nodeAt(open(bytes), '/f').pos;
   const dv = new DataView(bytes.buffer);
   dv.setUint32(pos + 8, size % 2 ** 32, true);
   dv.setUint32(pos + 12, Math.floor(size / 2 ** 32), true);
   dv.setUint32(pos + 0x10, 0xffffffff, true); // null start block: all hole
   dv.setUint16(pos + 6, 0xffff, true); // its 48-bit high part
   const image = open(bytes);
-  const f = image.resolvePath('/f');
+  const f = nodeAt(image, '/f');
   expect([f.size, f.layout, image.map(f, 0).kind]).toEqual([size, DataLayout.FlatPlain, ExtentKind.Hole]);
   return { image, f };
 }
@@ -174,7 +174,7 @@ describe('hashing holes', () => {
     for (let i = 0; i < MiB; i++) content[i] = (i * 7 + 3) & 255;
     for (let i = 4 * MiB; i < content.length; i++) content[i] = (i * 13 + 1) & 255;
     const image = open(build(dir({ s: file(content) }), 0)); // 4 KiB chunks
-    const s = image.resolvePath('/s');
+    const s = nodeAt(image, '/s');
     expect(s.layout).toBe(DataLayout.ChunkBased);
     expect(image.map(s, 2 * MiB).kind).toBe(ExtentKind.Hole);
     const reads = countReads(image);
@@ -185,7 +185,7 @@ describe('hashing holes', () => {
 
   it('a fixture\'s sparse chunked file hashes as reading it whole does (every fixture is checked against the kernel in main.test.ts)', () => {
     const image = openFixture('basic-18-chunk.erofs');
-    const sparse = image.resolvePath('/files/sparse');
+    const sparse = nodeAt(image, '/files/sparse');
     expect(sparse.layout).toBe(DataLayout.ChunkBased);
     const h = createHash('sha256');
     const buf = new Uint8Array(sparse.size);

@@ -42,7 +42,6 @@ export interface ImageOptions extends SuperblockOptions {
 
 /** Symlink targets longer than this are refused, like Linux's PATH_MAX - 1. */
 export const SYMLINK_MAX = 4095;
-const MAX_SYMLINK_FOLLOWS = 40;
 
 const encoder = new TextEncoder();
 
@@ -450,44 +449,6 @@ export class Image {
       else l = mid + 1;
     }
     return undefined;
-  }
-
-  /**
-   * Resolves an absolute path from the root. Intermediate symlinks are followed (absolute
-   * targets from the image root, at most 40 in all); the last component is followed only
-   * with `follow`. Meant for tools; the VFS does its own resolution with credentials.
-   */
-  resolvePath(path: string | Uint8Array, follow = false): Inode {
-    const bytes = typeof path === 'string' ? encoder.encode(path) : path;
-    if (bytes.length > 4095) throw new ErofsError('ENAMETOOLONG', 'path', undefined, 'path longer than 4095 bytes');
-    let follows = 0;
-    // A stack of pending components, consumed from the end.
-    const pending: Uint8Array[] = splitPath(bytes).reverse();
-    const stack: Inode[] = [this.root()];
-    while (pending.length) {
-      const comp = pending.pop()!;
-      const cur = stack[stack.length - 1];
-      if (comp.length > 255) throw new ErofsError('ENAMETOOLONG', 'path', undefined, 'component longer than 255 bytes');
-      if (!isDir(cur)) throw new ErofsError('ENOTDIR', 'path', undefined, `${decodeName(comp)}: parent is not a directory`);
-      if (comp.length === 1 && comp[0] === 0x2e) continue;
-      if (comp.length === 2 && comp[0] === 0x2e && comp[1] === 0x2e) {
-        if (stack.length > 1) stack.pop();
-        continue;
-      }
-      const ent = this.lookup(cur, comp);
-      if (!ent) throw new ErofsError('ENOENT', 'path', undefined, `${decodeName(comp)}: no such file or directory`);
-      const child = this.inode(ent.nid);
-      if (isSymlink(child) && (pending.length > 0 || follow)) {
-        if (++follows > MAX_SYMLINK_FOLLOWS) throw new ErofsError('ELOOP', 'path', undefined, 'too many levels of symbolic links');
-        const target = this.readlink(child);
-        if (target[0] === 0x2f) stack.length = 1;
-        const parts = splitPath(target);
-        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
-        continue;
-      }
-      stack.push(child);
-    }
-    return stack[stack.length - 1];
   }
 
   private xattrContext(): XattrContext {

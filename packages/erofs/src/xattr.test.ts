@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openFixture, FIXTURES, readJsonl } from '../../../tests/fixtures.js';
+import { openFixture, FIXTURES, nodeAt, readJsonl } from '../../../tests/fixtures.js';
 import { COMPAT, INCOMPAT } from './superblock.js';
 import { filterSaysAbsent, parsePrefixTable } from './xattr.js';
 import { walk } from './walk.js';
@@ -51,7 +51,7 @@ describe('xattrs on real images', () => {
       const withOverlay = truth.filter((r) => r.xattrs && Object.keys(r.xattrs).some((k) => k.startsWith('trusted.overlay.')));
       expect(withOverlay.length).toBeGreaterThan(0);
       for (const r of withOverlay) {
-        const inode = image.resolvePath(r.path);
+        const inode = nodeAt(image, r.path);
         for (const [k, v] of Object.entries(r.xattrs!)) expect(Buffer.from(image.getXattr(inode, k)!).toString('base64')).toBe(v);
       }
     }

@@ -140,7 +140,7 @@ describe('buildImage', () => {
   it('hard links share one inode with nlink; devices, fifos and symlinks round-trip', () => {
     const f = file('f');
     const img = open(buildImage(dir({ a: f, d: dir({ b: f }), dev: device('blockdev', 259, 70000), p: fifo(), l: symlink('a') })));
-    expect(child(img, 'a').nid).toBe(img.resolvePath('/d/b').nid);
+    expect(child(img, 'a').nid).toBe(img.lookup(child(img, 'd'), 'b')!.nid);
     expect(child(img, 'a').nlink).toBe(2);
     expect(img.root().nlink).toBe(3);
     expect(child(img, 'dev').rdev).toBeGreaterThan(0);
