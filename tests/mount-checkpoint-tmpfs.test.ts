@@ -179,7 +179,7 @@ describe('hostile tmpfs sections are refused with a CheckpointError naming the f
       ['a byte string over 64 KiB', (cp) => (withXattr(cp).xattrs[0][1] = { b64: 'A'.repeat(90_000) }, cp), 'EINVAL', /xattrs\[0\]\[1\]\.b64: is 90000 characters of base64 \(at most 87384/],
       ['a length over 64 KiB', (cp) => (withXattr(cp).xattrs[0][1] = { b64: '', len: 65537 }, cp), 'EINVAL', /xattrs\[0\]\[1\]\.len: 65537 is outside 0\.\.65536/],
       ['a length below what the base64 holds', (cp) => (firstPage(cp).pages[0][1].len = 2, cp), 'EINVAL', /pages\[0\]\[1\]\.len: 2 is outside \d+\.\.65536/],
-      ['a page that is not base64', (cp) => (firstPage(cp).pages[0][1] = { b64: 'ab$=' }, cp), 'EINVAL', /pages\[0\]\[1\]\.b64: is not padded base64/],
+      ['a page that is not base64', (cp) => (firstPage(cp).pages[0][1] = { b64: 'ab$=' }, cp), 'EINVAL', /pages\[0\]\[1\]\.b64: a character "\$" at 2 that is not base64/],
       ['base64 with stray padding bits', (cp) => (firstPage(cp).pages[0][1] = { b64: 'AB==', len: 4096 }, cp), 'EINVAL', /pages\[0\]\[1\]\.b64: base64 with non-zero padding bits/],
       ['bytes with another field', (cp) => (firstPage(cp).pages[0][1].x = 1, cp), 'EINVAL', /pages\[0\]\[1\]: unknown field "x"/],
       ['nesting too deep', (cp) => (content(cp).extra = [[[[[[[[[1]]]]]]]]], cp), 'EINVAL', /content\.extra\[0\](\[0\])+: nested deeper than 8 levels/],

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Filesystem, O_CLOEXEC, O_DIRECTORY, O_RDONLY, SysError, capMask, credentials, parseDirents } from '@erofs-js/vfs';
 import { fixtureBytes, readAll, spec, text } from '../test/helpers.js';
 import { Image, MemorySource } from '@erofs-js/erofs';
@@ -329,19 +329,40 @@ describe('filesystems the emulator mounted, old checkpoints, base64', () => {
     r.close();
   });
 
-  it('base64: the standard alphabet with padding, one encoding per value', () => {
+  const base64Cases = (to: typeof toBase64, from: typeof fromBase64) => {
     for (let n = 0; n < 40; n++) {
       const b = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 0xff);
-      const s = toBase64(b);
+      const s = to(b);
       expect(s).toBe(Buffer.from(b).toString('base64'));
-      expect(fromBase64(s)).toEqual(b);
+      expect(from(s)).toEqual(b);
+      // Into the front of a longer array, the rest untouched.
+      expect(from(s, new Uint8Array(n + 3).fill(7))).toEqual(Uint8Array.from([...b, 7, 7, 7]));
     }
-    expect(fromBase64('AA==', new Uint8Array(4))).toEqual(new Uint8Array(4));
-    expect(fromBase64('AAAAAAAA', new Uint8Array(4))).toBe('6 bytes (at most 4)');
-    expect(fromBase64('AB==')).toBe('base64 with non-zero padding bits');
-    expect(fromBase64('AAA')).toMatch(/not a multiple of 4/);
-    expect(fromBase64('A=AA')).toMatch(/not base64/);
-    expect(fromBase64('AA-_')).toMatch(/not base64/);
-    expect(fromBase64('AAé=')).toMatch(/not base64/);
+    expect(to(new Uint8Array([1, 2, 3, 4, 5]).subarray(1, 4))).toBe('AgME');
+    expect(from('AA==', new Uint8Array(4))).toEqual(new Uint8Array(4));
+    expect(from('AAAAAAAA', new Uint8Array(4))).toBe('6 bytes (at most 4)');
+    expect(from('AB==')).toBe('base64 with non-zero padding bits');
+    expect(from('AAB=')).toBe('base64 with non-zero padding bits');
+    expect(from('AAA')).toMatch(/not a multiple of 4/);
+    expect(from('A=AA')).toBe('a character "=" at 1 that is not base64');
+    expect(from('AA-_')).toBe('a character "-" at 2 that is not base64');
+    expect(from('AAé=')).toMatch(/"é" at 2 that is not base64/);
+    expect(from('====')).toMatch(/"=" at 0/);
+  };
+
+  it('base64: the standard alphabet with padding, one encoding per value', () => base64Cases(toBase64, fromBase64));
+
+  it('base64 without the Buffer of Node (a browser) answers the same', async () => {
+    const saved = globalThis.Buffer;
+    vi.resetModules();
+    let mod: typeof import('./checkpoint.js');
+    try {
+      (globalThis as { Buffer?: unknown }).Buffer = undefined;
+      mod = await import('./checkpoint.js');
+    } finally {
+      globalThis.Buffer = saved;
+    }
+    expect(mod.toBase64).not.toBe(toBase64);
+    base64Cases(mod.toBase64, mod.fromBase64);
   });
 });

@@ -257,8 +257,15 @@ const B64_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
 const ascii = new TextDecoder('latin1');
 
+/**
+ * Node's Buffer when there is one: its native base64 is about ten times faster than the
+ * loops below, which serve elsewhere (this module imports nothing from node:*).
+ */
+const native = (globalThis as { Buffer?: typeof import('node:buffer').Buffer }).Buffer;
+
 /** Standard base64 with padding (RFC 4648 section 4). */
 export function toBase64(b: Uint8Array): string {
+  if (native) return native.from(b.buffer, b.byteOffset, b.length).toString('base64');
   const out = new Uint8Array(Math.ceil(b.length / 3) * 4);
   let o = 0;
   let i = 0;
@@ -281,9 +288,11 @@ export function toBase64(b: Uint8Array): string {
 }
 
 /**
- * Decodes standard padded base64 into `dest` (or a new array of the decoded length);
- * returns the decoded length, or a message saying what is wrong. Nothing but the 64
- * letters and final "=" padding is accepted.
+ * Decodes standard padded base64 into `dest` (its first bytes; the rest is left as it
+ * is) or into a new array of the decoded length; returns the array, or a message saying
+ * what is wrong. Strict: the 64 letters only, "=" padding only at the end, and zero in
+ * the bits padding drops, so each byte string has one encoding. (Node's decoder skips
+ * what it does not know: its answer counts only if encoding it again gives `s` back.)
  */
 export function fromBase64(s: string, dest?: Uint8Array): Uint8Array | string {
   if (s.length % 4 !== 0) return `base64 of ${s.length} characters (not a multiple of 4)`;
@@ -291,6 +300,10 @@ export function fromBase64(s: string, dest?: Uint8Array): Uint8Array | string {
   const n = (s.length / 4) * 3 - pad;
   if (dest && dest.length < n) return `${n} bytes (at most ${dest.length})`;
   const out = dest ?? new Uint8Array(n);
+  if (native) {
+    const view = native.from(out.buffer, out.byteOffset, n);
+    if (view.write(s, 'base64') === n && view.toString('base64') === s) return out;
+  }
   let o = 0;
   for (let i = 0; i < s.length; i += 4) {
     const last = i + 4 === s.length;
@@ -304,11 +317,11 @@ export function fromBase64(s: string, dest?: Uint8Array): Uint8Array | string {
       }
       v = (v << 6) | d;
     }
+    // The bits padding drops must be zero.
+    if (last && ((pad === 1 && (v & 0xff) !== 0) || (pad === 2 && (v & 0xffff) !== 0))) return 'base64 with non-zero padding bits';
     out[o++] = v >> 16;
     if (o < n) out[o++] = (v >> 8) & 0xff;
     if (o < n) out[o++] = v & 0xff;
-    // The bits padding drops must be zero: one encoding per value.
-    if (last && ((pad === 1 && (v & 0xff) !== 0) || (pad === 2 && (v & 0xffff) !== 0))) return 'base64 with non-zero padding bits';
   }
   return out;
 }
@@ -605,7 +618,7 @@ function parseIdentity(v: unknown, at: string): ImageIdentity {
  * strings well formed (padded base64 of at most BYTES_MAX bytes, `len` not below what the
  * base64 holds), the zero bytes their `len` adds counted into `pad`.
  */
-function tmpfsValue(v: unknown, at: string, depth: number, pad: { bytes: number; max: number; at: string }): TmpfsValue {
+function tmpfsValue(v: unknown, at: string, depth: number, pad: { bytes: number; max: number; at: string; scratch: Uint8Array }): TmpfsValue {
   if (v === null || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw bad(at, `${v} is not a finite number`);
@@ -622,9 +635,10 @@ function tmpfsValue(v: unknown, at: string, depth: number, pad: { bytes: number;
     if (typeof s !== 'string') throw bad(`${at}.b64`, `must be a base64 string, not ${kindOf(s)}`);
     const maxChars = Math.ceil(BYTES_MAX / 3) * 4;
     if (s.length > maxChars) throw bad(`${at}.b64`, `is ${s.length} characters of base64 (at most ${maxChars}: ${BYTES_MAX} bytes)`);
-    if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw bad(`${at}.b64`, 'is not padded base64 (RFC 4648)');
     const held = (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
     if (held > BYTES_MAX) throw bad(`${at}.b64`, `holds ${held} bytes (at most ${BYTES_MAX})`);
+    const r = fromBase64(s, pad.scratch);
+    if (typeof r === 'string') throw bad(`${at}.b64`, r);
     if (!Object.hasOwn(x, 'len')) return { b64: s };
     const len = int(x.len, `${at}.len`, held, BYTES_MAX);
     pad.bytes += len - held;
@@ -654,7 +668,7 @@ function parseTmpfs(v: unknown, at: string): TmpfsCheckpoint {
   if (c.format !== SNAPSHOT_FORMAT) throw bad(`${ca}.format`, `is not ${JSON.stringify(SNAPSHOT_FORMAT)}`);
   if (c.version !== SNAPSHOT_VERSION) throw bad(`${ca}.version`, `${JSON.stringify(c.version)} is not supported (this build reads version ${SNAPSHOT_VERSION})`);
   arr(c.unlinked, `${ca}.unlinked`, nrInodes).forEach((x, j) => int(x, `${ca}.unlinked[${j}]`, 1, Number.MAX_SAFE_INTEGER - 1));
-  const content = tmpfsValue(c, ca, 0, { bytes: 0, max: size, at: ca }) as TmpfsContentCheckpoint;
+  const content = tmpfsValue(c, ca, 0, { bytes: 0, max: size, at: ca, scratch: new Uint8Array(BYTES_MAX) }) as TmpfsContentCheckpoint;
   return { options, content };
 }
 
