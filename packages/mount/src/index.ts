@@ -101,5 +101,5 @@ export {
 } from './checkpoint.js';
 export { RpcClient, RpcError, type RpcClientOptions, type RpcTmpfsOptions } from './rpc/client.js';
 export * as rpcSchema from './rpc/schema.js';
-export { hostMain, parseOciConfig, parseTmpfsArg, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
+export { hostMain, parseOciConfig, parseTmpfsArg, ociTmpfsOptions, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
 export { ctlMain, formatTable, parseTmpfsOptions } from './bin/ctl.js';

@@ -124,6 +124,46 @@ describe('erofs-host', () => {
     expect(err.at(-1)).toMatch(/EROFS/);
   });
 
+  it('mounts the tmpfs entries of an OCI config, and the mount points inside them', async () => {
+    const runcDefaults = [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    ];
+    const cfg = parseOciConfig(JSON.stringify({ mounts: runcDefaults }), '/');
+    expect(cfg.tmpfs).toEqual([
+      { target: '/dev', options: { source: 'tmpfs', nosuid: true, atime: 'strictatime', mode: '755', size: '65536k' } },
+      { target: '/dev/shm', options: { source: 'shm', nosuid: true, noexec: true, nodev: true, mode: '1777', size: '65536k' } },
+    ]);
+    const file = join(dir, 'runc.json');
+    writeFileSync(file, JSON.stringify({ mounts: runcDefaults }));
+    const r = await withHost(['--config', file, '--socket', join(dir, 'v', 's.sock')], async (_s, c) => {
+      expect(c.list().map((m) => [m.target, m.fstype, m.source, m.options])).toEqual([
+        ['/', 'rootfs', 'rootfs', 'ro,relatime'],
+        ['/dev', 'tmpfs', 'tmpfs', 'rw,nosuid,relatime'],
+        ['/dev/shm', 'tmpfs', 'shm', 'rw,nosuid,nodev,noexec,relatime'],
+      ]);
+      const t = c.task();
+      expect(t.stat('/dev/pts').mode & 0o170000).toBe(0o040000);
+      expect(t.stat('/dev').mode & 0o7777).toBe(0o755);
+      t.exit();
+    });
+    expect(r.code).toBe(0);
+    // On an image root, a tmpfs whose mount point the image lacks is skipped with a warning.
+    writeFileSync(file, JSON.stringify({ annotations: { [ROOTFS_SOURCE_ANNOTATION]: fixture('rootfs-18.erofs') }, mounts: [...runcDefaults, { destination: '/tmp', type: 'tmpfs' }] }));
+    const img = await withHost(['--config', file, '--socket', join(dir, 'w', 's.sock')], async (_s, c) => {
+      expect(c.list().map((m) => m.target)).toEqual(['/', '/dev', '/dev/shm', '/tmp']);
+    });
+    expect(img.code).toBe(0);
+    expect(img.err).toEqual([]);
+    writeFileSync(file, JSON.stringify({ annotations: { [ROOTFS_SOURCE_ANNOTATION]: fixture('rootfs-18.erofs') }, mounts: [{ destination: '/scratch', type: 'tmpfs' }] }));
+    const skipped = await withHost(['--config', file, '--socket', join(dir, 'x', 's.sock')], async (_s, c) => {
+      expect(c.list().map((m) => m.target)).toEqual(['/']);
+    });
+    expect(skipped.err).toEqual([expect.stringMatching(/^erofs-host: config tmpfs at \/scratch skipped: EROFS/)]);
+  });
+
   it('usage errors and failures', async () => {
     const err: string[] = [];
     const io = { out: () => {}, err: (l: string) => err.push(l) };

@@ -10,8 +10,11 @@
  * its annotations ("org.erofs-js.rootfs.source", "org.erofs-js.rootfs.type": "erofs";
  * a relative source is relative to the config's directory); without either, an empty
  * synthetic root in which --mkdir creates mount points. The config's "mounts" entries of
- * type "erofs" are mounted at start (their mount points created on a synthetic root);
- * other types are not ours to serve and only get their mount point created.
+ * type "erofs" are mounted at start (their mount points created on a synthetic root), and
+ * so are those of type "tmpfs" (with their size=, nr_inodes=, mode=, uid=, gid=, ro,
+ * nosuid, nodev, noexec, noatime / strictatime options; one whose mount point an image
+ * root lacks is skipped with a warning); other types are not ours to serve and only get
+ * their mount point created.
  *
  * --tmpfs mounts a tmpfs at PATH at start (its mount point made on a synthetic root),
  * SIZE as mount(8) writes it ("64m"; default the tmpfs default, 64 MiB). --rpc-mount-types
@@ -68,7 +71,27 @@ interface OciMount {
 export interface HostConfig {
   rootfs?: string;
   mounts: { target: string; image: string; options: HostMountOptions }[];
+  /** The config's tmpfs mounts, in its order. */
+  tmpfs: TmpfsAtStart[];
   mountPoints: string[];
+}
+
+/** The options of an OCI tmpfs mount ("size=65536k", "mode=755", "nosuid", ...); others are ignored, as runc leaves them to the kernel. */
+export function ociTmpfsOptions(list: readonly unknown[], source: unknown): NonNullable<TmpfsAtStart['options']> {
+  const o: NonNullable<TmpfsAtStart['options']> = {};
+  if (typeof source === 'string' && source !== '') o.source = source;
+  for (const item of list) {
+    if (typeof item !== 'string') continue;
+    const eq = item.indexOf('=');
+    const [k, v] = eq < 0 ? [item, ''] : [item.slice(0, eq), item.slice(eq + 1)];
+    if (k === 'size' || k === 'nr_inodes') o[k] = v;
+    else if (k === 'mode') o.mode = v;
+    else if ((k === 'uid' || k === 'gid') && /^[0-9]{1,10}$/.test(v)) o[k] = Number(v);
+    else if (k === 'ro') o.readOnly = true;
+    else if (k === 'nosuid' || k === 'nodev' || k === 'noexec' || k === 'noatime') o[k] = true;
+    else if (k === 'strictatime' || k === 'relatime') o.atime = k;
+  }
+  return o;
 }
 
 /** Reads what erofs-host needs from an OCI-style config.json. */
@@ -81,7 +104,7 @@ export function parseOciConfig(text: string, configDir: string): HostConfig {
   }
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error('config must be a JSON object');
   const c = cfg as { annotations?: Record<string, unknown>; mounts?: unknown };
-  const out: HostConfig = { mounts: [], mountPoints: [] };
+  const out: HostConfig = { mounts: [], tmpfs: [], mountPoints: [] };
   const ann = c.annotations ?? {};
   if (typeof ann !== 'object' || ann === null) throw new Error('config annotations must be an object');
   const src = ann[ROOTFS_SOURCE_ANNOTATION];
@@ -103,6 +126,8 @@ export function parseOciConfig(text: string, configDir: string): HostConfig {
           image: resolvePath(configDir, m.source),
           options: { mkdir: true, nosuid: opts.includes('nosuid'), nodev: opts.includes('nodev'), noexec: opts.includes('noexec') },
         });
+      } else if (m.type === 'tmpfs') {
+        out.tmpfs.push({ target: m.destination, options: ociTmpfsOptions(Array.isArray(m.options) ? m.options : [], m.source) });
       } else {
         out.mountPoints.push(m.destination);
       }
@@ -155,7 +180,7 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
     io.err(USAGE);
     return 2;
   }
-  let config: HostConfig = { mounts: [], mountPoints: [] };
+  let config: HostConfig = { mounts: [], tmpfs: [], mountPoints: [] };
   try {
     if (args.config) config = parseOciConfig(await readFile(args.config, 'utf8'), dirname(resolvePath(args.config)));
   } catch (e) {
@@ -172,6 +197,18 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
       policy: { guestUnmount: args['allow-guest-umount'] ?? false },
       tmpfs,
     });
+    // The config's tmpfs mounts, then the mount points inside them (a /dev tmpfs hides the /dev/pts made before it).
+    const served: string[] = [];
+    for (const t of config.tmpfs) {
+      try {
+        await controller.mount({ type: 'tmpfs', target: t.target, options: { mkdir: true, ...t.options } });
+        served.push(t.target);
+      } catch (e) {
+        if (!rootfs) throw e;
+        io.err(`erofs-host: config tmpfs at ${t.target} skipped: ${(e as Error).message}`);
+      }
+    }
+    for (const p of config.mountPoints) if (served.some((t) => p.startsWith(t === '/' ? t : `${t}/`))) controller.mkdir(p, { parents: true, existOk: true });
     for (const m of config.mounts) await controller.mount(m);
   } catch (e) {
     io.err(`erofs-host: ${(e as Error).message}`);
