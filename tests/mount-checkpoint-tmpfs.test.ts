@@ -194,7 +194,7 @@ describe('hostile tmpfs sections are refused with a CheckpointError naming the f
       ['an xattr outside the known namespaces', (cp) => (withXattr(cp).xattrs[0][0] = b64('os2.x'), cp), 'EINVAL', /is not a user\., trusted\. or security\. name/],
       ['a description on an inode that is not unlinked', (cp) => (cp.descriptions.find((d: { ino?: number }) => d.ino !== undefined).ino = 1, cp), 'EINVAL', /\.ino: inode 1 is not in mount \d+'s tmpfs\.content\.unlinked/],
       ['a description by inode with a path', (cp) => (cp.descriptions.find((d: { ino?: number }) => d.ino !== undefined).path = ['a'], cp), 'EINVAL', /path: must be empty when ino names an unlinked inode/],
-      ['a tmpfs posing as another type', (cp) => (cp.mounts[i].fstype = 'ext4', cp), 'EINVAL', /fstype: a tmpfs mount is "tmpfs"/],
+      ['a tmpfs posing as another type', (cp) => (cp.mounts[i].fstype = 'ext4', cp), 'EINVAL', /fstype: a tmpfs mount is "tmpfs" or "devtmpfs", not "ext4"/],
       ['a tmpfs that is also an image', (cp) => (cp.mounts[i].image = cp.mounts[0].image, cp), 'EINVAL', /a mount is one of image, tmpfs or provided/],
       ['a writable description on a read-only mount', (cp) => (cp.mounts[i].flags.readOnly = true, cp), 'EROFS', /open for writing .* which is read-only/],
       ['a path gone from the tmpfs', (cp) => (cp.descriptions.find((d: { path: string[] }) => d.path.join('/') === 'a/log').path = ['a', 'gone'], cp), 'ENOENT', /descriptions\[\d+\]: \/a\/gone in mount \d+: ENOENT/],

@@ -313,6 +313,24 @@ describe('filesystems the emulator mounted, old checkpoints, base64', () => {
     r.close();
   });
 
+  it('a devtmpfs is saved as the tmpfs it is, and comes back as a devtmpfs', async () => {
+    const c = await HostController.create({ mkdirs: ['/dev'] });
+    await c.mount({ type: 'devtmpfs', target: '/dev' });
+    const t = c.task();
+    t.mkdir('/dev/shm', 0o1777);
+    const listing = (task: Task) => dents(task, task.open('/dev', O_DIRECTORY), 4096).map((e) => e.replace(/@\d+$/, '')).sort();
+    const cp = roundTrip(c.save());
+    expect(cp.mounts[1]).toMatchObject({ fstype: 'devtmpfs', source: 'devtmpfs' });
+    expect(cp.mounts[1].tmpfs!.options).toMatchObject({ size: 1 << 20, nr_inodes: 1024 });
+    const { controller: r, tasks } = await HostController.restore(cp, memoryHost());
+    expect(r.mountinfo()).toBe(c.mountinfo());
+    expect(listing(tasks[0])).toEqual(listing(t));
+    for (const name of ['null', 'zero', 'urandom', 'shm', 'fd', 'stdin']) expect(tasks[0].lstat(`/dev/${name}`)).toEqual(t.lstat(`/dev/${name}`));
+    for (const x of [t, ...tasks]) x.exit();
+    c.close();
+    r.close();
+  });
+
   it('a version 1 checkpoint (no readOnly flag) still restores', async () => {
     const c = await HostController.create({ rootfs: bytes('rootfs-18.erofs') });
     await c.mount({ image: bytes('basic-18.erofs'), target: '/tmp', options: { nodev: true } });

@@ -720,7 +720,7 @@ function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
     rec.provided = true;
   }
   if (Number(!!rec.image) + Number(!!rec.tmpfs) + Number(!!rec.provided) > 1) throw bad(at, 'a mount is one of image, tmpfs or provided');
-  if (rec.tmpfs && rec.fstype !== 'tmpfs') throw bad(`${at}.fstype`, `a tmpfs mount is "tmpfs", not ${JSON.stringify(rec.fstype)}`);
+  if (rec.tmpfs && rec.fstype !== 'tmpfs' && rec.fstype !== 'devtmpfs') throw bad(`${at}.fstype`, `a tmpfs mount is "tmpfs" or "devtmpfs", not ${JSON.stringify(rec.fstype)}`);
   return rec;
 }
 
@@ -1052,7 +1052,8 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
       throw tmpfsFault(e, at);
     }
     tmpfsById.set(m.id, fs);
-    specs.set(m.id, deps.tmpfsSpec(fs, m.source, m.flags));
+    // A devtmpfs is a tmpfs the controller filled with device nodes: its content says it all.
+    specs.set(m.id, { ...deps.tmpfsSpec(fs, m.source, m.flags), fstype: m.fstype });
   }
   // ---- open every image and ask for every provided filesystem (the only waits) ----
   const opened = new Map<number, OpenedImage>();
