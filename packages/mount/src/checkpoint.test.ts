@@ -313,6 +313,33 @@ describe('filesystems the emulator mounted, old checkpoints, base64', () => {
     r.close();
   });
 
+  it('a lazily detached tmpfs still in use comes back detached, writable through the cwd that holds it', async () => {
+    const c = await HostController.create({ tmpfs: [{ target: '/work', options: { size: '1m' } }] });
+    const t = c.task({ creds: credentials(1000, 1000) });
+    const fd = t.open('/work/data', 0o102 /* O_RDWR | O_CREAT */, 0o600);
+    t.write(fd, new TextEncoder().encode('kept'));
+    t.chdir('/work');
+    c.unmount({ target: '/work', detach: true });
+    const cp = roundTrip(c.save());
+    expect(cp.mounts.map((m) => [m.id, m.state, m.fstype, m.users])).toEqual([
+      [1, 'attached', 'rootfs', 1],
+      [2, 'detached', 'tmpfs', 2],
+    ]);
+    const { controller: r, tasks } = await HostController.restore(cp, memoryHost());
+    const [t2] = tasks;
+    expect(text(t2.cwdPath())).toBe('(unreachable)/');
+    t2.close(t2.open('more', 0o101, 0o644));
+    t2.lseek(fd, 0, 0);
+    expect(text(drain(t2, fd))).toBe('kept');
+    expect(r.ns.detached().map((m) => m.id)).toEqual([2]);
+    t2.close(fd);
+    t2.chdir('/');
+    expect(r.ns.detached()).toEqual([]);
+    for (const x of [t, t2]) x.exit();
+    c.close();
+    r.close();
+  });
+
   it('a devtmpfs is saved as the tmpfs it is, and comes back as a devtmpfs', async () => {
     const c = await HostController.create({ mkdirs: ['/dev'] });
     await c.mount({ type: 'devtmpfs', target: '/dev' });
