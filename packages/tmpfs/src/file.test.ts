@@ -4,6 +4,7 @@
  */
 import { O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, parseDirents } from '@erofs-js/vfs';
 import { describe, expect, it } from 'vitest';
+import { DIR_OFFSET_EOD } from './dir.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from './file.js';
 import { Tmpfs } from './tmpfs.js';
 import { ROOT, at, b, expectErrno, str, walk, writeFile } from './testutil.js';
@@ -34,6 +35,8 @@ describe('reading and writing', () => {
     expect(f.writev([b(' wor'), b('ld')])).toBe(6);
     expect(f.pwritev([b('!'), b('!')], 20)).toBe(2);
     expect(f.stat().size).toBe(22);
+    // An empty buffer in the middle is passed over (observed: ["ab", "", "cd"] writes 4).
+    expect(f.pwritev([b(''), b('!'), new Uint8Array(0), b('!')], 20)).toBe(2);
     const all = new Uint8Array(30);
     expect(f.pread(all, 0)).toBe(22);
     expect(str(all.subarray(0, 11))).toBe('hXYlo world');
@@ -134,7 +137,7 @@ describe('reading and writing', () => {
 });
 
 describe('getdents64', () => {
-  it('"." and ".." first, then entries in creation order, with d_off positions and d_type', () => {
+  it('"." and ".." first, then the newest entries first (observed), with d_off positions and d_type', () => {
     const fs = new Tmpfs();
     fs.mkdir(fs.root, b('d'), 0o755, ROOT);
     for (const n of ['x', 'y', 'z']) writeFile(fs, `d/${n}`, '');
@@ -142,9 +145,12 @@ describe('getdents64', () => {
     at(fs, 'd', (d) => fs.mkdir(d, b('w'), 0o755, ROOT));
     const f = open(fs, 'd', O_RDONLY);
     const got = list(f);
-    expect(got.map((e) => e.name)).toEqual(['.', '..', 'x', 'z', 'w']);
-    expect(got.map((e) => e.type)).toEqual([4, 4, 8, 8, 4]);
-    expect(got.slice(0, 2).map((e) => e.off)).toEqual([1, 2]);
+    expect(got.map((e) => e.name)).toEqual(['.', '..', 'w', 'z', 'x']);
+    expect(got.map((e) => e.type)).toEqual([4, 4, 4, 8, 8]);
+    // x, y, z took offsets 3, 4, 5 and w 6: each d_off is the next entry's offset, the last EOD.
+    expect(got.map((e) => e.off)).toEqual([1, 6, 5, 3, DIR_OFFSET_EOD]);
+    expect(f.lseek(0, SEEK_CUR)).toBe(DIR_OFFSET_EOD);
+    expect(f.getdents64(new Uint8Array(1024))).toBe(0);
     // Resuming from any d_off continues after that entry.
     for (let i = 0; i < got.length; i++) {
       f.lseek(got[i].off, SEEK_SET);
@@ -156,7 +162,7 @@ describe('getdents64', () => {
     f.close();
   });
 
-  it('positions stay valid while entries come and go; a listing does not see entries made after it began', () => {
+  it('positions stay valid while entries come and go; entries renamed or made while listing go behind the reader', () => {
     const fs = new Tmpfs();
     fs.mkdir(fs.root, b('d'), 0o755, ROOT);
     for (let i = 0; i < 50; i++) writeFile(fs, `d/f${i}`, '');
@@ -173,10 +179,11 @@ describe('getdents64', () => {
         seen.push(name);
         // A batch may hold a name removed since it was packed, as with Linux.
         if (name.startsWith('f') && d.inode.dir?.has(name)) {
-          // Rename each entry as it is read (a new cookie) and remove one ahead of the reader.
+          // Rename each entry as it is read (a new offset, the front of the list) and remove
+          // one ahead of the reader (older: a lower number).
           fs.rename(d, e.name, d, b(`r${name}`), 0, ROOT);
           made++;
-          const ahead = `f${Number(name.slice(1)) + 2}`;
+          const ahead = `f${Number(name.slice(1)) - 2}`;
           if (d.inode.dir?.has(ahead) && Number(name.slice(1)) % 10 === 0) {
             fs.unlink(d, b(ahead), ROOT);
             removed++;
@@ -188,6 +195,7 @@ describe('getdents64', () => {
     expect(seen.filter((s) => s.startsWith('r'))).toEqual([]);
     expect(new Set(seen).size).toBe(seen.length);
     expect(made + removed).toBe(50);
+    expect(removed).toBeGreaterThan(0);
     f.lseek(0, SEEK_SET);
     expect(list(f).length).toBe(2 + made);
     f.close();
@@ -199,8 +207,15 @@ describe('getdents64', () => {
     const f = open(fs, '', O_RDONLY);
     expectErrno(() => f.getdents64(new Uint8Array(10)), 'EINVAL');
     const buf = new Uint8Array(48);
-    expect(parseDirents(buf, f.getdents64(buf)).map((e) => str(e.name))).toEqual(['.', '..']);
+    const dots = parseDirents(buf, f.getdents64(buf));
+    expect(dots.map((e) => str(e.name))).toEqual(['.', '..']);
+    // ".." says where the entry that did not fit is, and the description stops there.
+    const at = dots[1].off;
+    expect(at).toBe(3);
+    expect(f.lseek(0, SEEK_CUR)).toBe(at);
     expectErrno(() => f.getdents64(new Uint8Array(24)), 'EINVAL');
+    expect(f.lseek(0, SEEK_CUR)).toBe(at);
+    expect(list(f).map((e) => e.name)).toEqual(['a-long-name-here']);
     f.close();
   });
 });

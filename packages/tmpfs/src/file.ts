@@ -23,6 +23,7 @@ import {
   type Stat,
   type Statx,
 } from '@erofs-js/vfs';
+import { DIR_OFFSET_EOD, DIR_OFFSET_FIRST } from './dir.js';
 import type { TmpNode } from './inode.js';
 import type { Tmpfs } from './tmpfs.js';
 
@@ -37,11 +38,6 @@ const DOTDOT = new Uint8Array([0x2e, 0x2e]);
 export class TmpFile implements OpenFile {
   offset = 0;
   private closed = false;
-  /**
-   * Directories: entries with a cookie at or above this were added after the listing
-   * started (at open or at the last seek to 0) and are left for the next listing.
-   */
-  private dirLimit = 0;
 
   constructor(
     private readonly fs: Tmpfs,
@@ -53,7 +49,6 @@ export class TmpFile implements OpenFile {
     private readonly creds: Credentials,
   ) {
     node.incRef();
-    if (node.inode.dir) this.dirLimit = node.inode.dir.nextCookie;
   }
 
   get isClosed(): boolean {
@@ -172,6 +167,8 @@ export class TmpFile implements OpenFile {
     let written = 0;
     try {
       for (const b of buffers) {
+        // An empty buffer is passed over: the ones after it are still written (observed).
+        if (b.length === 0) continue;
         const want = Math.min(b.length, total - written);
         if (want === 0) break;
         const n = data.write(pos, b, 0, want);
@@ -191,7 +188,7 @@ export class TmpFile implements OpenFile {
   /**
    * lseek(2). Files: SET, CUR, END, DATA, HOLE (ENXIO at or past the end). Directories:
    * SET and CUR only, to any position that is not negative (EINVAL otherwise, as Linux's
-   * offset directories); a seek to 0 starts a new listing.
+   * offset directories); positions are dir.ts's.
    */
   lseek(offset: number, whence: number): number {
     this.io();
@@ -202,7 +199,6 @@ export class TmpFile implements OpenFile {
       else if (whence === SEEK_CUR) pos = this.offset + offset;
       else throw new SysError('EINVAL', `bad whence ${whence} for a directory`);
       if (!(Number.isSafeInteger(pos) && pos >= 0)) throw new SysError('EINVAL', `offset ${pos} out of range`);
-      if (pos === 0) this.dirLimit = (inode.dir as NonNullable<typeof inode.dir>).nextCookie;
       this.offset = pos;
       return pos;
     }
@@ -234,10 +230,13 @@ export class TmpFile implements OpenFile {
   // ---- directories ------------------------------------------------------------------
 
   /**
-   * getdents64(2): packs linux_dirent64 records from the position ("." and ".." first,
-   * then the entries by cookie; d_off as dir.ts explains). EINVAL when dest cannot hold
-   * the next record and nothing was written; ENOENT for a directory that was removed
-   * (Linux's IS_DEADDIR); 0 at the end. Updates atime.
+   * getdents64(2): packs linux_dirent64 records from the position: "." and ".." first,
+   * then the entries in listing order from where the position points (dir.ts). Each
+   * record is emitted at its own position and its d_off is the position of the record
+   * after it, as filldir64 fills them; the description's position ends at the first
+   * record that did not fit, or at DIR_OFFSET_EOD. EINVAL when dest cannot hold the next
+   * record and nothing was written; ENOENT for a directory that was removed (Linux's
+   * IS_DEADDIR); 0 at the end. Updates atime (an EINVAL listing too, as iterate_dir).
    */
   getdents64(dest: Uint8Array): number {
     this.io();
@@ -248,31 +247,46 @@ export class TmpFile implements OpenFile {
     if (inode.nlink === 0) throw new SysError('ENOENT', 'directory was removed');
     const dv = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
     let written = 0;
+    let last = -1;
+    let tooSmall = 0;
     let pos = this.offset;
-    const put = (ino: number, next: number, type: number, name: Uint8Array): boolean => {
+    /** One record at position `at` (the position moves there first, as dir_emit's caller sets ctx->pos). */
+    const emit = (at: number, ino: number, type: number, name: Uint8Array): boolean => {
+      pos = at;
       const reclen = direntSize(name.length);
       if (written + reclen > dest.length) {
-        if (written === 0) throw new SysError('EINVAL', `a ${dest.length}-byte buffer cannot hold a ${reclen}-byte record`);
+        if (written === 0) tooSmall = reclen;
         return false;
       }
-      writeDirent(dest, dv, written, ino, next, reclen, type, name);
+      if (last >= 0) setOff(dv, last, at);
+      writeDirent(dest, dv, written, ino, reclen, type, name);
+      last = written;
       written += reclen;
-      pos = next;
       return true;
     };
     try {
-      if (pos === 0 && !put(inode.ino, 1, 4, DOT)) return written;
-      if (pos === 1) {
-        const up = node.dirNode ?? node;
-        if (!put(up.inode.ino, 2, 4, DOTDOT)) return written;
-      }
-      for (let c = dir.next(pos, this.dirLimit); c; c = dir.next(pos, this.dirLimit)) {
-        if (!put(c.inode.ino, c.cookie + 1, (c.inode.mode >>> 12) & 15, keyToBytes(c.key))) break;
+      fill: {
+        if (pos === 0) {
+          if (!emit(0, inode.ino, 4, DOT)) break fill;
+          pos = 1;
+        }
+        if (pos === 1) {
+          const up = node.dirNode ?? node;
+          if (!emit(1, up.inode.ino, 4, DOTDOT)) break fill;
+          pos = DIR_OFFSET_FIRST;
+        }
+        if (pos === DIR_OFFSET_EOD) break fill;
+        for (let c = dir.at(pos); c; c = c.older) {
+          if (!emit(c.offset, c.inode.ino, (c.inode.mode >>> 12) & 15, keyToBytes(c.key))) break fill;
+        }
+        pos = DIR_OFFSET_EOD;
       }
     } finally {
+      if (last >= 0) setOff(dv, last, pos);
       this.offset = pos;
     }
     this.accessed();
+    if (tooSmall) throw new SysError('EINVAL', `a ${dest.length}-byte buffer cannot hold a ${tooSmall}-byte record`);
     return written;
   }
 
@@ -344,13 +358,18 @@ function keyToBytes(key: string): Uint8Array {
   return out;
 }
 
-function writeDirent(dest: Uint8Array, dv: DataView, at: number, ino: number, off: number, reclen: number, type: number, name: Uint8Array): void {
+/** A linux_dirent64 record; its d_off is set by setOff once the next position is known. */
+function writeDirent(dest: Uint8Array, dv: DataView, at: number, ino: number, reclen: number, type: number, name: Uint8Array): void {
   dv.setUint32(at, ino % 2 ** 32, true);
   dv.setUint32(at + 4, Math.floor(ino / 2 ** 32), true);
-  dv.setUint32(at + 8, off % 2 ** 32, true);
-  dv.setUint32(at + 12, Math.floor(off / 2 ** 32), true);
+  setOff(dv, at, 0);
   dv.setUint16(at + 16, reclen, true);
   dest[at + 18] = type;
   dest.set(name, at + 19);
   dest.fill(0, at + 19 + name.length, at + reclen);
+}
+
+function setOff(dv: DataView, at: number, off: number): void {
+  dv.setUint32(at + 8, off % 2 ** 32, true);
+  dv.setUint32(at + 12, Math.floor(off / 2 ** 32), true);
 }

@@ -96,7 +96,10 @@ export class TmpInode {
 
 export class TmpNode implements FsNode, DirChild {
   refs = 0;
-  cookie = 0;
+  /** Position offset in the parent, and neighbours in its listing order (dir.ts). */
+  offset = 0;
+  newer: TmpNode | null = null;
+  older: TmpNode | null = null;
   /** In its parent's entries (false once unlinked, and for an O_TMPFILE node). */
   attached = false;
   /**

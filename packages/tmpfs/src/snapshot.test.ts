@@ -4,7 +4,7 @@
  * field.
  */
 import { S_IFCHR, S_IFIFO, makedev } from '@erofs-js/erofs';
-import { ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ, O_RDWR, SysError } from '@erofs-js/vfs';
+import { ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ, O_RDWR, RENAME_EXCHANGE, SysError } from '@erofs-js/vfs';
 import { describe, expect, it } from 'vitest';
 import { encodeAcl } from './acl.js';
 import { FALLOC_FL_KEEP_SIZE } from './file.js';
@@ -67,8 +67,14 @@ function picture(fs: Tmpfs): unknown[] {
 }
 
 describe('snapshot and restore', () => {
-  it('round-trips the whole tree, hard links, cookies, sparse pages, limits used, and unlinked inodes', () => {
+  it('round-trips the whole tree, hard links, listing order and offsets, sparse pages, limits used, and unlinked inodes', () => {
     const { fs, open, tmp } = sample();
+    // Renames set the listing order apart from the offsets' order.
+    at(fs, 'd', (d) => {
+      fs.rename(d, b('n0'), d, b('n3'), 0, ROOT);
+      fs.rename(d, b('n1'), d, b('n4'), RENAME_EXCHANGE, ROOT);
+    });
+    expect(at(fs, 'd', (d) => [...(d.inode.dir?.entries() ?? [])].map((c) => c.key))).toEqual(['n4', 'n1', 'n3', 'f']);
     const snap = structuredClone(fs.snapshot());
     const copy = Tmpfs.restore(snap, { clock: () => ({ sec: 1, nsec: 0 }) });
     // Reading for the picture touches atimes: take both pictures on one side each, atime aside.
@@ -76,7 +82,10 @@ describe('snapshot and restore', () => {
     expect(noAtime(picture(copy))).toEqual(noAtime(picture(fs)));
     expect(copy.statfs()).toEqual({ ...fs.statfs(), fsid: copy.statfs().fsid });
     expect(copy.stats()).toMatchObject({ inodes: fs.stats().inodes, pages: fs.stats().pages, orphans: 2 });
-    at(copy, 'd', (d) => expect([...(d.inode.dir?.entries() ?? [])].map((c) => [c.key, c.cookie])).toEqual(at(fs, 'd', (o) => [...(o.inode.dir?.entries() ?? [])].map((c) => [c.key, c.cookie]))));
+    const listing = (t: Tmpfs, p: string) => at(t, p, (d) => [...(d.inode.dir?.entries() ?? [])].map((c) => [c.key, c.offset]));
+    expect(listing(copy, 'd')).toEqual(listing(fs, 'd'));
+    expect(listing(copy, '')).toEqual(listing(fs, ''));
+    expect(at(copy, 'd', (d) => d.inode.dir?.nextOffset)).toBe(at(fs, 'd', (d) => d.inode.dir?.nextOffset));
     expect(copy.stat(walk(copy, 'hard')).nlink).toBe(2);
     // The unlinked inodes come back for the descriptions that held them.
     const g = copy.takeUnlinked(open.stat().ino);
@@ -103,6 +112,26 @@ describe('snapshot and restore', () => {
     expect(fs.stats()).toMatchObject({ orphans: 0 });
   });
 
+  it('reads a version 1 snapshot (entries oldest first, positions one lower)', () => {
+    const { fs, open, tmp } = sample();
+    open.close();
+    tmp.decRef();
+    const v2 = structuredClone(fs.snapshot());
+    const v1 = structuredClone(v2) as unknown as { version: number; inodes: TmpfsSnapshot['inodes'] };
+    v1.version = 1;
+    for (const i of v1.inodes) {
+      if (!i.entries) continue;
+      i.entries = [...i.entries].sort((x, y) => x.cookie - y.cookie).map((e) => ({ ...e, cookie: e.cookie - 1 }));
+      i.nextCookie = (i.nextCookie as number) - 1;
+    }
+    const copy = Tmpfs.restore(v1);
+    copy.dropUntaken();
+    const listing = (t: Tmpfs, p: string) => at(t, p, (d) => [...(d.inode.dir?.entries() ?? [])].map((c) => [c.key, c.offset]));
+    // The sample made no renames: version 1's creation order is the listing order reversed.
+    expect(listing(copy, 'd')).toEqual(listing(fs, 'd'));
+    expect(listing(copy, '')).toEqual(listing(fs, ''));
+  });
+
   it('refuses content that does not fit the limits (ENOSPC)', () => {
     const { fs, open, tmp } = sample();
     const snap = fs.snapshot();
@@ -121,7 +150,7 @@ describe('snapshot and restore', () => {
     const idx = (s: TmpfsSnapshot, pred: (i: TmpfsSnapshot['inodes'][number]) => boolean) => s.inodes.findIndex(pred);
     const cases: [string, (s: TmpfsSnapshot) => void, RegExp][] = [
       ['not an object', (s) => Object.assign(s, { format: 'x' }), /snapshot\.format/],
-      ['version', (s) => Object.assign(s, { version: 2 }), /snapshot\.version/],
+      ['version', (s) => Object.assign(s, { version: 3 }), /snapshot\.version/],
       ['root missing', (s) => Object.assign(s, { root: 999 }), /snapshot\.root/],
       ['duplicate ino', (s) => s.inodes.push(structuredClone(s.inodes[1])), /appears twice/],
       ['bad mode', (s) => (s.inodes[1].mode = 0o170777), /mode/],
@@ -129,10 +158,11 @@ describe('snapshot and restore', () => {
       ['dangling entry', (s) => (s.inodes[idx(s, (i) => !!i.entries)].entries![0].ino = 12345), /not in the list/],
       ['page not 4096 bytes', (s) => (s.inodes[idx(s, (i) => !!i.pages?.length)].pages![0][1] = new Uint8Array(10)), /pages\[0\]\[1\]/],
       ['page past size', (s) => (s.inodes[idx(s, (i) => !!i.pages?.some((p) => p[1]))].size = 0), /past the size/],
-      ['cookies out of order', (s) => {
+      ['an offset twice', (s) => {
         const d = s.inodes[idx(s, (i) => (i.entries?.length ?? 0) > 1)];
         d.entries![1].cookie = d.entries![0].cookie;
       }, /cookie/],
+      ['an offset out of range', (s) => (s.inodes[idx(s, (i) => !!i.entries?.length)].entries![0].cookie = 2), /cookie/],
       ['name with slash', (s) => (s.inodes[idx(s, (i) => !!i.entries?.length)].entries![0].name = b('a/b')), /name/],
       ['directory named twice', (s) => {
         const root = s.inodes[idx(s, (i) => i.ino === s.root)];

@@ -6,7 +6,9 @@
  * xattrs and ACLs (in their xattr encoding), and by type the file's size and pages (a
  * page is 4096 bytes, or null for a page fallocated and never written), a symlink's
  * target, a device's rdev, a directory's entries (name bytes, inode number, position
- * cookie) and next cookie. Hard links are several entries naming one inode; nlink is not
+ * offset, in listing order: the newest first; see dir.ts) and the offset its next entry
+ * looks from (`cookie` and `nextCookie` are the fields' names). Version 1 snapshots
+ * (entries oldest first, positions one lower) are read too. Hard links are several entries naming one inode; nlink is not
  * stored but counted from them. Inodes that had no name left but were still held (an
  * open unlinked file, an O_TMPFILE file, a removed directory someone is in) are listed
  * in `unlinked`, so that a restore re-creates them for the descriptions that refer to
@@ -21,13 +23,13 @@
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from '@erofs-js/erofs';
 import { MAX_OFFSET, NAME_MAX, PATH_MAX, SysError, XATTR_NAME_MAX, XATTR_SIZE_MAX, keyBytes, nameKey, type PosixAcl } from '@erofs-js/vfs';
 import { encodeAcl, parseAclForSet } from './acl.js';
-import { FIRST_COOKIE } from './dir.js';
+import { DIR_OFFSET_MAX, DIR_OFFSET_MIN } from './dir.js';
 import { PAGE_SIZE } from './data.js';
 import { INODE_COST, SHORT_SYMLINK_LEN, XATTR_OVERHEAD, type TmpInode, type TmpNode } from './inode.js';
 import type { Tmpfs } from './tmpfs.js';
 
 export const SNAPSHOT_FORMAT = 'erofs-js/tmpfs';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** [seconds, nanoseconds] */
 export type SnapshotTime = [number, number];
@@ -35,6 +37,7 @@ export type SnapshotTime = [number, number];
 export interface SnapshotEntry {
   name: Uint8Array;
   ino: number;
+  /** The entry's position offset. */
   cookie: number;
 }
 
@@ -61,7 +64,7 @@ export interface SnapshotInode {
   pages?: [number, Uint8Array | null][];
   /** Symlinks. */
   target?: Uint8Array;
-  /** Directories. */
+  /** Directories: the entries in listing order (newest first), and the next offset. */
   entries?: SnapshotEntry[];
   nextCookie?: number;
 }
@@ -101,8 +104,8 @@ function snapshotInode(i: TmpInode): SnapshotInode {
   }
   if (i.target) s.target = i.target.slice();
   if (i.dir) {
-    s.entries = [...i.dir.entries()].map((c) => ({ name: keyBytes(c.key), ino: c.inode.ino, cookie: c.cookie }));
-    s.nextCookie = i.dir.nextCookie;
+    s.entries = [...i.dir.entries()].map((c) => ({ name: keyBytes(c.key), ino: c.inode.ino, cookie: c.offset }));
+    s.nextCookie = i.dir.nextOffset;
   }
   return s;
 }
@@ -194,14 +197,16 @@ interface Checked {
   defaultAcl: PosixAcl | null;
   xattrs: [string, Uint8Array][];
   pages: [number, Uint8Array | null][];
-  entries: { key: string; ino: number; cookie: number }[];
+  /** In listing order, newest first. */
+  entries: { key: string; ino: number; offset: number }[];
+  nextOffset: number;
   /** Entries naming this inode. */
   names: number;
 }
 
 const TYPES = new Set([S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK]);
 
-function checkInode(v: unknown, at: string, maxInodes: number): Checked {
+function checkInode(v: unknown, at: string, maxInodes: number, version: number): Checked {
   if (!isObject(v)) throw bad(at, `expected an object, got ${describe(v)}`);
   const raw = v as unknown as SnapshotInode;
   int(raw.ino, `${at}.ino`, 1, 2 ** 53 - 2);
@@ -234,7 +239,7 @@ function checkInode(v: unknown, at: string, maxInodes: number): Checked {
   const d = acl(raw.defaultAcl, `${at}.defaultAcl`);
   if (a && type === S_IFLNK) throw bad(`${at}.acl`, 'symlinks have no ACLs');
   if (d && type !== S_IFDIR) throw bad(`${at}.defaultAcl`, 'only directories have a default ACL');
-  const c: Checked = { raw, type, acl: a, defaultAcl: d, xattrs, pages: [], entries: [], names: 0 };
+  const c: Checked = { raw, type, acl: a, defaultAcl: d, xattrs, pages: [], entries: [], nextOffset: DIR_OFFSET_MIN, names: 0 };
   // Content by type; nothing of another type's.
   if ((raw.size !== undefined || raw.pages !== undefined) !== (type === S_IFREG)) throw bad(`${at}.size`, 'size and pages belong to regular files');
   if ((raw.target !== undefined) !== (type === S_IFLNK)) throw bad(`${at}.target`, 'a target belongs to symlinks');
@@ -263,9 +268,14 @@ function checkInode(v: unknown, at: string, maxInodes: number): Checked {
     const target = bytes(raw.target, `${at}.target`, 1, PATH_MAX - 1);
     if (target.includes(0)) throw bad(`${at}.target`, 'holds NUL');
   } else if (type === S_IFDIR) {
-    const next = int(raw.nextCookie, `${at}.nextCookie`, FIRST_COOKIE, 2 ** 53 - 1);
-    let lastCookie = FIRST_COOKIE - 1;
+    // Version 1: entries oldest first, positions ("cookies") from 2 increasing, each one
+    // below the offset version 2 gives it.
+    const v1 = version === 1;
+    const shift = v1 ? 1 : 0;
+    const next = int(raw.nextCookie, `${at}.nextCookie`, DIR_OFFSET_MIN - shift, DIR_OFFSET_MAX + 1 - shift) + shift;
+    let lastCookie = DIR_OFFSET_MIN - shift - 1;
     const seenNames = new Set<string>();
+    const seenOffsets = new Set<number>();
     array(raw.entries, `${at}.entries`, maxInodes * 64).forEach((e, j) => {
       const f = `${at}.entries[${j}]`;
       if (!isObject(e)) throw bad(f, `expected an object, got ${describe(e)}`);
@@ -276,11 +286,16 @@ function checkInode(v: unknown, at: string, maxInodes: number): Checked {
       if (seenNames.has(key)) throw bad(`${f}.name`, `"${key}" appears twice`);
       seenNames.add(key);
       const ino = int(e.ino, `${f}.ino`, 1, 2 ** 53 - 2);
-      const cookie = int(e.cookie, `${f}.cookie`, FIRST_COOKIE, next - 1);
-      if (cookie <= lastCookie) throw bad(`${f}.cookie`, `${cookie} after ${lastCookie}: cookies must increase`);
-      lastCookie = cookie;
-      c.entries.push({ key, ino, cookie });
+      const cookie = int(e.cookie, `${f}.cookie`, DIR_OFFSET_MIN - shift, v1 ? next - 2 : DIR_OFFSET_MAX);
+      if (v1) {
+        if (cookie <= lastCookie) throw bad(`${f}.cookie`, `${cookie} after ${lastCookie}: cookies must increase`);
+        lastCookie = cookie;
+      } else if (seenOffsets.has(cookie)) throw bad(`${f}.cookie`, `offset ${cookie} appears twice`);
+      seenOffsets.add(cookie);
+      c.entries.push({ key, ino, offset: cookie + shift });
     });
+    if (v1) c.entries.reverse();
+    c.nextOffset = next;
   }
   return c;
 }
@@ -292,12 +307,13 @@ function checkInode(v: unknown, at: string, maxInodes: number): Checked {
 export function restoreInto(fs: Tmpfs, snap: unknown): void {
   if (!isObject(snap)) throw bad('', `expected an object, got ${describe(snap)}`);
   if (snap.format !== SNAPSHOT_FORMAT) throw bad('.format', `expected "${SNAPSHOT_FORMAT}", got ${describe(snap.format)}`);
-  if (snap.version !== SNAPSHOT_VERSION) throw bad('.version', `version ${describe(snap.version)} is not ${SNAPSHOT_VERSION}`);
+  if (snap.version !== SNAPSHOT_VERSION && snap.version !== 1) throw bad('.version', `version ${describe(snap.version)} is not 1 or ${SNAPSHOT_VERSION}`);
+  const version = snap.version;
   const list = array(snap.inodes, '.inodes', Number.MAX_SAFE_INTEGER);
   if (list.length > fs.maxInodes) throw new SysError('ENOSPC', `snapshot has ${list.length} inodes, nr_inodes allows ${fs.maxInodes}`);
   const byIno = new Map<number, Checked>();
   list.forEach((v, j) => {
-    const c = checkInode(v, `.inodes[${j}]`, fs.maxInodes);
+    const c = checkInode(v, `.inodes[${j}]`, fs.maxInodes, version);
     if (byIno.has(c.raw.ino)) throw bad(`.inodes[${j}].ino`, `inode ${c.raw.ino} appears twice`);
     byIno.set(c.raw.ino, c);
   });
@@ -383,10 +399,12 @@ export function restoreInto(fs: Tmpfs, snap: unknown): void {
   const work: [TmpNode, Checked][] = [[fs.root, root]];
   while (work.length > 0) {
     const [dirNode, c] = work.pop() as [TmpNode, Checked];
-    (dirNode.inode.dir as NonNullable<TmpInode['dir']>).nextCookie = c.raw.nextCookie as number;
-    for (const e of c.entries) {
+    (dirNode.inode.dir as NonNullable<TmpInode['dir']>).nextOffset = c.nextOffset;
+    // Oldest first: each goes to the front of the list.
+    for (let j = c.entries.length - 1; j >= 0; j--) {
+      const e = c.entries[j];
       const inode = inodes.get(e.ino) as TmpInode;
-      const node = fs.restoreEntry(dirNode, e.key, inode, e.cookie);
+      const node = fs.restoreEntry(dirNode, e.key, inode, e.offset);
       if (inode.isDir) {
         inode.nlink = 2;
         dirNode.inode.nlink++;

@@ -742,12 +742,19 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
     }
     inode.acl = m.acl;
     inode.defaultAcl = m.dflt;
-    return this.attachNew(dir, d, key, inode);
+    let offset: number;
+    try {
+      offset = d.allocate();
+    } catch (e) {
+      this.evict(inode);
+      throw e;
+    }
+    return this.attachNew(dir, d, key, inode, offset);
   }
 
-  private attachNew(dir: TmpNode, d: Dir<TmpNode>, key: string, inode: TmpInode): TmpNode {
+  private attachNew(dir: TmpNode, d: Dir<TmpNode>, key: string, inode: TmpInode, offset: number): TmpNode {
     const node = new TmpNode(this, inode, dir, key);
-    d.add(node);
+    d.insert(node, offset);
     node.attached = true;
     inode.nlink = inode.isDir ? 2 : 1;
     if (inode.isDir) dir.inode.nlink++;
@@ -848,9 +855,16 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
     if (i.isDir) throw new SysError('EPERM', 'hard link to a directory');
     if (i.nlink === 0 && !i.linkable) throw new SysError('ENOENT', 'the file has no name left');
     if (i.nlink > 0) this.chargeIspace(INODE_COST);
+    let offset: number;
+    try {
+      offset = d.allocate();
+    } catch (e) {
+      if (i.nlink > 0) this.usedIspace -= INODE_COST;
+      throw e;
+    }
     const wasOrphan = i.nlink === 0;
     const node = new TmpNode(this, i, dir, key);
-    d.add(node);
+    d.insert(node, offset);
     node.attached = true;
     i.nlink++;
     i.linkable = false;
@@ -1017,16 +1031,32 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
       return;
     }
     if (dst && dst.inode.isDir && (dst.inode.dir as Dir<TmpNode>).size > 0) throw new SysError('ENOTEMPTY', 'directory not empty');
+    // Positions as shmem_rename2 and d_move leave them (dir.ts): the whiteout is made
+    // first (a new offset, the front of the old directory's list); the source gives up
+    // its offset and takes the target's, or a new one, and goes to the front of the new
+    // directory's list. (Offsets are taken before anything changes, so that running out
+    // of them, ENOSPC, changes nothing; only a directory whose offsets wrapped around
+    // could see a difference from Linux's order of taking them.)
     let whiteout: TmpInode | null = null;
     if (flags & RENAME_WHITEOUT) {
       const m = this.initialMode(oldDir.inode, S_IFCHR, creds);
       whiteout = this.newInode(m.mode, creds.uid, m.gid, 0);
     }
-    if (dst) this.removeName(newDir, nd, dst, now);
+    let whiteoutOffset = 0;
+    let offset: number;
+    try {
+      if (whiteout) whiteoutOffset = od.allocate();
+      offset = dst ? dst.offset : nd.allocate();
+    } catch (e) {
+      if (whiteout) this.maybeEvict(whiteout);
+      throw e;
+    }
     od.remove(src);
+    if (whiteout) this.attachNew(oldDir, od, ok, whiteout, whiteoutOffset);
+    if (dst) this.removeName(newDir, nd, dst, now);
     src.key = nk;
     src.dirNode = newDir;
-    nd.add(src);
+    nd.insert(src, offset);
     if (srcIsDir && oldDir !== newDir) {
       oldDir.inode.nlink--;
       newDir.inode.nlink++;
@@ -1034,7 +1064,6 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
     src.inode.ctime = { ...now };
     this.touchMC(oldDir.inode, now);
     this.touchMC(newDir.inode, now);
-    if (whiteout) this.attachNew(oldDir, od, ok, whiteout);
   }
 
   // ---- attributes -------------------------------------------------------------------
@@ -1113,7 +1142,9 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
 
   /**
    * truncate(2) of a path: EINVAL for a negative length, EISDIR, EINVAL for a non-regular
-   * file, write permission (EACCES), EFBIG. The times change only with the size.
+   * file, write permission (EACCES), EFBIG. mtime and ctime change with the size, and
+   * also at the same size when the file has pages (shmem_setattr then still truncates the
+   * page range, which sets them; observed: truncate(f, 7) of a 7-byte file changes both).
    */
   truncate(n: TmpNode, length: number, creds: Credentials): void {
     const i = this.node(n).inode;
@@ -1124,14 +1155,28 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
     this.truncateInode(i, length, creds, false);
   }
 
-  /** @internal do_truncate: EFBIG, setuid/setgid dropped, the size, the times (always for ftruncate and O_TRUNC). */
+  /**
+   * @internal do_truncate: EFBIG, setuid/setgid dropped, the size, the times: always for
+   * ftruncate and O_TRUNC (ATTR_MTIME | ATTR_CTIME), for truncate(2) as truncate() says.
+   */
   truncateInode(i: TmpInode, length: number, creds: Credentials, alwaysTouch: boolean): void {
     if (length > MAX_OFFSET) throw new SysError('EFBIG', 'file too large');
     const data = i.data as FileData;
     this.killPrivs(i, creds);
-    const changed = length !== data.size;
+    const touch = alwaysTouch || length !== data.size || data.pageCount > 0;
     data.truncate(length);
-    if (changed || alwaysTouch) this.touchMC(i);
+    if (touch) this.touchMC(i);
+  }
+
+  /**
+   * The times a read or write of data the filesystem does not move itself changes (a
+   * fifo's, through the pipe table): atime by the mount's atime rule (file_accessed), or
+   * mtime and ctime (file_update_time).
+   */
+  touch(n: TmpNode, what: 'read' | 'write'): void {
+    const i = this.node(n).inode;
+    if (what === 'read') this.touchAtime(i);
+    else this.touchMC(i);
   }
 
   sync(): void {
@@ -1174,10 +1219,10 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
     this.untaken.set(inode.ino, node);
   }
 
-  /** @internal for restore: links an inode under a directory at a given cookie. */
-  restoreEntry(dir: TmpNode, key: string, inode: TmpInode, cookie: number): TmpNode {
+  /** @internal for restore: links an inode under a directory at an offset, at the front of its list. */
+  restoreEntry(dir: TmpNode, key: string, inode: TmpInode, offset: number): TmpNode {
     const node = new TmpNode(this, inode, dir, key);
-    (dir.inode.dir as Dir<TmpNode>).addWithCookie(node, cookie);
+    (dir.inode.dir as Dir<TmpNode>).insert(node, offset);
     node.attached = true;
     return node;
   }
