@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { O_CREAT, O_RDWR, SysError, type Stat } from '@erofs-js/vfs';
 import { CHECKPOINT_LIMITS, CheckpointError, HostController, allowImages, parseCheckpoint, type BytesCheckpoint, type Checkpoint, type RestoreHost } from '@erofs-js/mount';
 import { ROOTFS } from './mount-checkpoint-session.js';
 import { firstHalf, manifest, secondHalf, tmpfsStats, type TmpfsGuestState } from './mount-checkpoint-tmpfs-session.js';
@@ -238,4 +240,102 @@ describe('hostile tmpfs sections are refused with a CheckpointError naming the f
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     a.entries.find((e: any) => name(e) === 'log').ino = a.entries.find((e: any) => name(e) === 'b').ino;
   }
+});
+
+describe('random tmpfs histories survive save and restore', () => {
+  type Op =
+    | { op: 'mkdir' | 'create' | 'unlink' | 'rmdir' | 'open' | 'close'; a: number }
+    | { op: 'write'; a: number; at: number; len: number; seed: number }
+    | { op: 'truncate'; a: number; len: number }
+    | { op: 'link' | 'rename' | 'symlink'; a: number; b: number }
+    | { op: 'xattr'; a: number; len: number; seed: number }
+    | { op: 'chmod'; a: number; mode: number };
+  const NAMES = ['a', 'b', 'c', 'd', 'd/e', 'd/f', 'g', 'g/h', 'g/h/i', 'caf\u00e9', 'x y'];
+  const path = (i: number) => `/tmp/${NAMES[i % NAMES.length]}`;
+  const slot = fc.nat(NAMES.length - 1);
+  const one = (op: Op['op']) => fc.record({ op: fc.constant(op), a: slot });
+  const ops = fc.oneof(
+    { arbitrary: one('create'), weight: 6 },
+    { arbitrary: one('mkdir'), weight: 3 },
+    { arbitrary: one('open'), weight: 4 },
+    { arbitrary: one('unlink'), weight: 3 },
+    { arbitrary: one('rmdir'), weight: 1 },
+    { arbitrary: one('close'), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constant('write'), a: slot, at: fc.nat(20_000), len: fc.nat(9000), seed: fc.nat() }), weight: 5 },
+    { arbitrary: fc.record({ op: fc.constant('truncate'), a: slot, len: fc.nat(30_000) }), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constantFrom('link', 'rename', 'symlink'), a: slot, b: slot }), weight: 4 },
+    { arbitrary: fc.record({ op: fc.constant('xattr'), a: slot, len: fc.nat(300), seed: fc.nat() }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant('chmod'), a: slot, mode: fc.nat(0o7777) }), weight: 1 },
+  ) as fc.Arbitrary<Op>;
+
+  it('manifest, accounting and every open descriptor (offsets, unlinked files) come back', async () => {
+    const seenKinds = { withFds: 0, withOrphans: 0, entries: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(ops, { minLength: 10, maxLength: 80 }), async (history) => {
+        const c = await HostController.create({ tmpfs: [{ target: '/tmp', options: { size: '256k', nr_inodes: 40 } }] });
+        const t = c.task();
+        const fds: number[] = [];
+        const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff || 1);
+        for (const h of history) {
+          try {
+            switch (h.op) {
+              case 'mkdir': t.mkdir(path(h.a), 0o755); break;
+              case 'create': t.close(t.open(path(h.a), O_CREAT | O_RDWR, 0o644)); break;
+              case 'unlink': t.unlink(path(h.a)); break;
+              case 'rmdir': t.unlinkat(-100, path(h.a), 0x200); break;
+              case 'open': fds.push(t.open(path(h.a), O_CREAT | O_RDWR, 0o600)); break;
+              case 'close': if (fds.length) t.close(fds.splice(h.a % fds.length, 1)[0]); break;
+              case 'write': { const fd = t.open(path(h.a), O_RDWR); try { t.pwrite64(fd, bytes(h.len, h.seed), h.at); } finally { t.close(fd); } break; }
+              case 'truncate': t.truncate(path(h.a), h.len); break;
+              case 'link': t.link(path(h.a), path(h.b)); break;
+              case 'rename': t.rename(path(h.a), path(h.b)); break;
+              case 'symlink': t.symlink(NAMES[h.b % NAMES.length], path(h.a)); break;
+              case 'xattr': t.setxattr(path(h.a), 'user.k', bytes(h.len, h.seed)); break;
+              case 'chmod': t.chmod(path(h.a), h.mode); break;
+            }
+          } catch (e) {
+            if (!(e instanceof SysError)) throw e;
+          }
+          // Move each open descriptor somewhere, so offsets matter.
+          if (fds.length) t.lseek(fds[fds.length - 1], (h as { at?: number }).at ?? 7, 0);
+        }
+        const before = { tree: manifest(c, '/tmp'), stats: tmpfsStats(c) };
+        if (fds.length) seenKinds.withFds++;
+        if (!/orphans 0 /.test(before.stats[0])) seenKinds.withOrphans++;
+        seenKinds.entries += before.tree.length - 1;
+        const pos = fds.map((fd) => t.lseek(fd, 0, 1));
+        // Reading may move atime (relatime, at the clock's millisecond): the rest must match.
+        const content = (task: typeof t, fd: number): [Omit<Stat, 'atime' | 'atimeNsec'>, string] => {
+          const { atime: _a, atimeNsec: _n, ...st } = task.fstat(fd);
+          const buf = new Uint8Array(st.size);
+          const n = st.size ? task.pread64(fd, buf, 0) : 0;
+          return [st, Buffer.from(buf.subarray(0, n)).toString('base64')];
+        };
+        const seen = fds.map((fd) => content(t, fd));
+        const cp = JSON.parse(JSON.stringify(c.save()));
+        t.exit();
+        c.close();
+        const { controller: r, tasks } = await HostController.restore(cp, allowImages([]));
+        try {
+          expect(manifest(r, '/tmp')).toEqual(before.tree);
+          expect(tmpfsStats(r)).toEqual(before.stats);
+          const [t2] = tasks;
+          expect(fds.map((fd) => t2.lseek(fd, 0, 1))).toEqual(pos);
+          expect(fds.map((fd) => content(t2, fd))).toEqual(seen);
+          for (const fd of fds) t2.close(fd);
+          t2.exit();
+          // Every unlinked file went with its last descriptor.
+          expect(tmpfsStats(r)[0]).toMatch(/orphans 0 .* held 0$/);
+        } finally {
+          r.close();
+        }
+      }),
+      { numRuns: 100 },
+    );
+    // The histories reached what they are for.
+    console.log(`random tmpfs histories: ${JSON.stringify(seenKinds)} over 100 runs`);
+    expect(seenKinds.withFds).toBeGreaterThan(10);
+    expect(seenKinds.withOrphans).toBeGreaterThan(2);
+    expect(seenKinds.entries).toBeGreaterThan(100);
+  });
 });
