@@ -9,8 +9,8 @@ import { modeString, timeString, uuidString, Progress } from './format.js';
 import { manifest, readdirRecords, typeName } from './manifest.js';
 import { fsck } from './fsck.js';
 import { extract } from './extract.js';
-import { BuildError } from '@erofs-js/mkfs';
-import { buildImageFile } from '@erofs-js/mkfs/node';
+import { BuildError, TarError } from '@erofs-js/mkfs';
+import { buildImageFile, buildImageFileFromTar } from '@erofs-js/mkfs/node';
 
 const USAGE = `usage: erofs <command> [options] IMAGE [args]
 
@@ -26,6 +26,10 @@ commands:
   manifest [--readdir] IMAGE one JSON object per path (or per directory with --readdir)
   mkfs [-zlz4] SRC IMAGE     build an image of directory SRC (-zlz4: LZ4-compress files
                              where that saves space; uncompressed otherwise)
+  mkfs --tar[=f] [--aufs] [-zlz4] TAR IMAGE
+                             build an image of tar archive TAR (gzip or not; - for stdin),
+                             as mkfs.erofs --tar=f; --aufs: OCI whiteouts (.wh.*) become
+                             overlayfs whiteouts and opaque directories
 
 options:
   --device=FILE              an extra device of a multi-device image (repeat in table order)
@@ -80,6 +84,9 @@ function parse(argv: string[]): Parsed {
     else if (a === '--no-checksum') flags.add('no-checksum');
     else if (a === '--same-permissions' || a === '--devices') flags.add(a.slice(2));
     else if (a === '-zlz4' || (a === '-z' && argv[i + 1] === 'lz4' && ++i)) flags.add('lz4');
+    else if (a === '--tar' || a === '--tar=f') flags.add('tar');
+    else if (a.startsWith('--tar=')) throw new UsageError(`mkfs: --tar=${a.slice(6)}: only --tar=f (full data) is supported`);
+    else if (a === '--aufs' || a === '--ungzip') flags.add(a.slice(2)); // gzip input is recognised by its magic either way
     else if (a.startsWith('-z')) throw new UsageError(`mkfs: unsupported compression ${a === '-z' ? (argv[i + 1] ?? '') : a.slice(2)} (only lz4)`);
     else if (a.startsWith('-') && a.length > 1) throw new UsageError(`unknown option ${a}`);
     else if (!command) command = a;
@@ -267,15 +274,24 @@ const COMMANDS = new Set(['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck
 /**
  * erofs mkfs SRC IMAGE: the only command that writes an image rather than opening one. The
  * image is streamed to a temporary file beside IMAGE (file contents read as they are
- * written) and renamed to IMAGE when complete; a failure leaves no IMAGE behind.
+ * written) and renamed to IMAGE when complete; a failure leaves no IMAGE behind. With --tar
+ * SRC is a tar archive, read once (packages/mkfs/src/fromtar.ts) before the image is written.
  */
-function mkfs(p: Parsed): number {
+async function mkfs(p: Parsed): Promise<number> {
   need(p, 2, 2);
   const [src, dest] = p.args;
+  const compression = p.flags.has('lz4') ? 'lz4' : undefined;
   try {
-    buildImageFile(src, dest, { compression: p.flags.has('lz4') ? 'lz4' : undefined });
+    if (p.flags.has('tar')) {
+      // An archive without a root entry gets mkfs.erofs's root: our uid/gid, the build time
+      // (SOURCE_DATE_EPOCH when set).
+      const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+      const root = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtime: Number.isSafeInteger(epoch) ? epoch : undefined };
+      const onWarning = (m: string) => process.stderr.write(`erofs: mkfs: ${m}\n`);
+      await buildImageFileFromTar(src, dest, { compression, aufs: p.flags.has('aufs'), root, onWarning });
+    } else buildImageFile(src, dest, { compression });
   } catch (e) {
-    if (!(e instanceof BuildError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+    if (!(e instanceof BuildError || e instanceof TarError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
     process.stderr.write(`erofs: mkfs: ${(e as Error).message}\n`);
     return 1;
   }
@@ -292,7 +308,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!COMMANDS.has(p.command)) throw new UsageError(`unknown command ${p.command}`);
     if (p.args.length < 1) throw new UsageError(`${p.command} needs an IMAGE`);
-    if (p.command === 'mkfs') return mkfs(p);
+    if (p.command === 'mkfs') return await mkfs(p);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`erofs: ${e.message}\n${USAGE}`);

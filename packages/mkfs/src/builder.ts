@@ -306,9 +306,9 @@ class Writer {
   }
 }
 
-/** Builds an EROFS image from a tree whose root is a directory. */
-export function buildImage(root: DirNode, options: BuildOptions = {}): Uint8Array {
-  const plan = new Plan(treeSource(root), options);
+/** Builds an EROFS image in memory from a tree whose root is a directory, or from a build source (a scanned directory, a tar). */
+export function buildImage(root: DirNode | BuildSource, options: BuildOptions = {}): Uint8Array {
+  const plan = new Plan('table' in root ? root : treeSource(root), options);
   const img = new Uint8Array(plan.totalBlocks * plan.bs);
   plan.write(undefined, img);
   return img;

@@ -266,3 +266,4 @@ export function treeFromDirectory(root: string, options: FromDirOptions = {}): D
   }
   return nodes[0] as DirNode;
 }
+export { buildImageFileFromTar, tarFileSource, nodeGunzip, TarFileStore, SpoolStore, type TarFileOptions } from './tarnode.js';
