@@ -1,4 +1,5 @@
 import { ErofsError, corrupt } from './errors.js';
+import { BoundedCache } from './cache.js';
 import type { ByteSource } from './source.js';
 import { INCOMPAT, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
@@ -81,56 +82,12 @@ export function readCompressionConfig(source: ByteSource, sb: Superblock): Compr
 }
 
 /**
- * A byte-bounded LRU of byte arrays: decoded extents keyed by inode and extent start, and
- * (keyed by block number) the block cache of a remote source (range-source.ts).
+ * @deprecated The byte-bounded LRU of byte arrays that the decoded-extent cache and the
+ * range source's block cache were built on: now the one BoundedCache (cache.ts), under its
+ * old name and with its `maxBytes`, for callers that have not moved.
  */
-export class ExtentCache<K = string> {
-  private readonly map = new Map<K, Uint8Array>();
-  private bytes = 0;
-  hits = 0;
-  misses = 0;
-
-  constructor(readonly maxBytes: number) {}
-
-  /** Whether `key` is cached, without counting or reordering. */
-  has(key: K): boolean {
-    return this.map.has(key);
-  }
-
-  get(key: K): Uint8Array | undefined {
-    const v = this.map.get(key);
-    if (v) {
-      this.map.delete(key);
-      this.map.set(key, v);
-      this.hits++;
-    } else {
-      this.misses++;
-    }
-    return v;
-  }
-
-  set(key: K, value: Uint8Array): void {
-    if (value.length > this.maxBytes) return;
-    const old = this.map.get(key);
-    if (old) {
-      this.bytes -= old.length;
-      this.map.delete(key);
-    }
-    this.map.set(key, value);
-    this.bytes += value.length;
-    while (this.bytes > this.maxBytes) {
-      const [k, v] = this.map.entries().next().value as [K, Uint8Array];
-      this.map.delete(k);
-      this.bytes -= v.length;
-    }
-  }
-
-  get size(): number {
-    return this.bytes;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.bytes = 0;
+export class ExtentCache<K = string> extends BoundedCache<K, Uint8Array> {
+  get maxBytes(): number {
+    return this.budget;
   }
 }

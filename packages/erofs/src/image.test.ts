@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FileSource } from './node.js';
 import { fixtureBytes, FIXTURES, nodeAt, openFixture } from '../../../tests/fixtures.js';
 import { Image } from './image.js';
-import { DataLayout, isReg } from './inode.js';
+import { PageCache } from './page-cache.js';
+import { DataLayout, isReg, type Inode } from './inode.js';
 import { ExtentKind } from './map/extent.js';
 import { walk } from './walk.js';
 import { MemorySource } from './source.js';
@@ -81,32 +82,69 @@ describe('Image.read', () => {
   });
 });
 
-describe('Image.read of compressed files', () => {
+describe('Image.read of compressed files, through the page cache', () => {
   for (const name of ['z-lz4hc-18-C64k.erofs', 'z-lzma-18.erofs', 'z-lz4-15.erofs']) {
-    it(`${name}: whole-extent reads decode into the caller's buffer uncached and equal reads in 4 KiB pieces`, () => {
+    it(`${name}: whole reads, 4 KiB pieces and uncached reads agree; a second pass is all hits`, () => {
       const whole = openFixture(name);
-      const pieces = openFixture(name);
       const inode = nodeAt(whole, '/big/counter-1m');
       const a = new Uint8Array(inode.size);
       expect(whole.read(inode, 0, a)).toBe(inode.size);
-      // every extent lay inside the one read: nothing was decoded into the cache
-      expect(whole.extentCache.misses).toBeGreaterThan(0);
-      whole.read(inode, 0, a);
-      expect(whole.extentCache.hits).toBe(0);
+      const first = whole.cache!.stats();
+      expect(first.misses).toBeGreaterThan(0);
+      expect(first.bytes).toBe(inode.size); // 1 MiB, inside the default 8 MiB
+      // The second pass finds every extent cached: no misses, no decoding.
+      const again = new Uint8Array(inode.size);
+      whole.read(inode, 0, again);
+      const second = whole.cache!.stats();
+      expect(second.misses).toBe(first.misses);
+      expect(second.hits).toBeGreaterThan(first.hits);
+      expect(Buffer.compare(a, again)).toBe(0);
+
+      const pieces = openFixture(name);
       const p = nodeAt(pieces, '/big/counter-1m');
       const b = new Uint8Array(p.size);
       for (let off = 0; off < p.size; off += 4096) pieces.read(p, off, b.subarray(off, off + 4096));
       expect(Buffer.compare(a, b)).toBe(0);
-      // reads within extents went through the cache: each pcluster decoded once, then hit
-      expect(pieces.extentCache.hits).toBeGreaterThan(0);
-      // and a whole read after that is served from the cache, copying out of it
+      // each pcluster decoded once: the pieces within it were hits
+      expect(pieces.cache!.stats().hits).toBeGreaterThan(pieces.cache!.stats().misses);
+
+      const uncached = new Image(new MemorySource(fixtureBytes(name)), { cacheBytes: 0 });
+      expect(uncached.cache).toBeNull();
       const c = new Uint8Array(p.size);
-      const before = pieces.extentCache.hits;
-      pieces.read(p, 0, c);
-      expect(pieces.extentCache.hits).toBeGreaterThan(before);
+      for (let off = 0; off < p.size; off += 5000) uncached.read(nodeAt(uncached, '/big/counter-1m'), off, c.subarray(off, off + 5000));
       expect(Buffer.compare(a, c)).toBe(0);
+      expect(uncached.extentCache).toEqual({ maxBytes: 0, hits: 0, misses: 0 });
     });
   }
+
+  it('images share a host page cache: each within its limit, all within the budget', () => {
+    const host = new PageCache(256 << 10);
+    const x = new Image(new MemorySource(fixtureBytes('z-lz4hc-18.erofs')), { pageCache: host, cacheBytes: 128 << 10 });
+    const y = new Image(new MemorySource(fixtureBytes('z-lzma-18.erofs')), { pageCache: host });
+    expect(x.extentCache.maxBytes).toBe(128 << 10);
+    expect(y.cache!.limit).toBe(256 << 10);
+    const files = (image: Image) => {
+      const out: Inode[] = [];
+      walk(image, (e) => {
+        if (isReg(e.inode) && e.inode.size < 128 << 10) out.push(e.inode);
+      });
+      return out;
+    };
+    const buf = new Uint8Array(3000);
+    for (const image of [x, y, x]) {
+      for (const inode of files(image)) {
+        for (let off = 0; off < inode.size; off += 3000) image.read(inode, off, buf);
+        expect(x.cache!.stats().bytes).toBeLessThanOrEqual(128 << 10);
+        expect(host.stats().bytes).toBeLessThanOrEqual(256 << 10);
+        expect(x.cache!.stats().bytes + y.cache!.stats().bytes).toBe(host.stats().bytes);
+      }
+    }
+    expect(x.cache!.stats().evictions).toBeGreaterThan(0);
+    expect(y.cache!.stats().evictions).toBeGreaterThan(0);
+    x.cache!.clear();
+    expect(host.stats().bytes).toBe(y.cache!.stats().bytes);
+  });
+
 });
 
 describe('Image.readdir', () => {

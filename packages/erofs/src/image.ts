@@ -5,6 +5,7 @@ import {
   DataLayout,
   EXTENDED_INODE_SIZE,
   decodeInode,
+  isCompressed,
   isDir,
   isSymlink,
   type Inode,
@@ -12,7 +13,8 @@ import {
 import { mapChunk } from './map/chunk.js';
 import { CompressedMapper } from './map/compressed.js';
 import { ExtentKind, FORMAT_INTERLACED, FORMAT_SHIFTED, type Extent } from './map/extent.js';
-import { ExtentCache, readCompressionConfig, type CompressionConfig } from './compression.js';
+import { readCompressionConfig, type CompressionConfig } from './compression.js';
+import { PageCache, type CacheDomain } from './page-cache.js';
 import { ALGORITHM_NAMES, type Codec } from './codecs/codec.js';
 import { defaultCodecs } from './codecs/index.js';
 import { mapFlat } from './map/flat.js';
@@ -33,12 +35,21 @@ export interface ImageOptions extends SuperblockOptions {
    */
   codecs?: Partial<Record<number, Codec>>;
   /**
-   * Byte budget of the decoded-extent cache (default 8 MiB; 0 disables it). With 16 MiB
-   * a walk + read of debian/lz4hc-64k peaked at 139-159 MiB RSS, with 8 MiB at 127-138,
-   * and the walk took the same time: it reads each file once, front to back.
+   * The host's page cache (decoded file data; page-cache.ts) this image takes a share of.
+   * Default: a page cache of its own, of `cacheBytes`.
+   */
+  pageCache?: PageCache;
+  /**
+   * Most bytes of decoded data this image keeps in the page cache (default 8 MiB, or the
+   * whole budget of a given `pageCache`; 0: no caching). See the README's "Benchmarks" for
+   * what budgets buy: a walk reads each file once, a second pass is served from the cache
+   * when the budget holds what the first decoded.
    */
   cacheBytes?: number;
 }
+
+/** The page cache limit of an image opened without one. */
+export const DEFAULT_IMAGE_CACHE_BYTES = 8 << 20;
 
 /** Symlink targets longer than this are refused, like Linux's PATH_MAX - 1. */
 export const SYMLINK_MAX = 4095;
@@ -60,8 +71,16 @@ export class Image {
   private xctx: XattrContext | undefined;
   readonly compression: CompressionConfig;
   private readonly codecs: Partial<Record<number, Codec>>;
-  /** Decoded extents of compressed files: a file read in small pieces decodes each pcluster once. */
-  readonly extentCache: ExtentCache;
+  /**
+   * This image's share of the page cache: decoded extents of compressed files, so that a
+   * pcluster is decoded once however the file is read, and again only after eviction.
+   * Null when caching is off (cacheBytes 0).
+   */
+  get cache(): CacheDomain | null {
+    return this.cacheDomain;
+  }
+  private cacheDomain: CacheDomain | null;
+  private readonly cacheLimit: number;
   private packed: Inode | undefined;
   /** Nesting of reads through other inodes (fragments, metabox), bounded against hostile images. */
   private depth = 0;
@@ -73,7 +92,9 @@ export class Image {
     this.devices = options.devices ?? [];
     this.compression = readCompressionConfig(source, this.sb);
     this.codecs = { ...defaultCodecs(this.compression), ...options.codecs };
-    this.extentCache = new ExtentCache(options.cacheBytes ?? 8 << 20);
+    const limit = options.cacheBytes ?? options.pageCache?.budget ?? DEFAULT_IMAGE_CACHE_BYTES;
+    this.cacheLimit = limit;
+    this.cacheDomain = limit > 0 ? (options.pageCache ?? new PageCache(limit)).domain(limit) : null;
     if (this.sb.featureIncompat & INCOMPAT.METABOX) {
       const mb = this.inode(this.sb.metaboxNid);
       if (isDir(mb)) throw corrupt('superblock', 1024 + 0x80, `metabox inode ${formatNid(mb.nid)} is a directory`);
@@ -85,6 +106,31 @@ export class Image {
 
   static open(source: ByteSource, options?: ImageOptions): Image {
     return new Image(source, options);
+  }
+
+  /**
+   * A new limit for this image's share of the page cache (a mount's own limit): 0 drops the
+   * share, a positive limit on an image without one gives it a page cache of its own.
+   */
+  setCacheLimit(limit: number): void {
+    if (!(Number.isSafeInteger(limit) && limit >= 0)) throw new RangeError(`cache limit must be a non-negative integer, not ${limit}`);
+    if (limit === 0) {
+      this.cacheDomain?.clear();
+      this.cacheDomain = null;
+    } else if (this.cacheDomain === null) {
+      this.cacheDomain = new PageCache(limit).domain(limit);
+    } else {
+      this.cacheDomain.limit = limit;
+    }
+  }
+
+  /**
+   * @deprecated The decoded-extent cache became the page cache (`cache`); this answers the
+   * questions asked of the old one: the limit the image was opened with, hits and misses.
+   */
+  get extentCache(): { maxBytes: number; hits: number; misses: number } {
+    const s = this.cache?.stats();
+    return { maxBytes: this.cacheLimit, hits: s?.hits ?? 0, misses: s?.misses ?? 0 };
   }
 
   get rootNid(): number {
@@ -187,16 +233,11 @@ export class Image {
   }
 
   /**
-   * The decoded bytes of an encoded extent, from the cache or by decoding its pcluster.
-   * With `into` (exactly ext.length bytes of the caller's buffer) a miss decodes straight
-   * there and is not cached: a read that takes the whole extent (sequential reads in
-   * large pieces) will not come back for it, and allocating, caching and copying each
-   * extent cost more than a fifth of a walk over an LZ4 image.
+   * Decodes an encoded extent (its pcluster, or a stored copy) into `out`, exactly
+   * ext.length bytes: the caller's buffer when a read covers the whole extent, else a
+   * buffer for the page cache.
    */
-  private extentBytes(inode: Inode, ext: Extent, into?: Uint8Array): Uint8Array {
-    const key = `${inode.nid}@${ext.logical}`;
-    const hit = this.extentCache.get(key);
-    if (hit && hit.length === ext.length) return hit;
+  private decodeExtent(inode: Inode, ext: Extent, out: Uint8Array): void {
     // Built only for an error: formatting the nid (through BigInt) on every decode showed in profiles.
     const W = () => `pcluster of inode ${formatNid(inode.nid)}`;
     const plen = ext.plen!;
@@ -206,7 +247,6 @@ export class Image {
           const { src, off } = this.resolve(inode, 0, ext.physical, plen);
           return src.view(off, plen);
         })();
-    const out = into ?? new Uint8Array(ext.length);
     const format = ext.format!;
     if (format === FORMAT_SHIFTED) {
       out.set(raw.subarray(0, ext.length));
@@ -234,8 +274,6 @@ export class Image {
       }
       codec.decode(input, out, partial);
     }
-    if (!into) this.extentCache.set(key, out);
-    return out;
   }
 
   /** The source and byte offset holding `length` bytes at a data address. */
@@ -271,26 +309,46 @@ export class Image {
   /**
    * Reads up to `length` bytes at file offset `offset` into `dest[destOffset..]`.
    * Returns the number of bytes read: less than asked only at end of file.
+   *
+   * Compressed files go through the page cache: a cached range is copied out without
+   * mapping the file; an extent the read covers whole is decoded straight into `dest` and
+   * then copied into the cache; one it covers in part is decoded into a buffer the cache
+   * keeps. Other files are copied from the source (no cache of ours: the source's bytes
+   * are the host's page cache, or memory).
    */
   read(inode: Inode, offset: number, dest: Uint8Array, destOffset = 0, length = dest.length - destOffset): number {
     const end = Math.min(inode.size, offset + length);
+    const cache = this.cache !== null && isCompressed(inode) ? this.cache : null;
     let pos = offset;
     while (pos < end) {
+      const d = destOffset + (pos - offset);
+      if (cache !== null) {
+        const hit = cache.find(inode.nid, pos);
+        if (hit !== undefined) {
+          const n = Math.min(hit.end, end) - pos;
+          const at = pos - hit.start;
+          dest.set(n === hit.bytes.length ? hit.bytes : hit.bytes.subarray(at, at + n), d);
+          pos += n;
+          continue;
+        }
+      }
       const ext = this.map(inode, pos);
       const n = Math.min(ext.logical + ext.length, end) - pos;
       const encoded = ext.kind === ExtentKind.Encoded || ext.kind === ExtentKind.Fragment;
       if (!(n > 0) || (encoded ? ext.logical > pos : ext.logical !== pos)) {
         throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, `mapping of offset ${pos} made no progress`);
       }
-      const d = destOffset + (pos - offset);
       if (ext.kind === ExtentKind.Encoded) {
         const skip = pos - ext.logical;
         if (skip === 0 && n === ext.length) {
           const into = dest.subarray(d, d + n);
-          const got = this.extentBytes(inode, ext, into);
-          if (got !== into) dest.set(got, d);
+          this.decodeExtent(inode, ext, into);
+          if (cache !== null && n <= cache.limit) cache.insert(inode.nid, pos, into.slice());
         } else {
-          dest.set(this.extentBytes(inode, ext).subarray(skip, skip + n), d);
+          const out = new Uint8Array(ext.length);
+          this.decodeExtent(inode, ext, out);
+          cache?.insert(inode.nid, ext.logical, out);
+          dest.set(out.subarray(skip, skip + n), d);
         }
       } else if (ext.kind === ExtentKind.Fragment) {
         const packed = this.packedInode(inode);

@@ -38,7 +38,7 @@ export {
 export { DirBlock, FT, fileTypeToDtype, compareNames, NAME_MAX, DIRENT_SIZE, type DirEntry } from './dirent.js';
 export { XATTR_INDEX_PREFIXES, filterSaysAbsent, type Xattr, type LongPrefix } from './xattr.js';
 export { ExtentKind, type Extent } from './map/extent.js';
-export { Image, SYMLINK_MAX, decodeName, splitPath, type ImageOptions } from './image.js';
+export { Image, SYMLINK_MAX, DEFAULT_IMAGE_CACHE_BYTES, decodeName, splitPath, type ImageOptions } from './image.js';
 export { walk, type WalkEntry, type WalkOptions } from './walk.js';
 export { METABOX_NID_FLAG, isMetaboxNid, nidToBigInt, nidToIno, formatNid } from './nid.js';
 export { crc32c } from './crc32c.js';
@@ -67,6 +67,8 @@ export {
 } from './codecs/index.js';
 export { Algorithm, ALGORITHM_NAMES, type Codec } from './codecs/codec.js';
 export { ExtentCache, readCompressionConfig, type CompressionConfig } from './compression.js';
+export { BoundedCache, type BoundedCacheOptions, type CacheStats } from './cache.js';
+export { PageCache, CacheDomain, DEFAULT_PAGE_CACHE_BYTES, type CachedRange } from './page-cache.js';
 export { CompressedMapper, PCLUSTER_MAX_SIZE, PCLUSTER_MAX_DSIZE, type ZInfo } from './map/compressed.js';
 export { FORMAT_SHIFTED, FORMAT_INTERLACED } from './map/extent.js';
 export { RangeSource, openRangeSourceWeb, displayUrl, type RangeSourceOptions, type RangeStats, type RemoteIdentity } from './range-source.js';

@@ -7,7 +7,7 @@
  * runs the requests; the reader posts a request and, only when it needs the bytes now,
  * blocks in Atomics.wait on shared memory until the worker has written them, or until a
  * deadline passes (then EIO, never a hang). In between sit:
- * - a block cache (ExtentCache keyed by block number, byte-bounded);
+ * - a block cache (BoundedCache keyed by block number, byte-bounded);
  * - readahead that grows like Linux's on-demand readahead (mm/readahead.c): a random miss
  *   fetches `readaheadInitial` bytes; a miss right after the previous window doubles it,
  *   up to `readaheadMax`; reaching the marker block of a window starts the next window
@@ -26,7 +26,7 @@
  * Atomics.wait on the main thread). Without SharedArrayBuffer it falls back to
  * synchronous XMLHttpRequest (no requests in flight beside the one waited for).
  */
-import { ExtentCache } from './compression.js';
+import { BoundedCache } from './cache.js';
 import { ErofsError } from './errors.js';
 import { MemorySource, checkRange, type ByteSource } from './source.js';
 import {
@@ -153,7 +153,7 @@ export class RangeSource implements ByteSource {
   private readonly channel: RangeChannel | undefined;
   private readonly bs: number;
   private readonly blocks: number;
-  private readonly cache: ExtentCache<number>;
+  private readonly cache: BoundedCache<number, Uint8Array>;
   private readonly initBlocks: number;
   private readonly maxBlocks: number;
   private readonly timeoutMs: number;
@@ -184,7 +184,7 @@ export class RangeSource implements ByteSource {
     this.bs = options.blockSize ?? DEFAULTS.blockSize;
     if (this.bs & (this.bs - 1) || this.bs < 512) throw new RangeError('RangeSource: blockSize must be a power of two >= 512');
     this.blocks = Math.ceil(this.size / this.bs);
-    this.cache = new ExtentCache<number>(options.cacheBytes ?? DEFAULTS.cacheBytes);
+    this.cache = new BoundedCache<number, Uint8Array>(options.cacheBytes ?? DEFAULTS.cacheBytes);
     this.initBlocks = Math.max(1, Math.ceil((options.readaheadInitial ?? this.bs) / this.bs));
     this.timeoutMs = options.timeoutMs ?? defaultTimeout(options);
     this.stats.requests = init.openRequests ?? 0;

@@ -8,7 +8,7 @@
  * Resolving whole paths across mounts is the mount layer's job; resolve.ts has a simple
  * resolver for tests and tools.
  */
-import { makedev, type DirEntry, type Image, S_IFMT, S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '@erofs-js/erofs';
+import { makedev, type CacheStats, type DirEntry, type Image, S_IFMT, S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } from '@erofs-js/erofs';
 import {
   CAP_DAC_READ_SEARCH,
   CAP_SYS_ADMIN,
@@ -36,7 +36,12 @@ export interface FilesystemOptions {
   negativeCacheSize?: number;
   /** Most directory entries kept decoded, over all directories (default 16384; 0 disables). */
   dirCacheEntries?: number;
-  /** Byte budget of the page cache that memory mapping materialises pages in (default 8 MiB; 0 disables it). */
+  /**
+   * Most bytes of this mount's share of the page cache (decoded data of compressed files,
+   * and mapped pages; read, pread and mmap share it). Default: the limit the image was
+   * opened with (Image `cacheBytes`, 8 MiB unless given). Given, it replaces that limit;
+   * 0 turns caching off for this mount.
+   */
   pageCacheBytes?: number;
   /** st_dev of every inode (glibc makedev encoding). Default: a fresh anonymous device 0:N. */
   dev?: number;
@@ -58,6 +63,8 @@ export interface FilesystemStats {
   dentriesEvicted: number;
   /** Directory entries held decoded in the block cache. */
   dirEntriesCached: number;
+  /** This mount's share of the page cache: entries, bytes, its limit (budget), hits, misses, evictions. */
+  pageCache: CacheStats;
 }
 
 export const EROFS_SUPER_MAGIC = 0xe0f5e1e2;
@@ -140,11 +147,12 @@ export class Filesystem implements FilesystemImpl<Dentry> {
       dentryCacheSize: options.dentryCacheSize ?? 1000,
       negativeCacheSize: options.negativeCacheSize ?? 1000,
       dirCacheEntries: options.dirCacheEntries ?? 16384,
-      pageCacheBytes: options.pageCacheBytes ?? 8 << 20,
+      pageCacheBytes: options.pageCacheBytes ?? image.cache?.limit ?? 0,
     };
     for (const [k, v] of Object.entries(this.options)) {
       if (!(Number.isInteger(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative integer, not ${v}`);
     }
+    if (options.pageCacheBytes !== undefined) image.setCacheLimit(options.pageCacheBytes);
     this.dev = options.dev ?? allocAnonDev();
     this.dentries = new DentryCache(this.options.dentryCacheSize, (d) => this.putInode(d.inode));
     const rootInode = this.getInode(image.rootNid);
@@ -561,6 +569,7 @@ export class Filesystem implements FilesystemImpl<Dentry> {
       negativeCached: this.negative.size,
       dentriesEvicted: this.dentries.evictions,
       dirEntriesCached: this.dirCacheCount,
+      pageCache: this.image.cache?.stats() ?? { entries: 0, bytes: 0, budget: 0, hits: 0, misses: 0, evictions: 0 },
     };
   }
 
@@ -569,12 +578,16 @@ export class Filesystem implements FilesystemImpl<Dentry> {
     return this.dentries.lru();
   }
 
-  /** Evicts every unreferenced dentry and empties the other caches; pinned dentries stay. */
+  /**
+   * Evicts every unreferenced dentry and empties the other caches, the image's share of the
+   * page cache included (pages already mapped stay valid); pinned dentries stay.
+   */
   shrink(): void {
     this.dentries.trim(0);
     this.negative.clear();
     this.dirCache.clear();
     this.dirCacheCount = 0;
+    this.image.cache?.clear();
   }
 
   get isReleased(): boolean {

@@ -148,7 +148,6 @@ export {
   MAP_SHARED_VALIDATE,
   MAP_TYPE,
   SIGBUS_MESSAGE,
-  PageCache,
   checkMmap,
   faultPage,
   isSigbus,
@@ -156,6 +155,8 @@ export {
   pageCache,
   type PageCacheStats,
 } from './mmap.js';
+/** The host's page cache (decoded file data), shared by the images of a host: from the decoder. */
+export { PageCache, DEFAULT_PAGE_CACHE_BYTES } from '@erofs-js/erofs';
 export {
   DeviceRegistry,
   DeviceFile,

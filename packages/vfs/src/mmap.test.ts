@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DataLayout, Image, MemorySource } from '@erofs-js/erofs';
+import { DataLayout, Image, MemorySource, PageCache } from '@erofs-js/erofs';
 import { deviceSources, fixtureBytes, openFixture } from '../../../tests/fixtures.js';
 import { ROOT } from './credentials.js';
 import { SysError } from './errno.js';
-import { O_DIRECTORY, O_PATH, O_RDONLY } from './file.js';
+import { O_DIRECTORY, O_PATH, O_RDONLY, type FileDescription } from './file.js';
 import { Filesystem } from './filesystem.js';
 import {
-  MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, PageCache, SIGBUS_MESSAGE,
+  MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SIGBUS_MESSAGE,
   checkMmap, faultPage, isSigbus, mapPages, pageCache,
 } from './mmap.js';
 import { openPath } from './resolve.js';
@@ -169,27 +169,73 @@ describe('mmap sharing', () => {
 });
 
 describe('page cache', () => {
-  it('stays within its byte budget, evicting the least recently used page', () => {
-    const fs = new Filesystem(openFixture('z-lz4hc-18.erofs'), { pageCacheBytes: 5 * PAGE_SIZE });
+  it('pages of a compressed file are views of the extents read() decoded: one decode for both', () => {
+    const fs = new Filesystem(openFixture('z-lz4hc-18.erofs'));
     const f = openPath(fs, '/big/log-192k', O_RDONLY, ROOT);
-    const cache = pageCache(fs);
-    const first = faultPage(f, 0);
-    for (let p = PAGE_SIZE; p < 4 * PAGE_SIZE; p += PAGE_SIZE) faultPage(f, p);
-    expect(faultPage(f, 0)).toBe(first); // refreshes page 0
-    for (let p = 4 * PAGE_SIZE; p < f.inode.size; p += PAGE_SIZE) {
-      faultPage(f, p);
-      expect(cache.stats().bytes).toBeLessThanOrEqual(5 * PAGE_SIZE);
+    const size = f.inode.size;
+    const data = new Uint8Array(size);
+    f.pread(data, 0);
+    const decoded = fs.stats().pageCache;
+    expect(decoded.misses).toBeGreaterThan(0);
+    const pages = f.mmap(0, size, PROT_READ, MAP_PRIVATE);
+    const after = fs.stats().pageCache;
+    expect(after.misses).toBe(decoded.misses); // nothing decoded again
+    expect(after.hits).toBeGreaterThanOrEqual(pages.length);
+    let views = 0;
+    pages.forEach((p, i) => {
+      expect(p.length).toBe(PAGE_SIZE);
+      expect(same(p.subarray(0, Math.min(PAGE_SIZE, size - i * PAGE_SIZE)), data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE))).toBe(true);
+      if (p.buffer.byteLength > PAGE_SIZE) views++; // a view of a decoded extent
+      // A second fault gives the same bytes (the same memory when it is a view).
+      const again = faultPage(f, i * PAGE_SIZE);
+      expect(same(again, p)).toBe(true);
+      if (p.buffer.byteLength > PAGE_SIZE) expect(again.buffer).toBe(p.buffer);
+    });
+    expect(views).toBeGreaterThan(pages.length / 2);
+  });
+
+  it('inline tails are cached as pages in the same cache; evicted pages stay valid', () => {
+    const fs = new Filesystem(openFixture('basic-18.erofs'), { pageCacheBytes: 2 * PAGE_SIZE });
+    const tails = ['/files/size-102407', '/files/size-4097', '/files/size-12289'].map((p) => openPath(fs, p, O_RDONLY, ROOT));
+    const last = (f: FileDescription) => Math.floor((f.inode.size - 1) / PAGE_SIZE) * PAGE_SIZE;
+    const first = faultPage(tails[0], last(tails[0]));
+    expect(faultPage(tails[0], last(tails[0]))).toBe(first);
+    const copy = first.slice();
+    faultPage(tails[1], last(tails[1]));
+    faultPage(tails[2], last(tails[2])); // evicts the first tail page
+    expect(fs.stats().pageCache).toMatchObject({ entries: 2, bytes: 2 * PAGE_SIZE, budget: 2 * PAGE_SIZE, evictions: 1 });
+    expect(pageCache(fs).stats().pages).toBe(2);
+    expect(same(first, copy)).toBe(true); // never reused
+    const again = faultPage(tails[0], last(tails[0]));
+    expect(again).not.toBe(first);
+    expect(same(again, first)).toBe(true);
+  });
+
+  it('stays within the mount limit and a host budget shared by mounts', () => {
+    const host = new PageCache(48 * PAGE_SIZE);
+    const open = (name: string, limit?: number) => new Filesystem(new Image(new MemorySource(fixtureBytes(name)), { pageCache: host, cacheBytes: limit }));
+    const a = open('z-lz4hc-18.erofs', 32 * PAGE_SIZE);
+    const b = open('z-lzma-18.erofs');
+    expect(a.options.pageCacheBytes).toBe(32 * PAGE_SIZE);
+    expect(b.options.pageCacheBytes).toBe(48 * PAGE_SIZE);
+    for (const fs of [a, b, a]) {
+      const f = openPath(fs, '/big/log-192k', O_RDONLY, ROOT);
+      for (let p = 0; p < f.inode.size; p += PAGE_SIZE) {
+        faultPage(f, p);
+        expect(a.stats().pageCache.bytes).toBeLessThanOrEqual(32 * PAGE_SIZE);
+        expect(host.stats().bytes).toBeLessThanOrEqual(48 * PAGE_SIZE);
+      }
+      f.close();
     }
-    const s = cache.stats();
-    expect(s.pages).toBe(5);
-    expect(s.budget).toBe(5 * PAGE_SIZE);
-    expect(s.evictions).toBe(Math.ceil(f.inode.size / PAGE_SIZE) - 5);
-    expect(faultPage(f, 0)).not.toBe(first); // evicted, materialised again with the same bytes
-    expect(same(faultPage(f, 0), first)).toBe(true);
+    expect(a.stats().pageCache.evictions + b.stats().pageCache.evictions).toBeGreaterThan(0);
+    a.shrink();
+    expect(a.stats().pageCache.bytes).toBe(0);
+    expect(host.stats().bytes).toBe(b.stats().pageCache.bytes);
   });
 
   it('a zero budget caches nothing; budgets are validated', () => {
     const fs = new Filesystem(openFixture('z-lz4hc-18.erofs'), { pageCacheBytes: 0 });
+    expect(fs.image.cache).toBeNull();
     const f = openPath(fs, '/big/log-192k', O_RDONLY, ROOT);
     expect(mapPages(f, 0, 8 * PAGE_SIZE, PROT_READ, MAP_PRIVATE)).toHaveLength(8);
     expect(pageCache(fs).stats().pages).toBe(0);

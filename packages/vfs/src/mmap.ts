@@ -1,9 +1,13 @@
 /**
  * Memory mapping of regular files: the bytes of page ranges, for an emulator to place in
  * guest memory. Pages of plain data on an in-memory source (flat-plain blocks, chunks,
- * extra devices) are zero-copy views of the image bytes; everything else (inline tails,
- * holes, compressed data, the partial last page) is materialised into 4 KiB buffers held
- * in a bounded LRU page cache, one per filesystem (`pageCacheBytes`).
+ * extra devices) are zero-copy views of the image bytes. Pages of compressed files come
+ * from the page cache that read() and pread() use too (the image's share of it,
+ * @erofs-js/erofs page-cache.ts): a page inside one decoded extent is a view of the cached
+ * extent, so reading and mapping a file decode it once. Other pages (inline tails, holes,
+ * data on a file source, a compressed page that straddles two extents, the partial last
+ * page) are materialised into 4 KiB buffers; those of uncompressed files are cached as
+ * pages in the same page cache.
  *
  * Every page handed out is read-only by contract: JS cannot freeze a typed array, so the
  * caller must copy a page before writing to it (MAP_PRIVATE copy-on-write is the
@@ -17,6 +21,7 @@
 import { SysError, decoding } from './errno.js';
 import type { FileDescription } from './file.js';
 import type { Filesystem } from './filesystem.js';
+import type { CacheStats, CachedRange } from '@erofs-js/erofs';
 
 export const PAGE_SIZE = 4096;
 
@@ -37,74 +42,19 @@ export function isSigbus(e: unknown): e is SysError {
   return e instanceof SysError && e.code === 'EFAULT' && e.message.endsWith(SIGBUS_MESSAGE);
 }
 
-export interface PageCacheStats {
+export interface PageCacheStats extends CacheStats {
+  /** Bytes held, in pages (rounded up). */
   pages: number;
-  bytes: number;
-  budget: number;
-  hits: number;
-  misses: number;
-  evictions: number;
 }
 
-/** Materialised pages by key, least recently used first, at most `budget` bytes. */
-export class PageCache {
-  private readonly pages = new Map<string, Uint8Array>();
-  private hits = 0;
-  private misses = 0;
-  private evictions = 0;
-
-  constructor(readonly budget: number) {
-    if (!(Number.isInteger(budget) && budget >= 0)) throw new RangeError(`page cache budget must be a non-negative integer, not ${budget}`);
-  }
-
-  get(key: string): Uint8Array | undefined {
-    const page = this.pages.get(key);
-    if (!page) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    this.pages.delete(key);
-    this.pages.set(key, page);
-    return page;
-  }
-
-  set(key: string, page: Uint8Array): void {
-    if (page.length > this.budget) return;
-    this.pages.delete(key);
-    this.pages.set(key, page);
-    while (this.pages.size * PAGE_SIZE > this.budget) {
-      this.pages.delete(this.pages.keys().next().value as string);
-      this.evictions++;
-    }
-  }
-
-  clear(): void {
-    this.pages.clear();
-  }
-
-  stats(): PageCacheStats {
-    return {
-      pages: this.pages.size,
-      bytes: this.pages.size * PAGE_SIZE,
-      budget: this.budget,
-      hits: this.hits,
-      misses: this.misses,
-      evictions: this.evictions,
-    };
-  }
-}
-
-const caches = new WeakMap<Filesystem, PageCache>();
-
-/** The filesystem's page cache, made on first use with its `pageCacheBytes` option. */
-export function pageCache(fs: Filesystem): PageCache {
-  let cache = caches.get(fs);
-  if (!cache) {
-    cache = new PageCache(fs.options.pageCacheBytes);
-    caches.set(fs, cache);
-  }
-  return cache;
+/** The filesystem's share of the page cache: its statistics (all zero when caching is off). */
+export function pageCache(fs: Filesystem): { stats(): PageCacheStats } {
+  return {
+    stats() {
+      const s = fs.image.cache?.stats() ?? { entries: 0, bytes: 0, budget: 0, hits: 0, misses: 0, evictions: 0 };
+      return { ...s, pages: Math.ceil(s.bytes / PAGE_SIZE) };
+    },
+  };
 }
 
 function checkDescription(fd: FileDescription): void {
@@ -149,13 +99,29 @@ export function faultPage(fd: FileDescription, offset: number): Uint8Array {
     const view = decoding(() => image.dataView(inode.raw, offset, PAGE_SIZE));
     if (view) return view;
   }
-  const cache = pageCache(fd.fs);
-  const key = `${inode.nid}:${offset / PAGE_SIZE}`;
-  const hit = cache.get(key);
+  const cache = image.cache;
+  // A cached range holding the whole page: the page itself, or a view of the decoded extent.
+  const whole = (r: CachedRange | undefined) => {
+    if (r === undefined || r.end < offset + PAGE_SIZE) return null;
+    const at = offset - r.start;
+    return at === 0 && r.bytes.length === PAGE_SIZE ? r.bytes : r.bytes.subarray(at, at + PAGE_SIZE);
+  };
+  const hit = whole(cache?.find(inode.nid, offset));
   if (hit) return hit;
   const page = new Uint8Array(PAGE_SIZE);
   decoding(() => image.read(inode.raw, offset, page, 0, Math.min(PAGE_SIZE, size - offset)));
-  cache.set(key, page);
+  if (cache) {
+    if (inode.isCompressed) {
+      // read() left the extents under the page in the cache: one holding the whole page
+      // gives a view of itself, shared with later reads and faults.
+      const view = whole(cache.peek(inode.nid, offset));
+      if (view) return view;
+    } else {
+      // Reads of an uncompressed file never look in the cache, so its pages cannot
+      // overlap a decoded extent.
+      cache.insert(inode.nid, offset, page);
+    }
+  }
   return page;
 }
 
