@@ -8,8 +8,9 @@
  *   debian         a Debian bookworm `--variant=minbase` root filesystem made by
  *                  debootstrap (root, network to deb.debian.org; ~200 MB, ~6,800 entries).
  *                  Skipped, with the reason printed, when that cannot be done here.
- * Images of each tree (mkfs.erofs 1.5 where it has the option, else 1.8 from
- * /opt/erofs-utils/bin/mkfs.erofs18 or a mkfs.erofs on PATH that reports 1.8+):
+ * Images of each tree (mkfs.erofs 1.5 where it has the option, else 1.8+ from
+ * /opt/erofs-utils/bin, $EROFS_BENCH_CACHE/erofs-utils/bin (put there by tools/bench/setup.sh,
+ * which npm run bench runs first) or a mkfs.erofs on PATH that reports 1.8+):
  *   plain-15, plain-18, lz4, lz4hc-64k (-C65536), zstd, deflate, lzma,
  *   lz4hc-frag-dedupe (-Efragments,dedupe), chunk-64k (--chunksize=65536).
  * An image's file name carries a hash of its tree's stamp, the mkfs binary and the
@@ -97,10 +98,12 @@ export function findMkfs(): { '15'?: string; '18'?: string; fsck?: string } {
     if (!v || (Number(v[1]) === 1 && Number(v[2]) < 8)) found['15'] = onPath;
     else found['18'] = onPath;
   }
-  for (const p of ['/opt/erofs-utils/bin/mkfs.erofs18', '/opt/erofs-utils/bin/mkfs.erofs19']) {
+  // tools/bench/setup.sh unpacks Debian trixie's 1.8 into the cache where no 1.8+ is found.
+  const setup = join(CACHE, 'erofs-utils', 'bin');
+  for (const p of ['/opt/erofs-utils/bin/mkfs.erofs18', '/opt/erofs-utils/bin/mkfs.erofs19', join(setup, 'mkfs.erofs18')]) {
     if (!found['18'] && existsSync(p)) found['18'] = p;
   }
-  for (const p of ['/opt/erofs-utils/bin/fsck.erofs19', '/opt/erofs-utils/bin/fsck.erofs18']) {
+  for (const p of ['/opt/erofs-utils/bin/fsck.erofs19', '/opt/erofs-utils/bin/fsck.erofs18', join(setup, 'fsck.erofs18')]) {
     if (!found.fsck && existsSync(p)) found.fsck = p;
   }
   if (!found.fsck) {

@@ -16,15 +16,18 @@
  * (tools/bench/writes.ts).
  *
  * Native baselines: gcc with liblz4-dev, liblzma-dev, zlib1g-dev, libzstd-dev (the codec
- * loops), erofs-utils 1.8+ (fsck.erofs --extract; /opt/erofs-utils/bin/fsck.erofs19 or one
- * on PATH), mkfs.erofs (1.5 and 1.8+), root for the kernel's loop mount and for dropping
- * the page cache. Whatever is missing is left out with the reason printed.
+ * loops), erofs-utils 1.8+ (fsck.erofs --extract), mkfs.erofs (1.5 and 1.8+), debootstrap,
+ * root for the kernel's loop mount and for dropping the page cache. The very first step,
+ * tools/bench/setup.sh, installs what is missing (apt-get as root; Debian trixie's
+ * erofs-utils unpacked into the cache for 1.8+) and prints what it did; what still cannot
+ * be had is left out with the reason printed.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, getPriority, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findMkfs } from './corpus.js';
 
 const quick = process.argv.includes('--quick');
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
@@ -75,13 +78,18 @@ function machine(): Record<string, string | number> {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
     node: process.version,
-    fsck: ['/opt/erofs-utils/bin/fsck.erofs19', '/opt/erofs-utils/bin/fsck.erofs18'].filter(existsSync).map(version).filter(Boolean)[0] ?? '',
+    fsck: [findMkfs().fsck].filter((p): p is string => !!p).map(version).filter(Boolean)[0] ?? '',
     commit,
     nice: getPriority(),
     loadStart: loadavg().map((x) => x.toFixed(2)).join(' '),
   };
 }
 
+// Baselines first: a fresh machine gets them here (see tools/bench/setup.sh).
+{
+  const r = spawnSync('bash', [here('setup.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) console.log(`(tools/bench/setup.sh exited with ${r.status})`);
+}
 const m = machine();
 const codecRuns: [string, string, string[]][] = [
   ['LZ4 block decoding', 'lz4.ts', quick ? ['--ms=100', '--mib=2'] : ['--ms=300', '--mib=8']],
