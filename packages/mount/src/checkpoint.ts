@@ -57,7 +57,7 @@
 import { superblockChecksum, type Image } from '@erofs-js/erofs';
 import { Filesystem, MAX_OFFSET, O_ACCMODE, O_RDONLY, ROOT, SysError, credentials, keyBytes, nameKey, type AnyFilesystem, type Credentials, type Errno } from '@erofs-js/vfs';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Tmpfs, type AtimeMode, type TmpfsSnapshot } from '@erofs-js/tmpfs';
-import type { HostMountOptions, ImageRef, OpenedImage } from './controller.js';
+import type { HostMountOptions, ImageRef, OpenedImage } from './image-ref.js';
 import { MountNamespace, type Location, type Mount, type MountFlags, type MountSpec } from './namespace.js';
 import * as node from './node.js';
 import { SynthDir, SyntheticFs } from './synthetic.js';
@@ -493,7 +493,8 @@ export function saveNamespace(ns: MountNamespace): Checkpoint {
     if (!other) throw new CheckpointError('state', 'EIO', `${at}: inode ${ino} of mount ${l.mount.id} is neither named nor listed as unlinked in its snapshot`, at);
     return { mount: l.mount.id, path: other };
   };
-  const tasks = ns.tasks().map((t, ti): TaskCheckpoint => ({
+  // Every member of a namespace is a Task (only Task registers itself: see NamespaceTask).
+  const tasks = (ns.tasks() as Task[]).map((t, ti): TaskCheckpoint => ({
     creds: { uid: t.creds.uid, gid: t.creds.gid, groups: [...t.creds.groups], caps: t.creds.caps },
     maxFds: t.maxFds,
     reservedFds: t.reservedFds,

@@ -26,38 +26,13 @@ import { isRemoteRef, openRemoteImage, type RemoteImageRef } from './remote.js';
 import { SynthDir } from './synthetic.js';
 import { restoreNamespace, saveNamespace, type Checkpoint, type RestoreHost } from './checkpoint.js';
 import { Task, type TaskOptions } from './task.js';
+import type { HostMountOptions, ImageRef, Opened, OpenedImage } from './image-ref.js';
+
+export type { HostMountOptions, ImageRef, OpenedImage } from './image-ref.js';
 
 const openAsync = promisify(openCb);
 /** One native DEFLATE codec for every mount: it holds no state between calls. */
 const nodeDeflate = createNodeDeflate();
-
-/** Where an image comes from: a host path, an open descriptor (ownership passes), bytes, or a source. */
-export type ImageRef = string | { path: string } | { fd: number; name?: string } | { bytes: Uint8Array; name?: string } | { source: ByteSource; name?: string } | RemoteImageRef;
-
-export interface HostMountOptions extends MountFlags {
-  /** Most unreferenced dentries kept per mount (default 1000). */
-  dentryCacheSize?: number;
-  /** Most remembered lookup misses (default 1000). */
-  negativeCacheSize?: number;
-  /** Most directory entries kept decoded (default 16384). */
-  dirCacheEntries?: number;
-  /** Byte budget of the decoded-extent cache of compressed files (default 8 MiB). */
-  extentCacheBytes?: number;
-  /** Byte budget of the page cache memory mappings materialise pages in (default 8 MiB). */
-  pageCacheBytes?: number;
-  /**
-   * Decompressors by algorithm id, over the image's defaults. Unless given here, DEFLATE
-   * (id 2) uses Node's native zlib (createNodeDeflate): a walk + read of a DEFLATE image ran
-   * twice as fast as with the portable decoder (bench-results, workload 1).
-   */
-  codecs?: Partial<Record<number, Codec>>;
-  /** Create the target (and missing parents) on the synthetic root when absent. */
-  mkdir?: boolean;
-  /** The source shown in mountinfo (default: the image path). */
-  source?: string;
-  /** Extra devices of a multi-device image (blob / tar files), in device-table order. */
-  devices?: ImageRef[];
-}
 
 export interface MountRequest {
   image: ImageRef;
@@ -176,10 +151,6 @@ export function fromNodeError(e: unknown, what: string): SysError {
   return new SysError(known, `${what}: ${(e as Error)?.message ?? String(e)}`);
 }
 
-interface Opened {
-  source: ByteSource;
-  name: string;
-}
 
 async function openImage(ref: ImageRef): Promise<Opened> {
   // A URL (http(s) or s3://): read lazily with Range requests (remote.ts).
@@ -508,12 +479,6 @@ export function tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSp
   return { fs, fstype: 'tmpfs', source, superOptions: tmpfsSuperOptions(fs, flags.readOnly === true), flags, onRelease: () => fs.release() };
 }
 
-/** @internal An image and its extra devices, opened but not yet validated. */
-export interface OpenedImage {
-  main: Opened;
-  devices: Opened[];
-  close(): void;
-}
 
 /** @internal */
 export async function openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {

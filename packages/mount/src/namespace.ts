@@ -23,12 +23,20 @@ import { makedev, splitDev } from '@erofs-js/erofs';
 import { DeviceRegistry, Filesystem, PipeTable, SysError } from '@erofs-js/vfs';
 import { drop, hold, isDir, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
 import { SyntheticFs } from './synthetic.js';
-import type { Task } from './task.js';
 
 /** A place in the namespace: a node of a mount's filesystem. */
 export interface Location {
   readonly mount: Mount;
   readonly node: Node;
+}
+
+/**
+ * A task as the namespace keeps it: only Task (task.ts) registers itself, at creation, and
+ * leaves at exit(). The namespace never calls into a task, so it does not import task.ts
+ * (which imports the namespace): checkpoint.ts, which saves tasks, reads them as Tasks.
+ */
+export interface NamespaceTask {
+  readonly ns: MountNamespace;
 }
 
 /** Per-mount flags shown in mountinfo (every mount is relatime). */
@@ -196,7 +204,7 @@ export class MountNamespace {
   /** Detached mounts not yet released. */
   private readonly lingering = new Set<Mount>();
   /** Live tasks in this namespace, in creation order (a checkpoint saves them). */
-  private readonly taskSet = new Set<Task>();
+  private readonly taskSet = new Set<NamespaceTask>();
   /** Device drivers: a device node anywhere in the namespace opens the one registered for its number. */
   readonly devices: DeviceRegistry;
   /** Fifos' pipes and anonymous pipes. */
@@ -264,17 +272,17 @@ export class MountNamespace {
   }
 
   /** Live tasks of this namespace (not exited), in creation order. */
-  tasks(): Task[] {
+  tasks(): NamespaceTask[] {
     return [...this.taskSet];
   }
 
   /** @internal Task bookkeeping: a task joins at creation and leaves at exit(). */
-  addTask(t: Task): void {
+  addTask(t: NamespaceTask): void {
     this.taskSet.add(t);
   }
 
   /** @internal */
-  removeTask(t: Task): void {
+  removeTask(t: NamespaceTask): void {
     this.taskSet.delete(t);
   }
 
