@@ -312,8 +312,8 @@ export class Image {
    *
    * Compressed files go through the page cache: a cached range is copied out without
    * mapping the file; an extent the read covers whole is decoded straight into `dest` and
-   * then copied into the cache; one it covers in part is decoded into a buffer the cache
-   * keeps. Other files are copied from the source (no cache of ours: the source's bytes
+   * then copied into the cache if it admits it (room, or asked for before: see
+   * CacheDomain.admit); one it covers in part is decoded into a buffer the cache keeps. Other files are copied from the source (no cache of ours: the source's bytes
    * are the host's page cache, or memory).
    */
   read(inode: Inode, offset: number, dest: Uint8Array, destOffset = 0, length = dest.length - destOffset): number {
@@ -343,9 +343,13 @@ export class Image {
         if (skip === 0 && n === ext.length) {
           const into = dest.subarray(d, d + n);
           this.decodeExtent(inode, ext, into);
-          if (cache !== null && n <= cache.limit) cache.insert(inode.nid, pos, into.slice());
+          if (cache !== null && cache.admit(inode.nid, pos, n)) {
+            const copy = cache.alloc(n);
+            copy.set(into);
+            cache.insert(inode.nid, pos, copy);
+          }
         } else {
-          const out = new Uint8Array(ext.length);
+          const out = cache !== null ? cache.alloc(ext.length) : new Uint8Array(ext.length);
           this.decodeExtent(inode, ext, out);
           cache?.insert(inode.nid, ext.logical, out);
           dest.set(out.subarray(skip, skip + n), d);

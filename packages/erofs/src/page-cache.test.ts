@@ -57,6 +57,37 @@ describe('PageCache and its domains', () => {
     expect(b.stats().bytes).toBeLessThanOrEqual(100);
   });
 
+  it('reuses the memory of evicted entries, never of shared ones', () => {
+    const host = new PageCache(1 << 20);
+    const d = host.domain(8192);
+    const a = d.alloc(5000);
+    expect(a.buffer.byteLength).toBe(8192); // a 4 KiB multiple
+    d.insert(1, 0, a);
+    d.insert(1, 5000, d.alloc(6000)); // evicts a
+    expect(d.stats()).toMatchObject({ entries: 1, evictions: 1 });
+    const b = d.alloc(7000);
+    expect(b.buffer).toBe(a.buffer); // reused
+    const r = d.insert(2, 0, b)!;
+    d.share(r); // handed out as a view
+    d.insert(2, 7000, d.alloc(7000)); // evicts b
+    expect(d.alloc(7000).buffer).not.toBe(b.buffer);
+  });
+
+  it('admits what fits; when full, only a range asked for before', () => {
+    const host = new PageCache(1 << 20);
+    const d = host.domain(8192);
+    expect(d.admit(1, 0, 4096)).toBe(true);
+    d.insert(1, 0, bytes(4096));
+    expect(d.admit(1, 4096, 4096)).toBe(true);
+    d.insert(1, 4096, bytes(4096));
+    expect(d.admit(1, 8192, 4096)).toBe(false); // full: declined, remembered
+    expect(d.admit(1, 12288, 4096)).toBe(false);
+    expect(d.admit(1, 8192, 4096)).toBe(true); // asked again: admitted
+    expect(d.admit(1, 8192, 4096)).toBe(false); // and forgotten
+    const small = new PageCache(4096).domain();
+    expect(small.admit(2, 0, 8192)).toBe(false); // the host has no room
+  });
+
   it('matches a model under arbitrary inserts and lookups (fast-check)', () => {
     const { runs } = fcRuns('page-cache');
     const op = fc.oneof(

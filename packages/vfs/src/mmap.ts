@@ -101,8 +101,10 @@ export function faultPage(fd: FileDescription, offset: number): Uint8Array {
   }
   const cache = image.cache;
   // A cached range holding the whole page: the page itself, or a view of the decoded extent.
+  // Handed out for good: the cache must never reuse the range's memory (share()).
   const whole = (r: CachedRange | undefined) => {
     if (r === undefined || r.end < offset + PAGE_SIZE) return null;
+    r.domain.share(r);
     const at = offset - r.start;
     return at === 0 && r.bytes.length === PAGE_SIZE ? r.bytes : r.bytes.subarray(at, at + PAGE_SIZE);
   };
@@ -119,7 +121,9 @@ export function faultPage(fd: FileDescription, offset: number): Uint8Array {
     } else {
       // Reads of an uncompressed file never look in the cache, so its pages cannot
       // overlap a decoded extent.
-      cache.insert(inode.nid, offset, page);
+      // The page is handed out: shared, so that its memory is never reused.
+      const r = cache.insert(inode.nid, offset, page);
+      if (r) cache.share(r);
     }
   }
   return page;
