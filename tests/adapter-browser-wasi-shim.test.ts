@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleStdout, File, OpenFile, WASI } from '@bjorn3/browser_wasi_shim';
-import { HostController } from '@erofs-js/mount';
+import { HostController } from '@erofs-js/mount/node';
 import { ErofsPreopenDirectory, installPosixReadlink } from '@erofs-js/browser-wasi-shim';
 import { extract } from '../packages/cli/src/extract.js';
 import { FIXTURES, openFixture, readJsonl } from './fixtures.js';

@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeFs } from '@erofs-js/node-fs';
-import { HostController } from '@erofs-js/mount';
+import { HostController } from '@erofs-js/mount/node';
 import { ErofsPreopenDirectory } from '@erofs-js/browser-wasi-shim';
 import { extract } from '../packages/cli/src/extract.js';
 import { FIXTURES, fixtureBytes, openFixture, readJsonl } from './fixtures.js';

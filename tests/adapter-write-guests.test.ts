@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wasi as W } from '@bjorn3/browser_wasi_shim';
 import { NodeFs } from '@erofs-js/node-fs';
-import { HostController, type Task } from '@erofs-js/mount';
+import { HostController, type Task } from '@erofs-js/mount/node';
 import { ErofsPreopenDirectory, installPosixReadlink, installSymlink } from '@erofs-js/browser-wasi-shim';
 import { extract } from '../packages/cli/src/extract.js';
 import { FIXTURES, openFixture } from './fixtures.js';

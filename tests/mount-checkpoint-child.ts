@@ -6,7 +6,7 @@
  * A failed restore prints "restore failed: <reason> <errno>: <message>" and exits 3.
  */
 import { readFileSync } from 'node:fs';
-import { CheckpointError, HostController, allowImages } from '@erofs-js/mount';
+import { CheckpointError, HostController, allowImages } from '@erofs-js/mount/node';
 import { ALLOWED, secondHalf, type GuestState } from './mount-checkpoint-session.js';
 
 const saved = JSON.parse(readFileSync(process.argv[2], 'utf8')) as { checkpoint: unknown; guest: GuestState };

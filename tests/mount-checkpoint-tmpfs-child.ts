@@ -7,7 +7,7 @@
  * prints "restore failed: <reason> <errno>: <message>" and exits 3.
  */
 import { readFileSync } from 'node:fs';
-import { CheckpointError, HostController, allowImages } from '@erofs-js/mount';
+import { CheckpointError, HostController, allowImages } from '@erofs-js/mount/node';
 import { ROOTFS } from './mount-checkpoint-session.js';
 import { manifest, secondHalf, tmpfsStats, type TmpfsGuestState } from './mount-checkpoint-tmpfs-session.js';
 

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O_CREAT, O_RDWR, SysError, type Stat } from '@erofs-js/vfs';
-import { CHECKPOINT_LIMITS, CheckpointError, HostController, allowImages, parseCheckpoint, type BytesCheckpoint, type Checkpoint, type RestoreHost } from '@erofs-js/mount';
+import { CHECKPOINT_LIMITS, CheckpointError, HostController, allowImages, parseCheckpoint, type BytesCheckpoint, type Checkpoint, type RestoreHost } from '@erofs-js/mount/node';
 import { ROOTFS } from './mount-checkpoint-session.js';
 import { firstHalf, manifest, secondHalf, tmpfsStats, type TmpfsGuestState } from './mount-checkpoint-tmpfs-session.js';
 

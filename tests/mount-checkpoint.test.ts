@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32c } from '@erofs-js/erofs';
-import { CheckpointError, HostController, allowImages, parseCheckpoint, type Checkpoint } from '@erofs-js/mount';
+import { CheckpointError, HostController, allowImages, parseCheckpoint, type Checkpoint } from '@erofs-js/mount/node';
 import { ALLOWED, BASIC, LZ4, ROOTFS, ZSTD, firstHalf, secondHalf, type GuestState } from './mount-checkpoint-session.js';
 
 const run = promisify(execFile);

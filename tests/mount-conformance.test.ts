@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, ROOT, capMask, credentials, parseDirents } from '@erofs-js/vfs';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, Syscalls, type Task } from '@erofs-js/mount';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, Syscalls, type Task } from '@erofs-js/mount/node';
 import { FIXTURES, readJsonl } from './fixtures.js';
 import type { ManifestRecord } from '../packages/cli/src/manifest.js';
 

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { O_DIRECTORY, SysError, credentials, parseDirents } from '@erofs-js/vfs';
-import { HostController, type Mount, type Task } from '@erofs-js/mount';
+import { HostController, type Mount, type Task } from '@erofs-js/mount/node';
 import { FIXTURES, readJsonl } from './fixtures.js';
 import { fcRuns } from './fc-runs.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { credentials } from '@erofs-js/vfs';
-import { HostController, RpcClient, RpcServer, rpcSchema, type HostControllerOptions } from '@erofs-js/mount';
+import { HostController, RpcClient, RpcServer, rpcSchema, type HostControllerOptions } from '@erofs-js/mount/node';
 import { FIXTURES } from './fixtures.js';
 
 const { PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, OPERATION_FAILED } = rpcSchema;

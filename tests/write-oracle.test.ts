@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { makedev, splitDev } from '@erofs-js/erofs';
 import { O_DIRECTORY, O_NOFOLLOW, O_RDONLY, ROOT, capMask, credentials, parseDirents, type Credentials, type Stat } from '@erofs-js/vfs';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, type Task } from '@erofs-js/mount';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, HostController, type Task } from '@erofs-js/mount/node';
 import { FIXTURES, readJsonl } from './fixtures.js';
 import { BATTERY_JSON_PATH, PROFILES, batteryJson, batterySha256, dataBytes, flagValue, offsetArg, type Arg, type Data, type Target, type Value, type Who } from '../tools/oracle/battery.js';
 

@@ -15,7 +15,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, CheckpointError, HostController, ProcFs, RpcClient, RpcError, RpcServer, Syscalls, allowImages, devString, type Checkpoint, type Task } from '@erofs-js/mount';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, CheckpointError, HostController, ProcFs, RpcClient, RpcError, RpcServer, Syscalls, allowImages, devString, type Checkpoint, type Task } from '@erofs-js/mount/node';
 import { MAP_PRIVATE, MAP_SHARED, O_CREAT, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, PAGE_SIZE, PROT_READ, STATX_ATTR_MOUNT_ROOT, SysError, credentials, pageCache, parseDirents, type FileDescription } from '@erofs-js/vfs';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));

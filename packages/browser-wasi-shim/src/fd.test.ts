@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WASI, wasi } from '@bjorn3/browser_wasi_shim';
-import { HostController } from '@erofs-js/mount';
+import { HostController } from '@erofs-js/mount/node';
 import { SysError, credentials } from '@erofs-js/vfs';
 import { ErofsFd } from './fd.js';
 import { ErofsPreopenDirectory } from './preopen.js';

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WASI, wasi } from '@bjorn3/browser_wasi_shim';
-import { AT_FDCWD, HostController, type Task } from '@erofs-js/mount';
+import { AT_FDCWD, HostController, type Task } from '@erofs-js/mount/node';
 import { O_RDONLY, type Stat } from '@erofs-js/vfs';
 import { ErofsFd } from './fd.js';
 import { ErofsPreopenDirectory } from './preopen.js';

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { hostMain } from '../dist/bin/host.js';
+import { hostMain } from '../dist/node/bin/host.js';
 process.exitCode = await hostMain(process.argv.slice(2));

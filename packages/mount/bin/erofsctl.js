@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { ctlMain } from '../dist/bin/ctl.js';
+import { ctlMain } from '../dist/node/bin/ctl.js';
 process.exitCode = await ctlMain(process.argv.slice(2));

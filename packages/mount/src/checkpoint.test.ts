@@ -3,7 +3,7 @@ import { Filesystem, O_CLOEXEC, O_DIRECTORY, O_RDONLY, SysError, capMask, creden
 import { fixtureBytes, readAll, spec, text } from '../test/helpers.js';
 import { Image, MemorySource } from '@erofs-js/erofs';
 import { CheckpointError, allowImages, fromBase64, identityDiff, imageIdentity, parseCheckpoint, saveNamespace, toBase64, type Checkpoint, type FsRequest, type ImageRequest, type RestoreHost } from './checkpoint.js';
-import { HostController } from './controller.js';
+import { HostController } from './node/controller.js';
 import { MountNamespace } from './namespace.js';
 import { METHODS, validate } from './rpc/schema.js';
 import { AT_FDCWD, F_GETFD, Task } from './task.js';

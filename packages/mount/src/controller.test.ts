@@ -1,12 +1,13 @@
 import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SysError, credentials, type Filesystem } from '@erofs-js/vfs';
 import { createHash } from 'node:crypto';
 import { deflate, type Codec, type Image } from '@erofs-js/erofs';
 import { fixture, fixtureBytes, ls, manifest, readAll, text } from '../test/helpers.js';
-import { CancelledError, EROFS_SUPER_OPTIONS, HostController } from './controller.js';
+import { CancelledError, EROFS_SUPER_OPTIONS, HostController as PortableHostController } from './controller.js';
+import { HostController } from './node/controller.js';
 import { parseMountinfoLine } from './mountinfo.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'erofs-ctl-'));
@@ -102,10 +103,31 @@ describe('HostController', () => {
     expect(c.ns.detached()).toEqual([]);
   });
 
-  it('errors carry errno names: missing image, relative paths, bad targets, options', async () => {
+  it('a relative image path is resolved against the cwd, and the mount is named by the absolute path', async () => {
+    const c = await HostController.create({ rootfs: relative(process.cwd(), fixture('rootfs-18.erofs')) });
+    expect(c.list()[0].source).toBe(fixture('rootfs-18.erofs'));
+    const m = await c.mount({ image: { path: relative(process.cwd(), fixture('basic-18.erofs')) }, target: '/tmp' });
+    expect(m.source).toBe(fixture('basic-18.erofs'));
+    await expect(c.mount({ image: 'no/such.erofs', target: '/tmp' })).rejects.toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining(join(process.cwd(), 'no/such.erofs')) }));
+    c.close();
+  });
+
+  it('the portable controller opens bytes and sources, and sends host paths to the Node host', async () => {
+    const c = await PortableHostController.create({ rootfs: { bytes: fixtureBytes('rootfs-18.erofs'), name: 'root' } });
+    expect(c.list()[0].source).toBe('root');
+    await rejects(c.mount({ image: fixture('basic-18.erofs'), target: '/tmp' }), 'EOPNOTSUPP');
+    await rejects(c.mount({ image: { fd: 0 }, target: '/tmp' }), 'EOPNOTSUPP');
+    await rejects(c.mount({ image: { url: 's3://bucket/key' }, target: '/tmp' }), 'EOPNOTSUPP');
+    await expect(c.mount({ image: fixtureBytes('basic-18.erofs') as never, target: '/tmp' })).rejects.toThrow(/bare Uint8Array.*\{ bytes \}/);
+    expect(c).not.toBeInstanceOf(HostController);
+    expect(await HostController.create()).toBeInstanceOf(PortableHostController);
+    c.close();
+  });
+
+  it('errors carry errno names: missing image, bad targets, options', async () => {
     const c = await HostController.create({ rootfs: fixture('rootfs-18.erofs') });
     await rejects(c.mount({ image: join(tmp, 'missing.erofs'), target: '/tmp' }), 'ENOENT');
-    await rejects(c.mount({ image: 'fixtures/rootfs-18.erofs', target: '/tmp' }), 'EINVAL');
+    await rejects(c.mount({ image: 'bad\0path', target: '/tmp' }), 'EINVAL');
     await rejects(c.mount({ image: tmp, target: '/tmp' }), 'EINVAL');
     await rejects(c.mount({ image: fixture('basic-18.erofs'), target: 'tmp' }), 'EINVAL');
     await rejects(c.mount({ image: fixture('basic-18.erofs'), target: '/nope' }), 'ENOENT');

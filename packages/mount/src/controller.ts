@@ -10,29 +10,19 @@
  * away) before that step, closes the image and leaves the namespace as it was. After it,
  * the mount exists whole. Errors are SysErrors carrying errno names.
  */
-import { closeSync, open as openCb, constants as fsConstants } from 'node:fs';
-import { isAbsolute } from 'node:path';
-import { promisify } from 'node:util';
-import { Image, MemorySource, loadCodecs, type ByteSource, type Codec } from '@erofs-js/erofs';
-import { createNodeDeflate } from '@erofs-js/erofs/node';
-import { ERRNO, Filesystem, ROOT, SysError, toSysError, type AnyFilesystem, type DevEntry, type Errno } from '@erofs-js/vfs';
+import { Image, MemorySource, displayUrl, loadCodecs, openRangeSourceWeb, type ByteSource, type Codec } from '@erofs-js/erofs';
+import { Filesystem, ROOT, SysError, toSysError, type AnyFilesystem, type DevEntry } from '@erofs-js/vfs';
 import { Tmpfs, type TmpfsOptions } from '@erofs-js/tmpfs';
 import { FIRST_ANON_DEV, MountNamespace, type Location, type Mount, type MountFlags, type MountPolicy, type MountRecord, type MountSpec } from './namespace.js';
 import { mountinfoFor } from './mountinfo.js';
 import * as node from './node.js';
 import { Resolver, checkPath, crossMounts, holdLoc, pathBytes, release, resolve } from './resolve.js';
-import { FdSource } from './source.js';
-import { isRemoteRef, openRemoteImage, type RemoteImageRef } from './remote.js';
 import { SynthDir } from './synthetic.js';
 import { restoreNamespace, saveNamespace, type Checkpoint, type RestoreHost } from './checkpoint.js';
 import { Task, type TaskOptions } from './task.js';
-import type { HostMountOptions, ImageRef, Opened, OpenedImage } from './image-ref.js';
+import { isRemoteRef, type HostMountOptions, type ImageRef, type Opened, type OpenedImage } from './image-ref.js';
 
-export type { HostMountOptions, ImageRef, OpenedImage } from './image-ref.js';
-
-const openAsync = promisify(openCb);
-/** One native DEFLATE codec for every mount: it holds no state between calls. */
-const nodeDeflate = createNodeDeflate();
+export type { HostMountOptions, ImageRef, Opened, OpenedImage, RemoteImageRef } from './image-ref.js';
 
 export interface MountRequest {
   image: ImageRef;
@@ -132,6 +122,11 @@ export interface HostControllerOptions {
   policy?: MountPolicy;
   maxMounts?: number;
   /**
+   * Opens what image references name (default: the class's own, portableOpener here and
+   * nodeOpener for the HostController of @erofs-js/mount/node).
+   */
+  opener?: ImageOpener;
+  /**
    * Test and integration hook: runs after the image was opened and before the commit
    * step; a cancellation during it aborts the mount.
    */
@@ -143,52 +138,53 @@ export class CancelledError extends Error {
   override readonly name = 'CancelledError';
 }
 
-/** A SysError from a Node.js error, keeping its errno name when we know it. */
-export function fromNodeError(e: unknown, what: string): SysError {
-  if (e instanceof SysError) return e;
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const known = typeof code === 'string' && code in ERRNO ? (code as Errno) : 'EIO';
-  return new SysError(known, `${what}: ${(e as Error)?.message ?? String(e)}`);
+/**
+ * How a controller turns an ImageRef into bytes: the host's part of mounting. The portable
+ * opener (portableOpener) needs no host: bytes, a ByteSource, and http(s) URLs where the
+ * web platform can read them synchronously (openRangeSourceWeb: a Worker with
+ * SharedArrayBuffer, or synchronous XMLHttpRequest). Host paths, descriptors and s3://
+ * URLs are opened by the Node host (nodeOpener in @erofs-js/mount/node), whose
+ * HostController uses it by default.
+ */
+export interface ImageOpener {
+  /** Opens one image or device; failures are SysErrors (EINVAL for a bad reference). */
+  open(ref: ImageRef): Promise<Opened>;
+  /** Decompressors for every image this opener opens, under HostMountOptions.codecs. */
+  codecs?: Partial<Record<number, Codec>>;
 }
 
+const SHAPES = 'a host path, { path }, { fd }, { bytes: Uint8Array }, { source: ByteSource } or { url }';
 
-async function openImage(ref: ImageRef): Promise<Opened> {
-  // A URL (http(s) or s3://): read lazily with Range requests (remote.ts).
-  if (isRemoteRef(ref)) return openRemoteImage(ref);
-  if (typeof ref === 'object' && (ref === null || 'url' in ref)) throw new SysError('EINVAL', 'an image URL must be a string');
-  if (typeof ref === 'string' || 'path' in ref) {
-    const path = typeof ref === 'string' ? ref : ref.path;
-    if (typeof path !== 'string' || !isAbsolute(path) || path.includes('\0')) throw new SysError('EINVAL', 'an image path must be absolute');
-    let fd: number;
+/** Opens the references that need no host; the others are EOPNOTSUPP naming where they are opened. */
+export async function openPortable(ref: ImageRef): Promise<Opened> {
+  if (isRemoteRef(ref)) {
+    if (/^s3:\/\//i.test(ref.url)) throw new SysError('EOPNOTSUPP', `${ref.url}: s3:// URLs are presigned by the Node host (HostController from @erofs-js/mount/node)`);
+    if (!/^https?:\/\/[^/]/i.test(ref.url)) throw new SysError('EINVAL', 'an image URL must be http://, https:// or s3://bucket/key');
+    const name = ref.name ?? displayUrl(ref.url);
     try {
-      // O_NONBLOCK: opening a FIFO (or a device) named as an image must not hang the host;
-      // FdSource then refuses anything but a regular file or block device.
-      fd = await openAsync(path, fsConstants.O_RDONLY | (fsConstants.O_NOCTTY ?? 0) | (fsConstants.O_NONBLOCK ?? 0));
-    } catch (e) {
-      throw fromNodeError(e, path);
-    }
-    try {
-      return { source: new FdSource(fd, { name: path }), name: path };
-    } catch (e) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-      throw toSysError(e);
-    }
-  }
-  if ('fd' in ref) {
-    if (!(Number.isInteger(ref.fd) && ref.fd >= 0)) throw new SysError('EBADF', `bad descriptor ${ref.fd}`);
-    try {
-      return { source: new FdSource(ref.fd, { name: ref.name ?? `fd:${ref.fd}` }), name: ref.name ?? `fd:${ref.fd}` };
+      return { source: await openRangeSourceWeb(ref.url, { headers: ref.headers, name }), name };
     } catch (e) {
       throw toSysError(e);
     }
   }
-  if ('bytes' in ref) return { source: new MemorySource(ref.bytes), name: ref.name ?? 'memory' };
-  return { source: ref.source, name: ref.name ?? 'source' };
+  if (typeof ref === 'object' && ref !== null && !(ref instanceof Uint8Array)) {
+    if ('url' in ref) throw new SysError('EINVAL', 'an image URL must be a string');
+    if ('bytes' in ref) {
+      if (!(ref.bytes instanceof Uint8Array)) throw new TypeError(`{ bytes } must hold a Uint8Array (an image reference is ${SHAPES})`);
+      return { source: new MemorySource(ref.bytes), name: ref.name ?? 'memory' };
+    }
+    if ('source' in ref) {
+      if (typeof ref.source?.readInto !== 'function' || typeof ref.source.view !== 'function' || typeof ref.source.size !== 'number') throw new TypeError(`{ source } must be a ByteSource (size, readInto, view) (an image reference is ${SHAPES})`);
+      return { source: ref.source, name: ref.name ?? 'source' };
+    }
+    if ('path' in ref || 'fd' in ref) throw new SysError('EOPNOTSUPP', 'host paths and descriptors are opened by the Node host: use HostController from @erofs-js/mount/node, or give { bytes } or { source }');
+  }
+  if (typeof ref === 'string') throw new SysError('EOPNOTSUPP', `${ref}: host paths are opened by the Node host: use HostController from @erofs-js/mount/node, or give { bytes } or { source }`);
+  throw new TypeError(`not an image reference: ${ref instanceof Uint8Array ? 'a bare Uint8Array (wrap it: { bytes })' : typeof ref}; an image reference is ${SHAPES}`);
 }
+
+/** The opener that needs no host (see ImageOpener). */
+export const portableOpener: ImageOpener = { open: openPortable };
 
 function closeQuietly(s: ByteSource): void {
   try {
@@ -203,25 +199,32 @@ export const EROFS_SUPER_OPTIONS = 'ro,user_xattr,acl,cache_strategy=readaround'
 
 export class HostController {
   readonly ns: MountNamespace;
+  /** Opens this controller's images (HostControllerOptions.opener). */
+  readonly opener: ImageOpener;
   private readonly hooks: Pick<HostControllerOptions, 'beforeCommit'>;
   private closed = false;
   /** Requests between open and commit, for tests and shutdown. */
   pending = 0;
 
-  private constructor(ns: MountNamespace, hooks: Pick<HostControllerOptions, 'beforeCommit'>) {
+  /** The opener create() and restore() use when the options give none. */
+  protected static defaultOpener: ImageOpener = portableOpener;
+
+  protected constructor(ns: MountNamespace, hooks: Pick<HostControllerOptions, 'beforeCommit'>, opener: ImageOpener) {
     this.ns = ns;
+    this.opener = opener;
     this.hooks = hooks;
   }
 
   /** Loads the codecs (once per process), opens the root image if any, builds the namespace. */
   static async create(options: HostControllerOptions = {}): Promise<HostController> {
     await loadCodecs();
+    const opener = options.opener ?? this.defaultOpener;
     let ns: MountNamespace;
     const nsOptions = { policy: options.policy, maxMounts: options.maxMounts };
     if (options.rootfs !== undefined) {
-      const opened = await openSources(options.rootfs, options.rootfsOptions ?? {});
+      const opened = await openSources(opener, options.rootfs, options.rootfsOptions ?? {});
       try {
-        ns = new MountNamespace(makeSpec(opened, options.rootfsOptions ?? {}, FIRST_ANON_DEV), nsOptions);
+        ns = new MountNamespace(makeSpec(opened, options.rootfsOptions ?? {}, FIRST_ANON_DEV, opener.codecs), nsOptions);
       } catch (e) {
         opened.close();
         throw e;
@@ -229,7 +232,7 @@ export class HostController {
     } else {
       ns = new MountNamespace(undefined, nsOptions);
     }
-    const c = new HostController(ns, { beforeCommit: options.beforeCommit });
+    const c = new this(ns, { beforeCommit: options.beforeCommit }, opener);
     try {
       for (const d of options.mkdirs ?? []) c.mkdir(d, { parents: true });
       for (const t of options.tmpfs ?? []) c.mountFs({ type: 'tmpfs', target: t.target, options: { mkdir: true, ...t.options } });
@@ -260,12 +263,12 @@ export class HostController {
     let opened: OpenedImage | undefined;
     try {
       if (signal?.aborted) throw new CancelledError('request cancelled before the image was opened');
-      opened = await openSources(req.image, options);
+      opened = await openSources(this.opener, req.image, options);
       await this.hooks.beforeCommit?.(req);
       if (signal?.aborted) throw new CancelledError('request cancelled before the mount was attached');
       this.live();
       // ---- commit: synchronous from here on; on any error the image is closed ----
-      const spec = makeSpec(opened, options, this.ns.allocDev());
+      const spec = makeSpec(opened, options, this.ns.allocDev(), this.opener.codecs);
       let m: Mount;
       try {
         m = this.attachAt(spec, req.target, options);
@@ -432,10 +435,16 @@ export class HostController {
    * again. Returns the controller and the saved tasks in
    * their saved order, every descriptor at its saved offset or directory position.
    */
-  static async restore(checkpoint: unknown, host: RestoreHost, options: Pick<HostControllerOptions, 'beforeCommit'> = {}): Promise<{ controller: HostController; tasks: Task[] }> {
+  static async restore(checkpoint: unknown, host: RestoreHost, options: Pick<HostControllerOptions, 'beforeCommit' | 'opener'> = {}): Promise<{ controller: HostController; tasks: Task[] }> {
     await loadCodecs();
-    const { ns, tasks } = await restoreNamespace(checkpoint, host, { openSources, makeSpec, tmpfsSpec, fsSpec });
-    return { controller: new HostController(ns, { beforeCommit: options.beforeCommit }), tasks };
+    const opener = options.opener ?? this.defaultOpener;
+    const { ns, tasks } = await restoreNamespace(checkpoint, host, {
+      openSources: (ref, o) => openSources(opener, ref, o),
+      makeSpec: (opened, o, dev) => makeSpec(opened, o, dev, opener.codecs),
+      tmpfsSpec,
+      fsSpec,
+    });
+    return { controller: new this(ns, { beforeCommit: options.beforeCommit }, opener), tasks };
   }
 
   /** A guest task in this namespace. */
@@ -481,7 +490,7 @@ export function tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSp
 
 
 /** @internal */
-export async function openSources(ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {
+export async function openSources(opener: ImageOpener, ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {
   const all: Opened[] = [];
   let closed = false;
   const close = () => {
@@ -490,11 +499,11 @@ export async function openSources(ref: ImageRef, options: { devices?: ImageRef[]
     for (const o of all) closeQuietly(o.source);
   };
   try {
-    const main = await openImage(ref);
+    const main = await opener.open(ref);
     all.push(main);
     const devices: Opened[] = [];
     for (const d of options.devices ?? []) {
-      const o = await openImage(d);
+      const o = await opener.open(d);
       all.push(o);
       devices.push(o);
     }
@@ -509,13 +518,13 @@ export async function openSources(ref: ImageRef, options: { devices?: ImageRef[]
  * Validates the image (superblock, checksum, root inode) and builds its Filesystem.
  * Synchronous. On failure the sources are closed.
  */
-export function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec {
+export function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number, codecs?: Partial<Record<number, Codec>>): MountSpec {
   let fs: Filesystem;
   try {
     const image = new Image(opened.main.source, {
       devices: opened.devices.map((d) => d.source),
       cacheBytes: options.extentCacheBytes,
-      codecs: { 2: nodeDeflate, ...options.codecs },
+      codecs: { ...codecs, ...options.codecs },
     });
     fs = new Filesystem(image, {
       dentryCacheSize: options.dentryCacheSize,

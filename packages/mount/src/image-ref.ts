@@ -6,9 +6,25 @@
  */
 import type { ByteSource, Codec } from '@erofs-js/erofs';
 import type { MountFlags } from './namespace.js';
-import type { RemoteImageRef } from './remote.js';
 
-/** Where an image comes from: a host path, an open descriptor (ownership passes), bytes, or a source. */
+/** An image behind a URL: http(s)://... or s3://bucket/key. */
+export interface RemoteImageRef {
+  url: string;
+  /** Sent with every request (e.g. Authorization); never recorded. */
+  headers?: Record<string, string>;
+  /** The name recorded and shown (default: the URL without query or credentials). */
+  name?: string;
+}
+
+export function isRemoteRef(ref: unknown): ref is RemoteImageRef {
+  return typeof ref === 'object' && ref !== null && typeof (ref as { url?: unknown }).url === 'string';
+}
+
+/**
+ * Where an image comes from: a host path (relative ones against the host process's cwd),
+ * an open descriptor (ownership passes), bytes, a source, or a URL. Paths, descriptors
+ * and s3:// URLs need the Node host (@erofs-js/mount/node).
+ */
 export type ImageRef = string | { path: string } | { fd: number; name?: string } | { bytes: Uint8Array; name?: string } | { source: ByteSource; name?: string } | RemoteImageRef;
 
 export interface HostMountOptions extends MountFlags {
@@ -23,9 +39,10 @@ export interface HostMountOptions extends MountFlags {
   /** Byte budget of the page cache memory mappings materialise pages in (default 8 MiB). */
   pageCacheBytes?: number;
   /**
-   * Decompressors by algorithm id, over the image's defaults. Unless given here, DEFLATE
-   * (id 2) uses Node's native zlib (createNodeDeflate): a walk + read of a DEFLATE image ran
-   * twice as fast as with the portable decoder (bench-results, workload 1).
+   * Decompressors by algorithm id, over the opener's and the image's defaults. Under the
+   * Node host DEFLATE (id 2) is Node's native zlib unless given here (createNodeDeflate):
+   * a walk + read of a DEFLATE image ran twice as fast as with the portable decoder
+   * (bench-results, workload 1).
    */
   codecs?: Partial<Record<number, Codec>>;
   /** Create the target (and missing parents) on the synthetic root when absent. */

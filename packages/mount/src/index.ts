@@ -1,3 +1,9 @@
+/**
+ * @erofs-js/mount: the portable core (namespace, Task, Syscalls, checkpoints, the
+ * controller over image references that need no host). It imports nothing from node:*;
+ * the Node host (host files and descriptors, the JSON-RPC server and client, erofs-host
+ * and erofsctl) is @erofs-js/mount/node.
+ */
 export { SyntheticFs, SynthDir, SynthFile, RAMFS_MAGIC, type SyntheticFsOptions } from './synthetic.js';
 export { type Node, type MountedFs, type OpenFile } from './node.js';
 export { ProcFs, ProcNode, ProcFile, PROC_SUPER_MAGIC } from './procfs.js';
@@ -45,13 +51,15 @@ export {
   SIZEOF_STATFS,
 } from './syscalls.js';
 export { mountinfo, mountinfoBytes, mountinfoFor, mountinfoLine, mangle, unmangle, parseMountinfoLine, type MountinfoEntry } from './mountinfo.js';
-export { FdSource, type FdSourceOptions } from './source.js';
 export {
   HostController,
   CancelledError,
   EROFS_SUPER_OPTIONS,
-  fromNodeError,
+  openPortable,
+  portableOpener,
+  type ImageOpener,
   type ImageRef,
+  type RemoteImageRef,
   type HostMountOptions,
   type HostControllerOptions,
   type MountRequest,
@@ -62,15 +70,6 @@ export {
   type UnmountRequest,
   type UnmountResult,
 } from './controller.js';
-export {
-  RpcServer,
-  prepareSocketDir,
-  tmpfsFromRpc,
-  VERSION,
-  RPC_MOUNT_TYPES,
-  type RpcMountType,
-  type RpcServerOptions,
-} from './rpc/server.js';
 export {
   saveNamespace,
   restoreNamespace,
@@ -99,7 +98,4 @@ export {
   type RestoreHost,
   type Restored,
 } from './checkpoint.js';
-export { RpcClient, RpcError, type RpcClientOptions, type RpcTmpfsOptions } from './rpc/client.js';
 export * as rpcSchema from './rpc/schema.js';
-export { hostMain, parseOciConfig, parseTmpfsArg, ociTmpfsOptions, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
-export { ctlMain, formatTable, parseTmpfsOptions } from './bin/ctl.js';

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SysError, credentials, RENAME_NOREPLACE, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@erofs-js/vfs';
 import { Tmpfs } from '@erofs-js/tmpfs';
 import { fixture } from '../test/helpers.js';
-import { HostController } from './controller.js';
+import { HostController } from './node/controller.js';
 import { AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Task } from './task.js';
 
 function code(fn: () => unknown): string {

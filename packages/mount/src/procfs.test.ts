@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { O_DIRECTORY, O_RDONLY, O_WRONLY, SysError, credentials, parseDirents } from '@erofs-js/vfs';
 import { fixture } from '../test/helpers.js';
-import { HostController } from './controller.js';
+import { HostController } from './node/controller.js';
 import { PROC_SUPER_MAGIC, ProcFs } from './procfs.js';
 import { AT_FDCWD } from './task.js';
 

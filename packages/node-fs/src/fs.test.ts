@@ -12,7 +12,7 @@ import * as nodefs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostController } from '@erofs-js/mount';
+import { HostController } from '@erofs-js/mount/node';
 import { extract } from '../../cli/src/extract.js';
 import type { ManifestRecord } from '../../cli/src/manifest.js';
 import { FIXTURES, fixtureBytes, openFixture, readJsonl } from '../../../tests/fixtures.js';

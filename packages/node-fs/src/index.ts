@@ -3,7 +3,7 @@
  * for WASI runtimes and other code that takes an `fs` object (@tybys/wasm-util's WASI,
  * @napi-rs/wasm-runtime, wasi-js, ...).
  */
-import { HostController, type HostControllerOptions, type ImageRef, type TaskOptions } from '@erofs-js/mount';
+import { HostController, type HostControllerOptions, type ImageRef, type TaskOptions } from '@erofs-js/mount/node';
 import { NodeFs, type NodeFsOptions } from './fs.js';
 
 export { NodeFs, type NodeFsOptions, type PathLike, type BufferLike, type Encoding, type StatOptions, type ReaddirOptions } from './fs.js';

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostController, type Task } from '@erofs-js/mount';
+import { HostController, type Task } from '@erofs-js/mount/node';
 import { fixture } from '../../mount/test/helpers.js';
 import { NodeFs } from './index.js';
 

@@ -44,7 +44,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { SysError } from '@erofs-js/vfs';
-import { CancelledError, type HostController, type TmpfsMountRequest } from '../controller.js';
+import { CancelledError, type HostController, type TmpfsMountRequest } from '../../controller.js';
 import { imageFromRpc } from '../remote.js';
 import {
   INTERNAL_ERROR,
@@ -61,7 +61,7 @@ import {
   resultResponse,
   type RpcRequest,
   type RpcResponse,
-} from './schema.js';
+} from '../../rpc/schema.js';
 
 export const VERSION = '0.1.0';
 

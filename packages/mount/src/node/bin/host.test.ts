@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, fixture } from '../../test/helpers.js';
+import { FIXTURES, fixture } from '../../../test/helpers.js';
 import type { HostController } from '../controller.js';
 import { RpcClient } from '../rpc/client.js';
 import type { RpcServer } from '../rpc/server.js';

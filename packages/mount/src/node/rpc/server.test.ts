@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Filesystem } from '@erofs-js/vfs';
-import { fixture } from '../../test/helpers.js';
+import { fixture } from '../../../test/helpers.js';
 import { HostController } from '../controller.js';
 import { RpcClient } from './client.js';
 import { RpcServer, prepareSocketDir } from './server.js';

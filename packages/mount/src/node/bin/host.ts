@@ -24,9 +24,10 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HostController, type HostMountOptions, type TmpfsAtStart } from '../controller.js';
+import type { HostMountOptions, TmpfsAtStart } from '../../controller.js';
+import { HostController } from '../controller.js';
 import { RPC_MOUNT_TYPES, RpcServer, type RpcMountType } from '../rpc/server.js';
-import { SIZE_PATTERN } from '../rpc/schema.js';
+import { SIZE_PATTERN } from '../../rpc/schema.js';
 
 export interface Io {
   out: (line: string) => void;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture } from '../../test/helpers.js';
+import { fixture } from '../../../test/helpers.js';
 import { HostController } from '../controller.js';
 import { RpcServer } from '../rpc/server.js';
 import { ctlMain, formatTable, parseTmpfsOptions } from './ctl.js';

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture } from '../../test/helpers.js';
+import { fixture } from '../../../test/helpers.js';
 import { HostController } from '../controller.js';
 import { RpcClient, RpcError } from './client.js';
-import { OPERATION_FAILED, METHOD_NOT_FOUND } from './schema.js';
+import { OPERATION_FAILED, METHOD_NOT_FOUND } from '../../rpc/schema.js';
 import { RpcServer } from './server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'erofs-cli-'));

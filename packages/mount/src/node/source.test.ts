@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErofsError, Image } from '@erofs-js/erofs';
-import { fixture, fixtureBytes } from '../test/helpers.js';
+import { fixture, fixtureBytes } from '../../test/helpers.js';
 import { FdSource } from './source.js';
 
 describe('FdSource', () => {

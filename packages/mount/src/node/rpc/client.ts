@@ -5,9 +5,9 @@
  * itself failed (code -32000).
  */
 import { createConnection, type Socket } from 'node:net';
-import type { HostMountOptions } from '../controller.js';
-import type { MountRecord } from '../namespace.js';
-import { INVALID_PARAMS, MAX_MESSAGE_BYTES, OPERATION_FAILED, type Id, type RpcErrorObject } from './schema.js';
+import type { HostMountOptions } from '../../controller.js';
+import type { MountRecord } from '../../namespace.js';
+import { INVALID_PARAMS, MAX_MESSAGE_BYTES, OPERATION_FAILED, type Id, type RpcErrorObject } from '../../rpc/schema.js';
 
 /** Options of a tmpfs mounted over RPC: sizes as numbers or mount(8) strings ("16m"), mode as bits or octal digits. */
 export interface RpcTmpfsOptions {

@@ -11,24 +11,14 @@
 import { displayUrl, type RangeSource, type RangeSourceOptions, type RemoteIdentity } from '@erofs-js/erofs';
 import { openRangeSource } from '@erofs-js/erofs/node';
 import { SysError, toSysError } from '@erofs-js/vfs';
+import { isRemoteRef, type RemoteImageRef } from '../image-ref.js';
 import { presignS3, s3ConfigFromEnv, type S3Config } from './s3.js';
 
-/** An image behind a URL: http(s)://... or s3://bucket/key. */
-export interface RemoteImageRef {
-  url: string;
-  /** Sent with every request (e.g. Authorization); never recorded. */
-  headers?: Record<string, string>;
-  /** The name recorded and shown (default: the URL without query or credentials). */
-  name?: string;
-}
+export { isRemoteRef, type RemoteImageRef };
 
 export interface RemoteOptions extends RangeSourceOptions {
   /** Credentials and endpoint for s3:// URLs (default: from AWS_* environment variables). */
   s3?: S3Config;
-}
-
-export function isRemoteRef(ref: unknown): ref is RemoteImageRef {
-  return typeof ref === 'object' && ref !== null && typeof (ref as { url?: unknown }).url === 'string';
 }
 
 /** Opens a remote image; errors are SysErrors (EINVAL for a bad URL, EIO with the cause otherwise). */

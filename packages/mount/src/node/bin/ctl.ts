@@ -16,7 +16,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { MountRecord } from '../namespace.js';
+import type { MountRecord } from '../../namespace.js';
 import { RpcClient, RpcError, type RpcTmpfsOptions } from '../rpc/client.js';
 import { defaultSocketPath, type Io } from './host.js';
 

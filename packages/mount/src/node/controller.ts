@@ -1,0 +1,84 @@
+/**
+ * The Node host's side of mounting: opening what an ImageRef names on this machine (host
+ * paths, descriptors, http(s) and s3:// URLs) and the HostController that does so by
+ * default, with Node's native DEFLATE. The controller logic itself is portable
+ * (../controller.ts); this module only supplies its opener.
+ *
+ * Paths: a relative path is resolved against this process's cwd, once, here; the mount is
+ * named (mountinfo, checkpoints) by the absolute path. The file is opened O_RDONLY |
+ * O_NOCTTY | O_NONBLOCK: a FIFO or device named as an image must not hang the host, and
+ * FdSource then refuses anything but a regular file or a block device.
+ */
+import { closeSync, open as openCb, constants as fsConstants } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { promisify } from 'node:util';
+import { createNodeDeflate } from '@erofs-js/erofs/node';
+import { ERRNO, SysError, toSysError, type Errno } from '@erofs-js/vfs';
+import { HostController as PortableHostController, openPortable, type ImageOpener } from '../controller.js';
+import { isRemoteRef, type ImageRef, type Opened } from '../image-ref.js';
+import { openRemoteImage } from './remote.js';
+import { FdSource } from './source.js';
+
+const openAsync = promisify(openCb);
+
+/** A SysError from a Node.js error, keeping its errno name when we know it. */
+export function fromNodeError(e: unknown, what: string): SysError {
+  if (e instanceof SysError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const known = typeof code === 'string' && code in ERRNO ? (code as Errno) : 'EIO';
+  return new SysError(known, `${what}: ${(e as Error)?.message ?? String(e)}`);
+}
+
+/** Opens a host file read-only into an FdSource named by its absolute path. */
+async function openPath(given: unknown): Promise<Opened> {
+  if (typeof given !== 'string' || given.length === 0 || given.includes('\0')) throw new SysError('EINVAL', 'an image path must be a non-empty string without NUL bytes');
+  const path = resolvePath(given);
+  let fd: number;
+  try {
+    fd = await openAsync(path, fsConstants.O_RDONLY | (fsConstants.O_NOCTTY ?? 0) | (fsConstants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw fromNodeError(e, path);
+  }
+  try {
+    return { source: new FdSource(fd, { name: path }), name: path };
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already failing */
+    }
+    throw toSysError(e);
+  }
+}
+
+/** Opens any ImageRef on a Node host; failures are SysErrors. */
+export async function openNodeImage(ref: ImageRef): Promise<Opened> {
+  // A URL (http(s) or s3://): read lazily with Range requests (remote.ts).
+  if (isRemoteRef(ref)) return openRemoteImage(ref);
+  if (typeof ref === 'string') return openPath(ref);
+  if (typeof ref === 'object' && ref !== null && !(ref instanceof Uint8Array)) {
+    if ('path' in ref) return openPath(ref.path);
+    if ('fd' in ref) {
+      if (!(Number.isInteger(ref.fd) && ref.fd >= 0)) throw new SysError('EBADF', `bad descriptor ${ref.fd}`);
+      const name = ref.name ?? `fd:${ref.fd}`;
+      try {
+        return { source: new FdSource(ref.fd, { name }), name };
+      } catch (e) {
+        throw toSysError(e);
+      }
+    }
+  }
+  return openPortable(ref);
+}
+
+/** The Node host's opener: paths, descriptors, URLs, bytes and sources; DEFLATE by Node's zlib. */
+export const nodeOpener: ImageOpener = { open: openNodeImage, codecs: { 2: createNodeDeflate() } };
+
+/**
+ * The host controller of a Node host: the portable HostController with nodeOpener as its
+ * default, so `rootfs` and `image` may name host files (relative to the cwd), descriptors
+ * and URLs.
+ */
+export class HostController extends PortableHostController {
+  protected static override defaultOpener: ImageOpener = nodeOpener;
+}
