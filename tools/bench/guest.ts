@@ -4,7 +4,7 @@
  * directory. Shared by tools/bench/workloads.ts and its child process (walk-child.ts).
  */
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
-import { Image, type Codec } from '../../packages/erofs/src/index.js';
+import { Image, type Codec, type PageCache } from '../../packages/erofs/src/index.js';
 import { FileSource } from '../../packages/erofs/src/node.js';
 import { Filesystem, O_DIRECTORY, O_RDONLY } from '../../packages/vfs/src/index.js';
 import { MountNamespace } from '../../packages/mount/src/namespace.js';
@@ -20,9 +20,10 @@ export interface Mounted {
   close(): void;
 }
 
-export function mountImage(path: string, codecs?: Partial<Record<number, Codec>>): Mounted {
+/** `cache`: a host page cache to take a share of (default: the image's own, of its default size). */
+export function mountImage(path: string, codecs?: Partial<Record<number, Codec>>, cache?: PageCache): Mounted {
   const source = new FileSource(path);
-  const fs = new Filesystem(new Image(source, { codecs }));
+  const fs = new Filesystem(new Image(source, { codecs, pageCache: cache }));
   const ns = new MountNamespace({ fs, fstype: 'erofs', source: path, onRelease: () => source.close() });
   const task = new Task(ns);
   return {
@@ -88,6 +89,58 @@ export function guestWalk(task: Task, read: boolean): WalkCount {
   } finally {
     task.close(root);
   }
+  return c;
+}
+
+/**
+ * The walk as most programs make it (find, tar, a shell's globbing): every name by its
+ * absolute path from the root: newfstatat(AT_FDCWD, "/usr/share/doc/x/y"), and openat of
+ * the same path for directories (to list them) and regular files (to read them), so each
+ * call resolves the whole path again. Paths are built as bytes, as a guest's libc does.
+ */
+export function guestWalkAbs(task: Task, read: boolean): WalkCount {
+  const bufs: Uint8Array[] = [];
+  const data = new Uint8Array(1 << 16);
+  const c: WalkCount = { entries: 0, files: 0, bytes: 0 };
+  const path = new Uint8Array(4096);
+  const walkDir = (len: number, depth: number) => {
+    const buf = (bufs[depth] ??= new Uint8Array(1 << 15));
+    const dirfd = task.openat(AT_FDCWD, path.subarray(0, Math.max(len, 1)), O_RDONLY | O_DIRECTORY);
+    try {
+      for (let n; (n = task.getdents64(dirfd, buf)) > 0; ) {
+        for (let p = 0; p < n; ) {
+          const reclen = buf[p + 16] | (buf[p + 17] << 8);
+          let end = p + 19;
+          while (buf[end] !== 0) end++;
+          const name = buf.subarray(p + 19, end);
+          p += reclen;
+          if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) continue;
+          path[len] = 0x2f;
+          path.set(name, len + 1);
+          const plen = len + 1 + name.length;
+          const full = path.subarray(0, plen);
+          const st = task.newfstatat(AT_FDCWD, full, AT_SYMLINK_NOFOLLOW);
+          c.entries++;
+          const type = st.mode & S_IFMT;
+          if (type === S_IFDIR) walkDir(plen, depth + 1);
+          else if (type === S_IFREG && read) {
+            const fd = task.openat(AT_FDCWD, full, O_RDONLY);
+            try {
+              task.fstat(fd);
+              c.files++;
+              for (let k; (k = task.read(fd, data)) > 0; ) c.bytes += k;
+            } finally {
+              task.close(fd);
+            }
+          }
+        }
+      }
+    } finally {
+      task.close(dirfd);
+    }
+  };
+  path[0] = 0x2f;
+  walkDir(0, 0);
   return c;
 }
 

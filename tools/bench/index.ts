@@ -4,7 +4,7 @@
  * (`--quick`: bench-results/quick.md and quick.json), headed by the machine it ran on.
  * Benchmarks are not tests: run them on a quiet machine.
  *
- *   npm run bench [-- --quick] [--rounds=N] [--only=walk,meta,...] [--trees=debian]   (the last three go to workloads.ts)
+ *   npm run bench [-- --quick] [--rounds=N] [--only=walk,meta,...] [--trees=debian] [--images=lz4,...]   (the last four go to workloads.ts)
  *
  * First step, automatic: tools/bench/corpus.ts builds the corpus (a copy of node_modules,
  * a Debian minbase tree when debootstrap can run, and EROFS images of both) in
@@ -105,7 +105,7 @@ const sections: { title: string; file: string; out: string; status: number | nul
 
 console.log(`\n=== Guest workloads over the corpus (tools/bench/workloads.ts; corpus by tools/bench/corpus.ts) ===`);
 const wlOut = join(tmp, 'workloads');
-const passOn = process.argv.slice(2).filter((a) => /^--(rounds|only|trees)=/.test(a));
+const passOn = process.argv.slice(2).filter((a) => /^--(rounds|only|trees|images)=/.test(a));
 const wl = await run('workloads.ts', [...(quick ? ['--quick'] : []), ...passOn, `--out=${wlOut}`]);
 if (wl.status !== 0) {
   failed++;
