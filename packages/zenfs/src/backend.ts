@@ -49,8 +49,10 @@ async function openSources(options: ErofsOptions): Promise<{ image: Image; close
     const open = async (v: Uint8Array | ArrayBuffer | SharedArrayBuffer | string): Promise<ByteSource> => {
       if (typeof v !== 'string') return memory(v);
       if (!fileSource) {
-        // Imported only when a path is given, so browser bundles never see node:fs.
-        const { FileSource } = await import('@erofs-js/erofs/node');
+        // Imported only when a path is given; browser bundles get an empty module instead
+        // (package.json "browser"), so they never see node:fs.
+        const { FileSource } = (await import('@erofs-js/erofs/node')) as Partial<typeof import('@erofs-js/erofs/node')>;
+        if (!FileSource) throw new TypeError('Erofs backend: a path is opened only on Node; give data (the image bytes) instead');
         fileSource = (p) => new FileSource(p);
       }
       const s = zen(() => fileSource!(v));
