@@ -72,13 +72,14 @@ describe('readCompressionConfig over Node Buffers', () => {
 describe('ExtentCache', () => {
   it('evicts least recently used entries to stay within its byte budget', () => {
     const c = new ExtentCache(100);
-    c.set('a', new Uint8Array(40));
-    c.set('b', new Uint8Array(40));
-    expect(c.get('a')).toBeDefined(); // a is now the most recent
-    c.set('c', new Uint8Array(40)); // evicts b
+    const [a, b, cc] = [1, 2, 3].map((v) => new Uint8Array(40).fill(v));
+    c.set('a', a);
+    c.set('b', b);
+    expect(c.get('a')).toBe(a); // a is now the most recent
+    c.set('c', cc); // evicts b
     expect(c.get('b')).toBeUndefined();
-    expect(c.get('a')).toBeDefined();
-    expect(c.get('c')).toBeDefined();
+    expect(c.get('a')).toBe(a);
+    expect(c.get('c')).toBe(cc);
     expect(c.size).toBe(80);
     c.set('huge', new Uint8Array(101)); // larger than the budget: not kept
     expect(c.get('huge')).toBeUndefined();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Image, MemorySource } from '@erofs-js/erofs';
-import { Filesystem, ROOT, credentials, type Credentials } from '@erofs-js/vfs';
+import { Filesystem, ROOT, SysError, credentials, type Credentials } from '@erofs-js/vfs';
 import { expectErrno, fixtureBytes, spec } from '../test/helpers.js';
 import { MountNamespace, type Location } from './namespace.js';
 import { stat } from './node.js';
@@ -122,13 +122,24 @@ describe('resolve across mounts', () => {
   it('keeps dentry references balanced', () => {
     const { ns, basic } = world();
     const fs = basic.fs as import('@erofs-js/vfs').Filesystem;
-    for (const p of ['/tmp/links/abs', '/tmp/files/../links/rel', '/tmp/links/dot/dot/..', '/tmp/nope']) {
+    // Errors must not leak references either; anything but a SysError is a bug.
+    const outcomes: Record<string, string> = {};
+    for (const p of ['/tmp/links/abs', '/tmp/files/../links/rel', '/tmp/links/dot/dot/..', '/tmp/nope', '/tmp/files/size-1/x']) {
       try {
         release(resolve(ns.rootLocation, p, ROOT));
-      } catch {
-        /* errors must not leak references either */
+        outcomes[p] = 'ok';
+      } catch (e) {
+        if (!(e instanceof SysError)) throw e;
+        outcomes[p] = e.code;
       }
     }
+    expect(outcomes).toEqual({
+      '/tmp/links/abs': 'ok',
+      '/tmp/files/../links/rel': 'ok',
+      '/tmp/links/dot/dot/..': 'ok',
+      '/tmp/nope': 'ENOENT',
+      '/tmp/files/size-1/x': 'ENOTDIR',
+    });
     fs.shrink();
     expect(fs.stats().dentriesPinned).toBe(1); // only the root, held by the filesystem itself
   });

@@ -21,7 +21,7 @@ describe('Inode', () => {
     const nid = h1.inode.nid;
     h1.decRef();
     h2.decRef();
-    expect(fs.liveInode(nid)).toBeDefined();
+    expect(fs.liveInode(nid)).toBe(h3.inode);
     h3.decRef();
     expect(fs.liveInode(nid)).toBeUndefined();
     expect(fs.stats().inodesLive).toBe(1); // the root
