@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@erofs-js\/erofs$/, replacement: src('./packages/erofs/src/index.ts') },
       { find: /^@erofs-js\/vfs$/, replacement: src('./packages/vfs/src/index.ts') },
       { find: /^@erofs-js\/tmpfs$/, replacement: src('./packages/tmpfs/src/index.ts') },
+      { find: /^@erofs-js\/overlay$/, replacement: src('./packages/overlay/src/index.ts') },
       { find: /^@erofs-js\/mount\/node$/, replacement: src('./packages/mount/src/node/index.ts') },
       { find: /^@erofs-js\/mount$/, replacement: src('./packages/mount/src/index.ts') },
       { find: /^@erofs-js\/mkfs\/node$/, replacement: src('./packages/mkfs/src/fromdir.ts') },

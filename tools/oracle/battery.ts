@@ -217,17 +217,18 @@ export function offsetArg(a: Arg): number | bigint {
   return typeof a === 'string' ? BigInt(a) : (a as number);
 }
 
-type FdArg = string | number;
-type Times = [[number, number | string], [number, number | string]] | null;
+export type FdArg = string | number;
+export type Times = [[number, number | string], [number, number | string]] | null;
 const CWD = 'AT_FDCWD';
 
-class Builder {
+/** Builds a scenario's steps, one method per system call (tools/oracle/overlay-battery.ts extends it). */
+export class Builder {
   readonly steps: Step[] = [];
   private who: Who = 'root';
   private inSetup = false;
   private fdSeq = 0;
 
-  private push(call: string, args: Arg[], fd?: string): this {
+  protected push(call: string, args: Arg[], fd?: string): this {
     const s: Step = { call, args };
     if (this.who !== 'root' && !this.inSetup) s.who = this.who;
     if (fd) s.fd = fd;

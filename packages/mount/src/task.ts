@@ -1423,7 +1423,7 @@ export function mountStatx(l: Location): MountStatx {
 export function mountStatfs(m: Mount): StatFs {
   const s = node.statfs(m.fs);
   const f = m.spec.flags ?? {};
-  s.flags |= ST_RDONLY | (f.nosuid ? ST_NOSUID : 0) | (f.nodev ? ST_NODEV : 0) | (f.noexec ? ST_NOEXEC : 0);
+  s.flags |= (m.readOnly ? ST_RDONLY : 0) | (f.nosuid ? ST_NOSUID : 0) | (f.nodev ? ST_NODEV : 0) | (f.noexec ? ST_NOEXEC : 0);
   return s;
 }
 

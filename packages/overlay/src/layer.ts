@@ -1,0 +1,122 @@
+/**
+ * The layers of an overlay and what it asks of their real nodes, through the filesystem
+ * contract only, with the mounter's credentials (Linux's overlayfs does every real
+ * operation with the credentials of whoever mounted it; here that is root with every
+ * capability and no umask).
+ */
+import { S_IFCHR, S_IFDIR, S_IFMT, S_IFREG } from '@erofs-js/erofs';
+import { O_DIRECTORY, O_RDONLY, ROOT, SysError, nameKey, parseDirents, type AnyFilesystem, type Credentials, type Filesystem, type FsNode } from '@erofs-js/vfs';
+import { XATTR_OPAQUE, XATTR_WHITEOUT, keyOf } from './names.js';
+
+/** Root, every capability, umask 0: the credentials real operations run with. */
+export const MOUNTER: Credentials = Object.freeze({ ...ROOT, umask: 0 });
+
+/** A lower layer: a read-only filesystem and what the overlay needs to know of it. */
+export interface OverlayLayer {
+  fs: AnyFilesystem;
+  /** How mountinfo's lowerdir= names it (default: "layerN"). */
+  name?: string;
+  /**
+   * The filesystem's UUID (16 bytes): copy-up writes origin handles naming it, and a
+   * copied-up file keeps the lower st_dev/st_ino. Without one (or all zero) origins are
+   * written as "unknown" and a copied-up file shows the upper inode.
+   */
+  uuid?: Uint8Array;
+  /**
+   * Whether copy-up can read this layer's POSIX ACLs. Linux 6.18's EROFS cannot (it has
+   * get_inode_acl but no get_acl, and overlayfs copies ACLs through vfs_get_acl), so
+   * copying up a file that has an ACL from an EROFS layer fails with EOPNOTSUPP; default
+   * true for other filesystems, false from erofsLayer().
+   */
+  aclCopyUp?: boolean;
+}
+
+/** An EROFS filesystem as a layer: its superblock UUID, and Linux 6.18's EROFS ACL limit. */
+export function erofsLayer(fs: Filesystem, name?: string): OverlayLayer {
+  const uuid = fs.image.sb.uuid;
+  return { fs, name, uuid: uuid.some((b) => b !== 0) ? uuid.slice() : undefined, aclCopyUp: false };
+}
+
+/** A real lookup of one name: the node held, or null where Linux's overlay reads "nothing here" (ENOENT, ENAMETOOLONG). */
+export function realLookup(fs: AnyFilesystem, dir: FsNode, name: Uint8Array): FsNode | null {
+  try {
+    return fs.lookup(dir, name, MOUNTER);
+  } catch (e) {
+    if (e instanceof SysError && (e.code === 'ENOENT' || e.code === 'ENAMETOOLONG')) return null;
+    throw e;
+  }
+}
+
+/** A real xattr's value, or null when it is absent (ENODATA) or the filesystem has none (EOPNOTSUPP). */
+export function realXattr(fs: AnyFilesystem, n: FsNode, name: string): Uint8Array | null {
+  const key = keyOf(name);
+  try {
+    const size = fs.getxattr(n, key, null, MOUNTER);
+    const out = new Uint8Array(size);
+    if (size > 0) fs.getxattr(n, key, out, MOUNTER);
+    return out;
+  } catch (e) {
+    if (e instanceof SysError && (e.code === 'ENODATA' || e.code === 'EOPNOTSUPP')) return null;
+    throw e;
+  }
+}
+
+/** The real xattr names of a node (as the filesystem lists them to the mounter). */
+export function realXattrNames(fs: AnyFilesystem, n: FsNode): string[] {
+  const size = fs.listxattr(n, null, MOUNTER);
+  if (size === 0) return [];
+  const buf = new Uint8Array(size);
+  const got = fs.listxattr(n, buf, MOUNTER);
+  const names: string[] = [];
+  let start = 0;
+  for (let i = 0; i < got; i++) {
+    if (buf[i] === 0) {
+      if (i > start) names.push(nameKey(buf.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  return names;
+}
+
+/**
+ * Whether a real node is a whiteout: a character device 0:0, or a zero-size regular file
+ * with trusted.overlay.whiteout (Linux honours that form in lookups in every layer).
+ */
+export function isWhiteout(fs: AnyFilesystem, n: FsNode): boolean {
+  const type = n.mode & S_IFMT;
+  if (type === S_IFCHR) return fs.stat(n).rdev === 0;
+  if (type === S_IFREG && fs.stat(n).size === 0) return realXattr(fs, n, XATTR_WHITEOUT) !== null;
+  return false;
+}
+
+/** trusted.overlay.opaque of a directory: "y" (opaque), "x" (may hold xattr whiteouts) or null. */
+export function opaqueValue(fs: AnyFilesystem, n: FsNode): 'y' | 'x' | null {
+  if ((n.mode & S_IFMT) !== S_IFDIR) return null;
+  const v = realXattr(fs, n, XATTR_OPAQUE);
+  if (!v || v.length !== 1) return null;
+  return v[0] === 0x79 ? 'y' : v[0] === 0x78 ? 'x' : null;
+}
+
+/** One real directory entry. */
+export interface RealEntry {
+  key: string;
+  ino: number;
+  /** d_type. */
+  type: number;
+}
+
+/** Every entry of a real directory in its getdents64 order ("." and ".." included), read with the mounter's credentials. */
+export function readRealDir(fs: AnyFilesystem, dir: FsNode): RealEntry[] {
+  const f = fs.open(dir, O_RDONLY | O_DIRECTORY, MOUNTER);
+  const out: RealEntry[] = [];
+  try {
+    const buf = new Uint8Array(32768);
+    let n: number;
+    while ((n = f.getdents64(buf)) > 0) {
+      for (const d of parseDirents(buf, n)) out.push({ key: nameKey(d.name), ino: Number(d.ino), type: d.type });
+    }
+  } finally {
+    f.close();
+  }
+  return out;
+}
