@@ -13,7 +13,7 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
 
@@ -71,7 +71,7 @@ export interface NodeImport {
  * The esbuild plugin described in the module comment. `found` collects the Node
  * built-ins the bundle reached.
  */
-export function workspacePlugin(found: NodeImport[] = []): Plugin {
+export function workspacePlugin(found: NodeImport[] = [], peers: 'external' | 'bundle' = 'external'): Plugin {
   const pkgs = workspacePackages();
   const byName = new Map(pkgs.map((p) => [p.name, p]));
   const builtins = new Set(builtinModules.filter((m) => !m.startsWith('_')));
@@ -91,7 +91,7 @@ export function workspacePlugin(found: NodeImport[] = []): Plugin {
         if (mapped === false) return { path: args.path, namespace: 'browser-empty' };
         const spec = typeof mapped === 'string' ? mapped : args.path;
         // A package's peer dependencies are the application's to bring: not in its bundle.
-        if (owner && peersOf(owner).some((d) => spec === d || spec.startsWith(d + '/'))) return { path: spec, external: true };
+        if (peers === 'external' && owner && peersOf(owner).some((d) => spec === d || spec.startsWith(d + '/'))) return { path: spec, external: true };
         const bare = spec.startsWith('node:') ? spec.slice(5) : spec;
         if (spec.startsWith('node:') || builtins.has(bare.split('/')[0])) {
           found.push({ path: spec, importer: relative(ROOT, args.importer) });
@@ -111,8 +111,11 @@ export function workspacePlugin(found: NodeImport[] = []): Plugin {
   };
 }
 
-/** The options every browser build here shares. */
-export function browserBuild(found: NodeImport[] = []): BuildOptions {
+/**
+ * The options every browser build here shares. A package's size leaves its peer
+ * dependencies out; a page that runs (`peers: 'bundle'`) has them in.
+ */
+export function browserBuild(found: NodeImport[] = [], peers: 'external' | 'bundle' = 'external'): BuildOptions {
   return {
     bundle: true,
     platform: 'browser',
@@ -120,7 +123,7 @@ export function browserBuild(found: NodeImport[] = []): BuildOptions {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
-    plugins: [workspacePlugin(found)],
+    plugins: [workspacePlugin(found, peers)],
     absWorkingDir: ROOT,
   };
 }
@@ -132,5 +135,3 @@ export function browserEntries(pkg: WorkspacePackage): { spec: string; file: str
     .filter((s) => !/(^|\/)node$/.test(s) && !s.endsWith('.json'))
     .map((s) => ({ spec: s === '.' ? pkg.name : `${pkg.name}/${s.slice(2)}`, file: sourceOf(pkg, exportTarget(pkg, s)!) }));
 }
-
-export const dirOf = (f: string): string => dirname(f);
