@@ -11,8 +11,9 @@
  * the mount exists whole. Errors are SysErrors carrying errno names.
  */
 import { Image, MemorySource, displayUrl, loadCodecs, openRangeSourceWeb, type ByteSource, type Codec } from '@erofs-js/erofs';
-import { Filesystem, ROOT, SysError, toSysError, type AnyFilesystem, type DevEntry } from '@erofs-js/vfs';
+import { Filesystem, ROOT, SysError, allocAnonDev, toSysError, type AnyFilesystem, type DevEntry } from '@erofs-js/vfs';
 import { Tmpfs, type TmpfsOptions } from '@erofs-js/tmpfs';
+import { Overlay, erofsLayer } from '@erofs-js/overlay';
 import { FIRST_ANON_DEV, MountNamespace, type Location, type Mount, type MountFlags, type MountPolicy, type MountRecord, type MountSpec } from './namespace.js';
 import { mountinfoFor } from './mountinfo.js';
 import * as node from './node.js';
@@ -64,6 +65,29 @@ export interface FilesystemMountRequest {
   options?: AttachOptions;
 }
 
+/** The writable upper layer of an overlay: a tmpfs of this size (default 64 MiB) and inode count. */
+export interface OverlayUpper {
+  type?: 'tmpfs';
+  size?: number | string;
+  nr_inodes?: number | string;
+}
+
+/** Image layers, lowest first (as an OCI image lists them: the base, then each layer on top), under a memory upper. */
+export interface OverlayLayers {
+  layers: ImageRef[];
+  upper?: OverlayUpper;
+}
+
+/**
+ * An overlay (see @erofs-js/overlay): the images as read-only layers, the last on top,
+ * under a fresh tmpfs upper; Linux overlayfs semantics (copy-up, whiteouts, ...).
+ */
+export interface OverlayMountRequest extends OverlayLayers {
+  type: 'overlay';
+  target: string;
+  options?: AttachOptions & Pick<HostMountOptions, 'dentryCacheSize' | 'negativeCacheSize' | 'dirCacheEntries' | 'extentCacheBytes' | 'pageCacheBytes' | 'codecs'>;
+}
+
 /** A tmpfs the controller creates at start (HostControllerOptions.tmpfs). */
 export interface TmpfsAtStart {
   target: string;
@@ -112,8 +136,12 @@ export interface UnmountResult {
 }
 
 export interface HostControllerOptions {
-  /** The root filesystem image; without it the root is an empty synthetic directory. */
-  rootfs?: ImageRef;
+  /**
+   * The root filesystem: an image, or image layers under a memory upper ({ layers:
+   * [base, app], upper: { type: 'tmpfs', size } }: an overlay); without it the root is an
+   * empty synthetic directory.
+   */
+  rootfs?: ImageRef | OverlayLayers;
   rootfsOptions?: Omit<HostMountOptions, 'mkdir' | 'devices'> & { devices?: ImageRef[] };
   /** Directories to create on a synthetic root (e.g. ["/dev", "/proc", "/tmp"]). */
   mkdirs?: string[];
@@ -221,7 +249,16 @@ export class HostController {
     const opener = options.opener ?? this.defaultOpener;
     let ns: MountNamespace;
     const nsOptions = { policy: options.policy, maxMounts: options.maxMounts };
-    if (options.rootfs !== undefined) {
+    if (isOverlayLayers(options.rootfs)) {
+      const layers = await openLayers(opener, options.rootfs.layers);
+      const spec = makeOverlaySpec(layers, options.rootfs.upper, options.rootfsOptions ?? {}, FIRST_ANON_DEV, opener.codecs);
+      try {
+        ns = new MountNamespace(spec, nsOptions);
+      } catch (e) {
+        spec.onRelease!();
+        throw e;
+      }
+    } else if (options.rootfs !== undefined) {
       const opened = await openSources(opener, options.rootfs, options.rootfsOptions ?? {});
       try {
         ns = new MountNamespace(makeSpec(opened, options.rootfsOptions ?? {}, FIRST_ANON_DEV, opener.codecs), nsOptions);
@@ -251,8 +288,9 @@ export class HostController {
    * Mounts an image read-only at `target`. See the module comment for the transaction.
    * `signal` cancels the request until the commit step.
    */
-  async mount(req: MountRequest | TmpfsMountRequest | FilesystemMountRequest, signal?: AbortSignal): Promise<MountRecord> {
+  async mount(req: MountRequest | TmpfsMountRequest | FilesystemMountRequest | OverlayMountRequest, signal?: AbortSignal): Promise<MountRecord> {
     this.live();
+    if ('type' in req && req.type === 'overlay') return this.mountOverlay(req, signal);
     if ('type' in req || 'fs' in req) {
       if (signal?.aborted) throw new CancelledError('request cancelled before the mount was attached');
       return this.mountFs(req);
@@ -282,6 +320,36 @@ export class HostController {
     } finally {
       this.pending--;
       opened?.close();
+    }
+  }
+
+  /**
+   * Mounts an overlay of image layers under a fresh tmpfs upper at `target`: the layers
+   * are opened (the only wait), then validated and attached in one synchronous step, as
+   * mount() does with an image; any failure closes them all.
+   */
+  private async mountOverlay(req: OverlayMountRequest, signal?: AbortSignal): Promise<MountRecord> {
+    checkTarget(req.target);
+    const options = req.options ?? {};
+    this.pending++;
+    let layers: OpenedImage[] | undefined;
+    try {
+      if (signal?.aborted) throw new CancelledError('request cancelled before the layers were opened');
+      layers = await openLayers(this.opener, req.layers);
+      if (signal?.aborted) throw new CancelledError('request cancelled before the mount was attached');
+      this.live();
+      // ---- commit: synchronous from here on ----
+      const spec = makeOverlaySpec(layers, req.upper, options, this.ns.allocDev(), this.opener.codecs);
+      layers = undefined;
+      try {
+        return this.record(this.attachAt(spec, req.target, options));
+      } catch (e) {
+        spec.onRelease!();
+        throw e;
+      }
+    } finally {
+      this.pending--;
+      for (const l of layers ?? []) l?.close();
     }
   }
 
@@ -488,6 +556,69 @@ export function tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSp
   return { fs, fstype: 'tmpfs', source, superOptions: tmpfsSuperOptions(fs, flags.readOnly === true), flags, onRelease: () => fs.release() };
 }
 
+
+function isOverlayLayers(r: ImageRef | OverlayLayers | undefined): r is OverlayLayers {
+  return typeof r === 'object' && r !== null && !(r instanceof Uint8Array) && 'layers' in r;
+}
+
+/** Opens each layer image (at most 128, as Linux's overlayfs takes at most 500 lower layers); on failure those opened are closed. */
+async function openLayers(opener: ImageOpener, refs: unknown): Promise<OpenedImage[]> {
+  if (!Array.isArray(refs) || refs.length === 0) throw new SysError('EINVAL', 'an overlay needs at least one layer');
+  if (refs.length > 128) throw new SysError('EINVAL', `an overlay of ${refs.length} layers: at most 128`);
+  const out: OpenedImage[] = [];
+  try {
+    for (const r of refs) out.push(await openSources(opener, r as ImageRef, {}));
+    return out;
+  } catch (e) {
+    for (const o of out) o.close();
+    throw e;
+  }
+}
+
+/**
+ * @internal Validates each layer (as makeSpec) and builds the overlay over them, the last
+ * layer on top, with a fresh tmpfs upper. Synchronous; on failure every layer is closed.
+ * mountinfo: `overlay overlay rw,lowerdir=TOP:...:BASE,upperdir=tmpfs/upper,workdir=tmpfs/work,uuid=on`,
+ * the layers named by their image names.
+ */
+export function makeOverlaySpec(layers: OpenedImage[], upper: OverlayUpper | undefined, options: OverlayMountRequest['options'] & {}, dev: number, codecs?: Partial<Record<number, Codec>>): MountSpec {
+  const specs: MountSpec[] = [];
+  let ov: Overlay;
+  try {
+    if (upper?.type !== undefined && upper.type !== 'tmpfs') throw new SysError('EINVAL', `an overlay's upper is a tmpfs, not ${String(upper.type)}`);
+    for (let i = 0; i < layers.length; i++) {
+      const l = layers[i];
+      layers[i] = undefined as never;
+      specs.push(makeSpec(l, { ...options, source: undefined, mkdir: undefined }, allocAnonDev(), codecs));
+    }
+    const lowers = specs.map((s, i) => erofsLayer(s.fs as Filesystem, specs[i].origin?.name ?? `layer${i}`)).reverse();
+    ov = new Overlay({ lowers, upper: new Tmpfs({ size: upper?.size, nr_inodes: upper?.nr_inodes }), dev, cacheSize: options.dentryCacheSize });
+  } catch (e) {
+    for (const s of specs) s.onRelease!();
+    for (const l of layers) l?.close();
+    throw e instanceof RangeError ? new SysError('EINVAL', e.message) : e;
+  }
+  let released = false;
+  return {
+    fs: ov,
+    fstype: 'overlay',
+    source: options.source ?? 'overlay',
+    superOptions: ov.superOptions(),
+    flags: { readOnly: options.readOnly, nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
+    onRelease: () => {
+      if (released) return;
+      released = true;
+      if (!ov.isReleased) {
+        try {
+          ov.release();
+        } catch {
+          /* the namespace releases a mount only when nothing holds it */
+        }
+      }
+      for (const s of specs) s.onRelease!();
+    },
+  };
+}
 
 /** @internal */
 export async function openSources(opener: ImageOpener, ref: ImageRef, options: { devices?: ImageRef[] }): Promise<OpenedImage> {

@@ -9,7 +9,7 @@ export { HostController, nodeOpener, openNodeImage, fromNodeError } from './cont
 export { FdSource, type FdSourceOptions } from './source.js';
 export { openRemoteImage, imageFromRpc, type RemoteOptions } from './remote.js';
 export { presignS3, s3ConfigFromEnv, type S3Config } from './s3.js';
-export { RpcServer, prepareSocketDir, tmpfsFromRpc, VERSION, RPC_MOUNT_TYPES, type RpcMountType, type RpcServerOptions } from './rpc/server.js';
+export { RpcServer, prepareSocketDir, tmpfsFromRpc, overlayFromRpc, VERSION, RPC_MOUNT_TYPES, type RpcMountType, type RpcServerOptions } from './rpc/server.js';
 export { RpcClient, RpcError, type RpcClientOptions, type RpcTmpfsOptions } from './rpc/client.js';
 export { hostMain, parseOciConfig, parseTmpfsArg, ociTmpfsOptions, defaultSocketPath, ROOTFS_SOURCE_ANNOTATION, ROOTFS_TYPE_ANNOTATION, type HostConfig, type Io } from './bin/host.js';
 export { ctlMain, formatTable, parseTmpfsOptions } from './bin/ctl.js';

@@ -14,6 +14,9 @@
  *             options?: { size?: bytes | "16m", nr_inodes?: n | "1k", mode?: bits | "1777",
  *                         uid?, gid?, readOnly?, nosuid?, nodev?, noexec?, mkdir?, source? } }
  *                                                                -> MountRecord
+ *   mount   { type: "overlay", target: abs guest path, layers: abs host path[] (lowest first, 1..128),
+ *             upper?: { size?: bytes | "64m", nr_inodes?: n | "16k" },
+ *             options?: { mkdir?, source?, readOnly?, nosuid?, nodev?, noexec? } }    -> MountRecord
  *           (which types the RPC may mount is the host's choice: RpcServerOptions.mountTypes)
  *   unmount { target: abs guest path, detach?: boolean }         -> { id, target, released }
  *   list    {}                                                   -> { mounts: MountRecord[], mountinfo }
@@ -221,10 +224,33 @@ const tmpfsMount: Schema = {
   },
 };
 
+/** An overlay of image layers (host paths, lowest first) under a tmpfs upper. */
+const overlayMount: Schema = {
+  type: 'object',
+  required: ['type', 'target', 'layers'],
+  properties: {
+    type: { type: 'string', maxBytes: 16, enum: ['overlay'] },
+    target: guestPath,
+    layers: { type: 'array', items: hostPath, maxItems: 128 },
+    upper: {
+      type: 'object',
+      properties: {
+        type: { type: 'string', maxBytes: 16, enum: ['tmpfs'] },
+        size: sizeOf(TMPFS_MAX_BYTES, 'bytes'),
+        nr_inodes: sizeOf(TMPFS_MAX_INODES, 'a count of inodes'),
+      },
+    },
+    options: {
+      type: 'object',
+      properties: { mkdir: bool, source: { type: 'string', maxBytes: 1024 }, readOnly: bool, nosuid: bool, nodev: bool, noexec: bool },
+    },
+  },
+};
+
 export const METHODS: Readonly<Record<string, Schema>> = {
   ping: empty,
   list: empty,
-  mount: { type: 'tagged', tag: 'type', fallback: 'erofs', cases: { erofs: imageMount, tmpfs: tmpfsMount } },
+  mount: { type: 'tagged', tag: 'type', fallback: 'erofs', cases: { erofs: imageMount, tmpfs: tmpfsMount, overlay: overlayMount } },
   unmount: {
     type: 'object',
     required: ['target'],

@@ -2,9 +2,9 @@
  * erofs-host: starts a host controller for one mount namespace and serves its JSON-RPC
  * socket until SIGINT / SIGTERM.
  *
- *   erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json]
+ *   erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json | --layer IMAGE... [--upper-size SIZE]]
  *              [--mkdir /dev,/proc,/tmp] [--tmpfs PATH[:SIZE]]... [--allow-guest-umount]
- *              [--rpc-mount-types erofs,tmpfs]
+ *              [--rpc-mount-types erofs,tmpfs,overlay]
  *
  * The root is the image given with --rootfs, or the one an OCI-style config.json names in
  * its annotations ("org.erofs-js.rootfs.source", "org.erofs-js.rootfs.type": "erofs";
@@ -15,6 +15,10 @@
  * nosuid, nodev, noexec, noatime / strictatime options; one whose mount point an image
  * root lacks is skipped with a warning); other types are not ours to serve and only get
  * their mount point created.
+ *
+ * --layer (repeated, lowest first: the base image, then each layer on top) makes the root
+ * an overlay of those images under a memory upper of --upper-size (default 64m), with
+ * Linux overlayfs semantics (@erofs-js/overlay).
  *
  * --tmpfs mounts a tmpfs at PATH at start (its mount point made on a synthetic root),
  * SIZE as mount(8) writes it ("64m"; default the tmpfs default, 64 MiB). --rpc-mount-types
@@ -50,7 +54,7 @@ export function defaultSocketPath(): string {
   return process.env.XDG_RUNTIME_DIR ? join(base, 'erofs-js', 'ctl.sock') : join(base, 'ctl.sock');
 }
 
-const USAGE = `usage: erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json] [--mkdir DIR[,DIR...]] [--tmpfs PATH[:SIZE]]... [--allow-guest-umount] [--rpc-mount-types erofs,tmpfs]`;
+const USAGE = `usage: erofs-host [--socket PATH] [--rootfs IMAGE | --config config.json | --layer IMAGE... [--upper-size SIZE]] [--mkdir DIR[,DIR...]] [--tmpfs PATH[:SIZE]]... [--allow-guest-umount] [--rpc-mount-types erofs,tmpfs,overlay]`;
 
 /** One --tmpfs argument: an absolute PATH, optionally ":SIZE" ("/tmp:64m"). */
 export function parseTmpfsArg(arg: string): TmpfsAtStart {
@@ -148,6 +152,8 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
         config: { type: 'string' },
         mkdir: { type: 'string', multiple: true },
         tmpfs: { type: 'string', multiple: true },
+        layer: { type: 'string', multiple: true },
+        'upper-size': { type: 'string' },
         'allow-guest-umount': { type: 'boolean' },
         'rpc-mount-types': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -163,8 +169,12 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
     io.out(USAGE);
     return 0;
   }
-  if (args.rootfs && args.config) {
-    io.err('erofs-host: give --rootfs or --config, not both');
+  if ([args.rootfs, args.config, args.layer].filter((x) => x !== undefined).length > 1) {
+    io.err('erofs-host: give one of --rootfs, --config and --layer');
+    return 2;
+  }
+  if (args['upper-size'] !== undefined && (!args.layer || !SIZE_PATTERN.test(args['upper-size']))) {
+    io.err(args.layer ? `erofs-host: --upper-size ${args['upper-size']}: digits with an optional k, m, g or t suffix` : 'erofs-host: --upper-size goes with --layer');
     return 2;
   }
   let tmpfs: TmpfsAtStart[];
@@ -188,13 +198,17 @@ export async function hostMain(argv: string[], io: Io = consoleIo): Promise<numb
     io.err(`erofs-host: ${args.config}: ${(e as Error).message}`);
     return 1;
   }
-  const rootfs = args.rootfs ? resolvePath(args.rootfs) : config.rootfs;
+  const rootfs = args.layer
+    ? { layers: args.layer.map((l) => resolvePath(l)), upper: args['upper-size'] !== undefined ? { type: 'tmpfs' as const, size: args['upper-size'] } : undefined }
+    : args.rootfs
+      ? resolvePath(args.rootfs)
+      : config.rootfs;
   const mkdirs = (args.mkdir ?? []).flatMap((m) => m.split(',')).filter(Boolean);
   let controller: HostController;
   try {
     controller = await HostController.create({
       rootfs,
-      mkdirs: rootfs ? [] : [...mkdirs, ...config.mountPoints],
+      mkdirs: rootfs && !args.layer ? [] : [...mkdirs, ...config.mountPoints],
       policy: { guestUnmount: args['allow-guest-umount'] ?? false },
       tmpfs,
     });

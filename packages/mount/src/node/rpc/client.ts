@@ -157,6 +157,14 @@ export class RpcClient {
     return this.call('mount', options ? { type: 'tmpfs', target, options } : { type: 'tmpfs', target });
   }
 
+  /** Mounts an overlay of image layers (host paths, lowest first) under a tmpfs upper at `target` (if the host allows overlays over RPC). */
+  mountOverlay(target: string, layers: string[], upper?: { size?: number | string; nr_inodes?: number | string }, options?: { mkdir?: boolean; source?: string; readOnly?: boolean; nosuid?: boolean; nodev?: boolean; noexec?: boolean }): Promise<MountRecord> {
+    const params: Record<string, unknown> = { type: 'overlay', target, layers };
+    if (upper) params.upper = upper;
+    if (options) params.options = options;
+    return this.call('mount', params);
+  }
+
   unmount(target: string, detach = false): Promise<{ id: number; target: string; released: boolean }> {
     return this.call('unmount', detach ? { target, detach } : { target });
   }

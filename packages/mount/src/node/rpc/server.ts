@@ -44,7 +44,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { SysError } from '@erofs-js/vfs';
-import { CancelledError, type HostController, type TmpfsMountRequest } from '../../controller.js';
+import { CancelledError, type HostController, type OverlayMountRequest, type TmpfsMountRequest } from '../../controller.js';
 import { imageFromRpc } from '../remote.js';
 import {
   INTERNAL_ERROR,
@@ -83,15 +83,16 @@ export interface RpcServerOptions {
   /** Diagnostics (internal errors); default silent. */
   log?: (line: string) => void;
   /**
-   * Filesystem types the mount call may mount (default ["erofs", "tmpfs"]); any other is
-   * EPERM. "erofs" is an image the host opens by path or URL, "tmpfs" a tmpfs.
+   * Filesystem types the mount call may mount (default ["erofs", "tmpfs", "overlay"]); any
+   * other is EPERM. "erofs" is an image the host opens by path or URL, "tmpfs" a tmpfs,
+   * "overlay" image layers the host opens by path under a tmpfs upper.
    */
   mountTypes?: readonly RpcMountType[];
 }
 
-/** What the RPC mount call can mount. */
-export type RpcMountType = 'erofs' | 'tmpfs';
-export const RPC_MOUNT_TYPES: readonly RpcMountType[] = ['erofs', 'tmpfs'];
+/** What the RPC mount call can mount ("overlay": image layers the host opens by path under a tmpfs upper). */
+export type RpcMountType = 'erofs' | 'tmpfs' | 'overlay';
+export const RPC_MOUNT_TYPES: readonly RpcMountType[] = ['erofs', 'tmpfs', 'overlay'];
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
@@ -120,6 +121,17 @@ export function tmpfsFromRpc(p: Record<string, unknown>): TmpfsMountRequest {
   if (o.uid !== undefined) options.uid = o.uid as number;
   if (o.gid !== undefined) options.gid = o.gid as number;
   return { type: 'tmpfs', target: p.target as string, options };
+}
+
+/** The controller's overlay mount request from validated RPC params (sizes bounded as tmpfsFromRpc's). */
+export function overlayFromRpc(p: Record<string, unknown>): OverlayMountRequest {
+  const u = (p.upper ?? {}) as Record<string, unknown>;
+  const upper: NonNullable<OverlayMountRequest['upper']> = {};
+  if (u.size !== undefined) upper.size = sizeFromRpc(u.size, 'params.upper.size', TMPFS_MAX_BYTES);
+  if (u.nr_inodes !== undefined) upper.nr_inodes = sizeFromRpc(u.nr_inodes, 'params.upper.nr_inodes', TMPFS_MAX_INODES);
+  const layers = p.layers as string[];
+  if (layers.length === 0) throw new SysError('EINVAL', 'params.layers: an overlay needs at least one layer');
+  return { type: 'overlay', target: p.target as string, layers, upper, options: (p.options ?? {}) as OverlayMountRequest['options'] };
 }
 
 /** Checks (or creates) the socket's directory: ours, a directory, mode 0700 or stricter. */
@@ -275,6 +287,7 @@ export class RpcServer {
         const type = (p.type as RpcMountType | undefined) ?? 'erofs';
         if (!this.mountTypes.includes(type)) throw new SysError('EPERM', `this host does not allow ${type} mounts over RPC (allowed: ${this.mountTypes.join(', ') || 'none'})`);
         if (type === 'tmpfs') return c.mount(tmpfsFromRpc(p), signal);
+        if (type === 'overlay') return c.mount(overlayFromRpc(p), signal);
         return c.mount({ image: imageFromRpc(p), target: p.target as string, options: p.options as never }, signal);
       }
       case 'unmount':
