@@ -57,3 +57,20 @@ export function nodeAt(image: Image, path: string | Uint8Array): Inode {
   }
   return inode;
 }
+
+/**
+ * The errno name a call throws (a SysError's or an ErofsError's `code`), or 'OK' when it
+ * returns. Anything else thrown (a TypeError, a RangeError) is rethrown: a test must not
+ * take a bug for an answer.
+ */
+export function errnoOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'OK';
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const jsBug = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError;
+    if (e instanceof Error && !jsBug && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
+    throw e;
+  }
+}

@@ -6,21 +6,14 @@
  * mnt_want_write's place in each call's order, EXDEV across mounts, EBUSY on mount points.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SysError, credentials, RENAME_NOREPLACE, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@erofs-js/vfs';
+import { errnoOf } from '../../../tests/fixtures.js';
+import { credentials, RENAME_NOREPLACE, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@erofs-js/vfs';
 import { Tmpfs } from '@erofs-js/tmpfs';
 import { fixture } from '../test/helpers.js';
 import { HostController } from './node/controller.js';
 import { AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, type Task } from './task.js';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'OK';
-  } catch (e) {
-    if (e instanceof SysError) return e.code;
-    throw e;
-  }
-}
+const code = errnoOf;
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

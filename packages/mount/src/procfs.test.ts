@@ -4,21 +4,14 @@
  * options then the superblock's without its ro/rw, "0 0"); mountinfo is the namespace's.
  */
 import { describe, expect, it } from 'vitest';
-import { O_DIRECTORY, O_RDONLY, O_WRONLY, SysError, credentials, parseDirents } from '@erofs-js/vfs';
+import { errnoOf } from '../../../tests/fixtures.js';
+import { O_DIRECTORY, O_RDONLY, O_WRONLY, credentials, parseDirents } from '@erofs-js/vfs';
 import { fixture } from '../test/helpers.js';
 import { HostController } from './node/controller.js';
 import { PROC_SUPER_MAGIC, ProcFs } from './procfs.js';
 import { AT_FDCWD } from './task.js';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'OK';
-  } catch (e) {
-    if (e instanceof SysError) return e.code;
-    throw e;
-  }
-}
+const code = errnoOf;
 
 const dec = new TextDecoder();
 

@@ -7,6 +7,7 @@
  * packages/mount/src/resolve.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { errnoOf } from '../../../tests/fixtures.js';
 import { openFixture } from '../../../tests/fixtures.js';
 import type { FsNode } from './contract.js';
 import { ROOT } from './credentials.js';
@@ -18,15 +19,7 @@ import { MAX_SYMLINKS, Walker, resolveAt, soleMount, type Place, type WalkPolicy
 
 const utf8 = new TextEncoder();
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'OK';
-  } catch (e) {
-    if (e instanceof SysError) return e.code;
-    throw e;
-  }
-}
+const code = errnoOf;
 
 /**
  * A walker over `fs` whose walk root is the directory at `rootPath` (held while the test
