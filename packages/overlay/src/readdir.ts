@@ -28,8 +28,6 @@
  */
 import { S_IFDIR, S_IFMT } from '@erofs-js/erofs';
 import {
-  O_ACCMODE,
-  O_RDONLY,
   SEEK_CUR,
   SEEK_SET,
   SysError,
@@ -40,7 +38,7 @@ import {
   type Stat,
   type Statx,
 } from '@erofs-js/vfs';
-import { MOUNTER, isWhiteout, readRealDir, realLookup } from './layer.js';
+import { isWhiteout, readRealDir, realLookup } from './layer.js';
 import { keyOf } from './names.js';
 import type { OvlNode } from './node.js';
 import type { Overlay } from './overlay.js';
@@ -265,9 +263,3 @@ export class OvlDirFile implements OpenFile {
   }
 }
 
-/** The access mode of a directory open: only reading is possible. */
-export function isReadOnlyOpen(flags: number): boolean {
-  return (flags & O_ACCMODE) === O_RDONLY;
-}
-
-export { MOUNTER };
