@@ -25,6 +25,19 @@ export type PathLike = string | Uint8Array | URL;
 export type BufferLike = ArrayBufferView;
 export type Encoding = 'utf8' | 'utf-8' | 'latin1' | 'binary' | 'ascii' | 'base64' | 'base64url' | 'hex' | 'ucs2' | 'ucs-2' | 'utf16le' | 'utf-16le' | 'buffer';
 
+/** An encoding that gives a string (all but "buffer"). */
+export type StringEncoding = Exclude<Encoding, 'buffer'>;
+
+/**
+ * readlinkSync and realpathSync: a string unless "buffer" is asked for, as Node's
+ * overloads say (so the facade fits runtimes typed against them).
+ */
+export interface PathTextFn {
+  (path: PathLike, options?: StringEncoding | { encoding?: StringEncoding }): string;
+  (path: PathLike, options: 'buffer' | { encoding: 'buffer' }): Uint8Array;
+  (path: PathLike, options?: string | { encoding?: string | null }): string | Uint8Array;
+}
+
 export interface NodeFsOptions {
   /** Receives writeSync() to descriptor 1 (the guest's stdout), for runtimes that write stdio through fs. */
   stdout?: (data: Uint8Array) => void;
@@ -173,9 +186,7 @@ export class NodeFs {
   readonly BigIntStats = BigIntStats;
   readonly Dirent = Dirent;
   /** realpathSync.native: the same resolution, errors reported as realpath(3)'s. */
-  readonly realpathSync: ((path: PathLike, options?: Encoding | { encoding?: Encoding | null }) => string | Uint8Array) & {
-    native: (path: PathLike, options?: Encoding | { encoding?: Encoding | null }) => string | Uint8Array;
-  };
+  readonly realpathSync: PathTextFn & { native: PathTextFn };
 
   constructor(
     /** The guest task whose descriptor table, cwd, root and credentials this facade uses. */
@@ -196,7 +207,7 @@ export class NodeFs {
         throw e;
       }
     };
-    this.realpathSync = Object.assign((path: PathLike, opts?: Encoding | { encoding?: Encoding | null }) => this.realpath(path, opts), { native });
+    this.realpathSync = Object.assign((path: PathLike, opts?: Encoding | { encoding?: Encoding | null }) => this.realpath(path, opts), { native }) as PathTextFn & { native: PathTextFn };
   }
 
   // ---- descriptors ------------------------------------------------------------------
@@ -256,10 +267,22 @@ export class NodeFs {
 
   // ---- paths --------------------------------------------------------------------------
 
+  // The overloads are Node's: only `throwIfNoEntry: false` can give undefined, so the
+  // facade fits the `fs` types of WASI runtimes (@tybys/wasm-util's IFs) as it is.
+  statSync(path: PathLike, options?: StatOptions & { bigint?: false; throwIfNoEntry?: true }): Stats;
+  statSync(path: PathLike, options: StatOptions & { bigint: true; throwIfNoEntry?: true }): BigIntStats;
+  statSync(path: PathLike, options: StatOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
+  statSync(path: PathLike, options: StatOptions & { bigint: true; throwIfNoEntry: false }): BigIntStats | undefined;
+  statSync(path: PathLike, options?: StatOptions): Stats | BigIntStats | undefined;
   statSync(path: PathLike, options?: StatOptions): Stats | BigIntStats | undefined {
     return this.statAt('stat', path, options, (p) => this.task.stat(p));
   }
 
+  lstatSync(path: PathLike, options?: StatOptions & { bigint?: false; throwIfNoEntry?: true }): Stats;
+  lstatSync(path: PathLike, options: StatOptions & { bigint: true; throwIfNoEntry?: true }): BigIntStats;
+  lstatSync(path: PathLike, options: StatOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
+  lstatSync(path: PathLike, options: StatOptions & { bigint: true; throwIfNoEntry: false }): BigIntStats | undefined;
+  lstatSync(path: PathLike, options?: StatOptions): Stats | BigIntStats | undefined;
   lstatSync(path: PathLike, options?: StatOptions): Stats | BigIntStats | undefined {
     return this.statAt('lstat', path, options, (p) => this.task.lstat(p));
   }
@@ -296,7 +319,10 @@ export class NodeFs {
     }
   }
 
-  readlinkSync(path: PathLike, options?: Encoding | { encoding?: Encoding | null }): string | Uint8Array {
+  readlinkSync(path: PathLike, options?: StringEncoding | { encoding?: StringEncoding }): string;
+  readlinkSync(path: PathLike, options: 'buffer' | { encoding: 'buffer' }): Uint8Array;
+  readlinkSync(path: PathLike, options?: string | { encoding?: string | null }): string | Uint8Array;
+  readlinkSync(path: PathLike, options?: string | { encoding?: string | null }): string | Uint8Array {
     const p = toPath(path);
     const buf = new Uint8Array(4096);
     const n = call('readlink', showPath(path), () => this.task.readlinkat(AT_FDCWD, p, buf));
@@ -308,8 +334,13 @@ export class NodeFs {
    * names sorted), as strings, Buffers (encoding "buffer") or Dirents (withFileTypes).
    * `recursive` walks subdirectories (not through symlinks), as Node 20 does.
    */
-  readdirSync(path: PathLike, options?: Encoding | ReaddirOptions | null): (string | Uint8Array | Dirent<string | Uint8Array>)[] {
-    const opts: ReaddirOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
+  readdirSync(path: PathLike, options?: StringEncoding | null | (ReaddirOptions & { encoding?: StringEncoding | null; withFileTypes?: false })): string[];
+  readdirSync(path: PathLike, options: 'buffer' | (ReaddirOptions & { encoding: 'buffer'; withFileTypes?: false })): Uint8Array[];
+  readdirSync(path: PathLike, options: ReaddirOptions & { encoding?: StringEncoding | null; withFileTypes: true }): Dirent<string>[];
+  readdirSync(path: PathLike, options: ReaddirOptions & { encoding: 'buffer'; withFileTypes: true }): Dirent<Uint8Array>[];
+  readdirSync(path: PathLike, options?: string | ReaddirOptions | null): (string | Uint8Array | Dirent<string | Uint8Array>)[];
+  readdirSync(path: PathLike, options?: string | ReaddirOptions | null): (string | Uint8Array | Dirent<string | Uint8Array>)[] {
+    const opts: ReaddirOptions = typeof options === 'string' ? { encoding: options as Encoding } : (options ?? {});
     const encoding = opts.encoding ?? 'utf8';
     const top = showPath(path);
     const out: (string | Uint8Array | Dirent<string | Uint8Array>)[] = [];

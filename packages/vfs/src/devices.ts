@@ -423,9 +423,17 @@ export class MemoryDeviceFile extends DeviceFile {
       case 'full':
         dest.fill(0);
         return dest.length;
-      default:
-        for (let i = 0; i < dest.length; i += RANDOM_CHUNK) crypto.getRandomValues(dest.subarray(i, i + RANDOM_CHUNK));
+      default: {
+        // Browsers refuse views of a SharedArrayBuffer (a threaded guest's memory): those
+        // are filled through a scratch array.
+        const shared = !(dest.buffer instanceof ArrayBuffer);
+        for (let i = 0; i < dest.length; i += RANDOM_CHUNK) {
+          const part = dest.subarray(i, i + RANDOM_CHUNK);
+          if (shared) part.set(crypto.getRandomValues(new Uint8Array(part.length)));
+          else crypto.getRandomValues(part as Uint8Array<ArrayBuffer>);
+        }
         return dest.length;
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import { resolve as resolvePath } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeDeflate } from '@erofs-js/erofs/node';
 import { ERRNO, SysError, toSysError, type Errno } from '@erofs-js/vfs';
+import { allowImages as allowListed, type RestoreHost } from '../checkpoint.js';
 import { HostController as PortableHostController, openPortable, type ImageOpener } from '../controller.js';
 import { isRemoteRef, type ImageRef, type Opened } from '../image-ref.js';
 import { openRemoteImage } from './remote.js';
@@ -81,4 +82,15 @@ export const nodeOpener: ImageOpener = { open: openNodeImage, codecs: { 2: creat
  */
 export class HostController extends PortableHostController {
   protected static override defaultOpener: ImageOpener = nodeOpener;
+}
+
+/**
+ * allowImages for the Node host: host paths given relative (list entries, or the recorded
+ * names of a map) are resolved against the cwd, as nodeOpener resolves them, so they match
+ * the absolute names a checkpoint records. URLs are left as they are.
+ */
+export function allowImages(allowed: Iterable<string> | Readonly<Record<string, ImageRef>>): RestoreHost {
+  const abs = (name: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(name) ? name : resolvePath(name));
+  if (typeof (allowed as Iterable<string>)[Symbol.iterator] === 'function') return allowListed([...(allowed as Iterable<string>)].map(abs));
+  return allowListed(Object.fromEntries(Object.entries(allowed).map(([name, ref]) => [abs(name), ref])));
 }
