@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../../test/helpers.js';
 import { HostController } from '../controller.js';
@@ -26,6 +26,14 @@ describe('RpcClient', () => {
     expect(b.target).toBe('/tmp');
     expect(l.mounts.length).toBeGreaterThanOrEqual(1);
     expect(await c.unmount('/tmp', true)).toMatchObject({ target: '/tmp' });
+    await c.close();
+  });
+
+  it('sends relative image paths resolved against its own cwd', async () => {
+    const c = await RpcClient.connect(server.socketPath);
+    const m = await c.mount(relative(process.cwd(), fixture('basic-18.erofs')), '/tmp');
+    expect(m.source).toBe(fixture('basic-18.erofs'));
+    await c.unmount('/tmp', true);
     await c.close();
   });
 

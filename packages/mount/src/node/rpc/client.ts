@@ -5,6 +5,7 @@
  * itself failed (code -32000).
  */
 import { createConnection, type Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import type { HostMountOptions } from '../../controller.js';
 import type { MountRecord } from '../../namespace.js';
 import { INVALID_PARAMS, MAX_MESSAGE_BYTES, OPERATION_FAILED, type Id, type RpcErrorObject } from '../../rpc/schema.js';
@@ -146,9 +147,14 @@ export class RpcClient {
     return this.call('ping');
   }
 
-  /** `image`: a host path, or a URL with headers ("Name: value") for a remote image. */
+  /**
+   * `image`: a host path, or a URL with headers ("Name: value") for a remote image. Host
+   * paths (the image, `devices`) given relative are resolved against this process's cwd
+   * before they are sent: the host's own cwd means nothing to the caller.
+   */
   mount(image: string | { url: string; headers?: string[] }, target: string, options?: Omit<HostMountOptions, 'devices'> & { devices?: string[] }): Promise<MountRecord> {
-    const what = typeof image === 'string' ? { image } : image.headers?.length ? { url: image.url, headers: image.headers } : { url: image.url };
+    const what = typeof image === 'string' ? { image: resolvePath(image) } : image.headers?.length ? { url: image.url, headers: image.headers } : { url: image.url };
+    if (options?.devices) options = { ...options, devices: options.devices.map((d) => resolvePath(d)) };
     return this.call('mount', options ? { ...what, target, options } : { ...what, target });
   }
 
@@ -159,7 +165,7 @@ export class RpcClient {
 
   /** Mounts an overlay of image layers (host paths, lowest first) under a tmpfs upper at `target` (if the host allows overlays over RPC). */
   mountOverlay(target: string, layers: string[], upper?: { size?: number | string; nr_inodes?: number | string }, options?: { mkdir?: boolean; source?: string; readOnly?: boolean; nosuid?: boolean; nodev?: boolean; noexec?: boolean }): Promise<MountRecord> {
-    const params: Record<string, unknown> = { type: 'overlay', target, layers };
+    const params: Record<string, unknown> = { type: 'overlay', target, layers: layers.map((l) => resolvePath(l)) };
     if (upper) params.upper = upper;
     if (options) params.options = options;
     return this.call('mount', params);
