@@ -112,7 +112,8 @@ describe('overlay mounts', () => {
       const rec = await client.mountOverlay('/m/x', [basePath, appPath], { size: '1m' }, { mkdir: true });
       expect(rec).toMatchObject({ fstype: 'overlay', target: '/m/x' });
       await expect(client.mountOverlay('/m/y', [], undefined, { mkdir: true })).rejects.toMatchObject({ data: { errno: 'EINVAL' } });
-      await expect(client.mountOverlay('/m/z', ['relative.erofs'])).rejects.toMatchObject({ data: { errno: 'EINVAL' } });
+      // The client sends relative layer paths resolved against its own cwd.
+      await expect(client.mountOverlay('/m/z', ['no-such-layer.erofs'])).rejects.toMatchObject({ data: { errno: 'ENOENT' } });
     } finally {
       await client.close();
       await server.close();

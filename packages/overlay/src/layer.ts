@@ -5,7 +5,7 @@
  * capability and no umask).
  */
 import { S_IFCHR, S_IFDIR, S_IFMT, S_IFREG } from '@erofs-js/erofs';
-import { O_DIRECTORY, O_RDONLY, ROOT, SysError, nameKey, parseDirents, type AnyFilesystem, type Credentials, type Filesystem, type FsNode } from '@erofs-js/vfs';
+import { O_DIRECTORY, O_RDONLY, ROOT, nameKey, type AnyFilesystem, type Credentials, type Filesystem, type FsNode } from '@erofs-js/vfs';
 import { XATTR_OPAQUE, XATTR_WHITEOUT, keyOf } from './names.js';
 
 /** Root, every capability, umask 0: the credentials real operations run with. */
@@ -37,12 +37,22 @@ export function erofsLayer(fs: Filesystem, name?: string): OverlayLayer {
   return { fs, name, uuid: uuid.some((b) => b !== 0) ? uuid.slice() : undefined, aclCopyUp: false };
 }
 
+/**
+ * The errno name an error carries. By its code, not by class: a layer may come from another
+ * copy of @erofs-js/vfs (a bundle, a dist beside sources) whose SysError is another class.
+ */
+export function errnoOf(e: unknown): string | undefined {
+  const c = (e as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
 /** A real lookup of one name: the node held, or null where Linux's overlay reads "nothing here" (ENOENT, ENAMETOOLONG). */
 export function realLookup(fs: AnyFilesystem, dir: FsNode, name: Uint8Array): FsNode | null {
   try {
-    return fs.lookup(dir, name, MOUNTER);
+    return fs.lookupOrNull ? fs.lookupOrNull(dir, name, MOUNTER) : fs.lookup(dir, name, MOUNTER);
   } catch (e) {
-    if (e instanceof SysError && (e.code === 'ENOENT' || e.code === 'ENAMETOOLONG')) return null;
+    const c = errnoOf(e);
+    if (c === 'ENOENT' || c === 'ENAMETOOLONG') return null;
     throw e;
   }
 }
@@ -51,12 +61,15 @@ export function realLookup(fs: AnyFilesystem, dir: FsNode, name: Uint8Array): Fs
 export function realXattr(fs: AnyFilesystem, n: FsNode, name: string): Uint8Array | null {
   const key = keyOf(name);
   try {
+    // Most objects have no xattrs at all: the list's size says so without an ENODATA thrown.
+    if (fs.listxattr(n, null, MOUNTER) === 0) return null;
     const size = fs.getxattr(n, key, null, MOUNTER);
     const out = new Uint8Array(size);
     if (size > 0) fs.getxattr(n, key, out, MOUNTER);
     return out;
   } catch (e) {
-    if (e instanceof SysError && (e.code === 'ENODATA' || e.code === 'EOPNOTSUPP')) return null;
+    const c = errnoOf(e);
+    if (c === 'ENODATA' || c === 'EOPNOTSUPP') return null;
     throw e;
   }
 }
@@ -110,13 +123,25 @@ export function readRealDir(fs: AnyFilesystem, dir: FsNode): RealEntry[] {
   const f = fs.open(dir, O_RDONLY | O_DIRECTORY, MOUNTER);
   const out: RealEntry[] = [];
   try {
-    const buf = new Uint8Array(32768);
+    const buf = dirBuffer;
+    const dv = new DataView(buf.buffer);
     let n: number;
     while ((n = f.getdents64(buf)) > 0) {
-      for (const d of parseDirents(buf, n)) out.push({ key: nameKey(d.name), ino: Number(d.ino), type: d.type });
+      // linux_dirent64 records read in place: { u64 ino, s64 off, u16 reclen, u8 type, name NUL }.
+      for (let p = 0; p < n; ) {
+        const reclen = dv.getUint16(p + 16, true);
+        if (reclen < 20 || p + reclen > n) throw new RangeError(`bad d_reclen ${reclen} at ${p}`);
+        let end = p + 19;
+        while (end < p + reclen && buf[end] !== 0) end++;
+        out.push({ key: nameKey(buf.subarray(p + 19, end)), ino: dv.getUint32(p, true) + dv.getUint32(p + 4, true) * 2 ** 32, type: buf[p + 18] });
+        p += reclen;
+      }
     }
   } finally {
     f.close();
   }
   return out;
 }
+
+/** The buffer directories are read into (calls are synchronous: one is enough). */
+const dirBuffer = new Uint8Array(32768);

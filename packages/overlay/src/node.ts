@@ -26,6 +26,12 @@ import type { DirCache } from './readdir.js';
 export interface LowerEntry {
   readonly layer: number;
   readonly node: FsNode;
+  /**
+   * Directories above the bottom of a merged stack: the names the layer's directory holds,
+   * read once when it is small (a layer never changes), so that the lookups that miss in
+   * it, most of them, cost a Set lookup (Overlay.lowerLookup).
+   */
+  names?: Set<string> | null;
 }
 
 /** Where a copied-up non-directory came from: st_dev and st_ino stay the origin's. */
@@ -38,6 +44,15 @@ export class OvlNode implements FsNode {
   refs = 0;
   /** Children looked up so far. */
   children: Map<string, OvlNode> | null = null;
+  /**
+   * The same children by keyHash(), first come per hash (a colliding name is found
+   * through `children` only): the walker's byte fast path (Overlay.lookupBytes).
+   */
+  byHash: Map<number, OvlNode> | null = null;
+  /** keyHash(key), while attached. */
+  hash = 0;
+  /** Directories: st_ino, once given (Overlay.dirIno). */
+  dirIno = 0;
   /** In its parent's children (false once unlinked or renamed over, and for O_TMPFILE nodes). */
   attached = false;
   /** Holds a reference on `dirNode` (attached, or detached and alive: ".." must stay valid). */
@@ -57,6 +72,15 @@ export class OvlNode implements FsNode {
   cache: DirCache | null = null;
   /** The type bits: they never change for a node. */
   readonly type: number;
+  /**
+   * @internal What the overlay remembers of the top lower object (it never changes), read
+   * once: its owner and st_ino (lowerIno 0: not read yet), and for a directory whether it
+   * is listed through itself (lowerReal: 0 unknown, 1 yes, 2 no).
+   */
+  lowerUid = 0;
+  lowerGid = 0;
+  lowerIno = 0;
+  lowerReal = 0;
 
   constructor(
     readonly fs: Overlay,
@@ -107,6 +131,46 @@ export class OvlNode implements FsNode {
   }
 }
 
+/** A 30-bit FNV-1a hash of the name bytes buf[start..end) (as vfs's dentry cache hashes names). */
+export function nameHash(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** nameHash() of the bytes a latin1 key stands for. */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Whether `key` stands for the bytes buf[start..end). */
+export function keyEquals(key: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (key.length !== end - start) return false;
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+/** Puts `n` into `parent`'s children under `key`. */
+function addChild(parent: OvlNode, key: string, n: OvlNode): void {
+  n.key = key;
+  n.hash = keyHash(key);
+  (parent.children ??= new Map()).set(key, n);
+  const idx = (parent.byHash ??= new Map());
+  if (!idx.has(n.hash)) idx.set(n.hash, n);
+}
+
+/** Takes `n` out of `parent`'s children. */
+function removeChild(parent: OvlNode, n: OvlNode): void {
+  parent.children!.delete(n.key);
+  if (parent.byHash!.get(n.hash) === n) parent.byHash!.delete(n.hash);
+  if (parent.children!.size === 0) {
+    parent.children = null;
+    parent.byHash = null;
+  }
+}
+
 /** The LRU list of unreferenced overlay nodes and the bookkeeping of attaching and detaching. */
 export class NodeCache {
   /** Nodes alive (attached or held). */
@@ -128,10 +192,9 @@ export class NodeCache {
 
   /** Makes `n` the child `key` of `parent` (which gains a reference); `n` is unreferenced and not parked: its holder parks it. */
   attach(parent: OvlNode, key: string, n: OvlNode): void {
-    n.key = key;
     n.dirNode = parent;
     n.attached = true;
-    (parent.children ??= new Map()).set(key, n);
+    addChild(parent, key, n);
     parent.incRef();
     n.holdsParent = true;
   }
@@ -148,8 +211,7 @@ export class NodeCache {
   detach(n: OvlNode): void {
     if (!n.attached) return;
     const p = n.dirNode!;
-    p.children!.delete(n.key);
-    if (p.children!.size === 0) p.children = null;
+    removeChild(p, n);
     n.attached = false;
     if (n.refs === 0) {
       if (n.parked) this.unpark(n);
@@ -160,11 +222,9 @@ export class NodeCache {
   /** Moves an attached node to `key` under `parent` (a rename over nothing or over a detached node). */
   move(n: OvlNode, parent: OvlNode, key: string): void {
     const old = n.dirNode!;
-    old.children!.delete(n.key);
-    if (old.children!.size === 0) old.children = null;
-    n.key = key;
+    removeChild(old, n);
     n.dirNode = parent;
-    (parent.children ??= new Map()).set(key, n);
+    addChild(parent, key, n);
     parent.incRef();
     old.decRef();
   }
@@ -175,12 +235,12 @@ export class NodeCache {
     const pb = b.dirNode!;
     const ka = a.key;
     const kb = b.key;
-    pa.children!.set(ka, b);
-    pb.children!.set(kb, a);
+    removeChild(pa, a);
+    removeChild(pb, b);
     a.dirNode = pb;
-    a.key = kb;
     b.dirNode = pa;
-    b.key = ka;
+    addChild(pb, kb, a);
+    addChild(pa, ka, b);
   }
 
   /** @internal An unreferenced node: parked at the head, then the tail trimmed. */
@@ -228,8 +288,7 @@ export class NodeCache {
         this.unpark(n);
         const p = n.attached ? n.dirNode : null;
         if (p) {
-          p.children!.delete(n.key);
-          if (p.children!.size === 0) p.children = null;
+          removeChild(p, n);
           n.attached = false;
         }
         this.evictions++;

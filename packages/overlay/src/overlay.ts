@@ -35,6 +35,7 @@ import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 import {
   ALL_CAPS,
   CAP_CHOWN,
+  CAP_DAC_READ_SEARCH,
   CAP_FOWNER,
   CAP_FSETID,
   CAP_MKNOD,
@@ -89,7 +90,7 @@ import {
 import { Tmpfs, TmpNode, aclCreate, encodeAcl, parseAclForSet } from '@erofs-js/tmpfs';
 import { OvlFile, OvlPathFile } from './file.js';
 import { decodeOrigin, encodeOrigin, sameUuid } from './handle.js';
-import { MOUNTER, isWhiteout, opaqueValue, realLookup, realXattr, realXattrNames, type OverlayLayer } from './layer.js';
+import { MOUNTER, errnoOf, isWhiteout, opaqueValue, readRealDir, realLookup, realXattr, realXattrNames, type OverlayLayer } from './layer.js';
 import {
   ACL_ACCESS,
   ACL_DEFAULT,
@@ -102,11 +103,14 @@ import {
   realXattrName,
   shownXattrName,
 } from './names.js';
-import { NodeCache, OvlNode, type LowerEntry, type OriginRef } from './node.js';
+import { NodeCache, OvlNode, keyEquals, nameHash, type LowerEntry, type OriginRef } from './node.js';
 import { OvlDirFile, mergeListing, type DirCache, type ListedLayer, type MergedEntry } from './readdir.js';
 
 /** f_type of an overlay (OVERLAYFS_SUPER_MAGIC). */
 export const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
+/** A lower directory this small (st_size) has its names kept when layers lie under it (Overlay.lowerLookup). */
+const SMALL_DIR_BYTES = 4096;
+
 /** Bytes copied per step of a copy-up, as Linux's OVL_COPY_UP_CHUNK_SIZE (holes are skipped between steps). */
 export const COPY_UP_CHUNK = 1 << 20;
 
@@ -303,8 +307,18 @@ export class Overlay implements FilesystemImpl<OvlNode> {
 
   private attrsOf(n: OvlNode): Attrs {
     if (n.upper) return n.upper.inode;
-    const r = this.realOf(n);
-    return r.fs.stat(r.node);
+    this.lowerMemo(n);
+    return { mode: n.mode, uid: n.lowerUid, gid: n.lowerGid };
+  }
+
+  /** Reads the top lower object's owner and st_ino once (OvlNode.lowerIno). */
+  private lowerMemo(n: OvlNode): void {
+    if (n.lowerIno !== 0) return;
+    const l = n.lowers[0];
+    const st = this.layers[l.layer].fs.stat(l.node);
+    n.lowerUid = st.uid;
+    n.lowerGid = st.gid;
+    n.lowerIno = st.ino || -1;
   }
 
   /** The access ACL the merged object has. */
@@ -317,26 +331,32 @@ export class Overlay implements FilesystemImpl<OvlNode> {
 
   /** inode_permission on the merged attributes and ACL, with the caller's credentials: EACCES. */
   private permission(n: OvlNode, mask: number, creds: Credentials): void {
+    // The walk's usual case, as generic_permission answers it: search by a caller with CAP_DAC_READ_SEARCH.
+    if (mask === MAY_EXEC && n.type === S_IFDIR && hasCap(creds, CAP_DAC_READ_SEARCH)) return;
     checkPermission(creds, this.attrsOf(n), mask, () => this.aclOf(n));
   }
 
   /** Whether a directory is listed through its real directory (see readdir.ts). */
   isRealDir(n: OvlNode): boolean {
     if (n.isMerge) return false;
-    const r = this.realOf(n);
-    return realXattr(r.fs, r.node, XATTR_ORIGIN) === null;
+    if (!n.upper) {
+      if (n.lowerReal === 0) n.lowerReal = realXattr(this.layers[n.lowers[0].layer].fs, n.lowers[0].node, XATTR_ORIGIN) === null ? 1 : 2;
+      return n.lowerReal === 1;
+    }
+    return realXattr(this.upper, n.upper, XATTR_ORIGIN) === null;
   }
 
   /** A node nobody has looked up yet under `dir`, from what the layers hold (null: nothing, or a whiteout). */
-  private lookupLayers(dir: OvlNode, key: string): OvlNode | null {
-    const name = keyOf(key);
+  private lookupLayers(dir: OvlNode, key: string, name: Uint8Array = keyOf(key)): OvlNode | null {
     let upper: TmpNode | null = null;
     let stop = false;
     let opaque = false;
     let origin: OriginRef | null = null;
     const lowers: LowerEntry[] = [];
     try {
-      if (dir.upper) {
+      // A peek at the tmpfs directory first: most names are not in the upper layer, and a
+      // lookup would answer that by throwing ENOENT.
+      if (dir.upper && dir.upper.inode.dir?.get(key)) {
         const u = realLookup(this.upper, dir.upper, name) as TmpNode | null;
         if (u) {
           if (isWhiteout(this.upper, u)) {
@@ -354,9 +374,10 @@ export class Overlay implements FilesystemImpl<OvlNode> {
         }
       }
       if (!stop && !dir.opaque) {
-        for (const d of dir.lowers) {
+        for (let i = 0; i < dir.lowers.length; i++) {
+          const d = dir.lowers[i];
           const fs = this.layers[d.layer].fs;
-          const l = realLookup(fs, d.node, name);
+          const l = i < dir.lowers.length - 1 ? this.lowerLookup(d, name, key) : realLookup(fs, d.node, name);
           if (!l) continue;
           if (isWhiteout(fs, l)) {
             l.decRef();
@@ -373,7 +394,7 @@ export class Overlay implements FilesystemImpl<OvlNode> {
         }
       }
       if (!upper && lowers.length === 0) return null;
-      const n = new OvlNode(this, dir, key, upper, [...lowers], origin);
+      const n = new OvlNode(this, dir, key, upper, lowers.slice(), origin);
       n.opaque = opaque;
       this.nodes.born();
       upper = null;
@@ -383,6 +404,18 @@ export class Overlay implements FilesystemImpl<OvlNode> {
       upper?.decRef();
       for (const l of lowers) l.node.decRef();
     }
+  }
+
+  /**
+   * A lookup in a lower directory that has more layers under it: when the directory is
+   * small (st_size up to SMALL_DIR_BYTES, one block) its names are read once and kept on
+   * the entry, and a name it lacks is answered from them.
+   */
+  private lowerLookup(d: LowerEntry, name: Uint8Array, key: string): FsNode | null {
+    const fs = this.layers[d.layer].fs;
+    if (d.names === undefined) d.names = fs.stat(d.node).size <= SMALL_DIR_BYTES ? new Set(readRealDir(fs, d.node).map((e) => e.key)) : null;
+    if (d.names !== null && !d.names.has(key)) return null;
+    return realLookup(fs, d.node, name);
   }
 
   /** The lower inode a copied-up non-directory's origin handle names, if a layer has that UUID. */
@@ -395,12 +428,12 @@ export class Overlay implements FilesystemImpl<OvlNode> {
     return layer < 0 ? null : { layer, ino: o.ino };
   }
 
-  /** The cached or newly looked-up child `key` of `dir`, held, or null. */
-  private child(dir: OvlNode, key: string): OvlNode | null {
+  /** The cached or newly looked-up child `key` of `dir` (whose bytes `name` are, when the caller has them), held, or null. */
+  private child(dir: OvlNode, key: string, name?: Uint8Array): OvlNode | null {
     let n = dir.child(key);
     if (!n) {
       if (!dir.attached) return null;
-      const made = this.lookupLayers(dir, key);
+      const made = this.lookupLayers(dir, key, name);
       if (!made) return null;
       this.nodes.attach(dir, key, made);
       n = made;
@@ -410,8 +443,8 @@ export class Overlay implements FilesystemImpl<OvlNode> {
   }
 
   /** The child, held; ENOENT when there is none. */
-  private childHeld(dir: OvlNode, key: string): OvlNode {
-    const n = this.child(dir, key);
+  private childHeld(dir: OvlNode, key: string, name?: Uint8Array): OvlNode {
+    const n = this.child(dir, key, name);
     if (!n) throw new SysError('ENOENT', 'no such file or directory');
     return n;
   }
@@ -438,45 +471,68 @@ export class Overlay implements FilesystemImpl<OvlNode> {
       return p;
     }
     if (key.length > NAME_MAX) throw new SysError('ENAMETOOLONG', `name of ${key.length} bytes`);
-    return this.childHeld(dir, key);
+    return this.childHeld(dir, key, name);
+  }
+
+  /**
+   * lookup() of the name buf[start..end): a cached child is found by a hash of the bytes,
+   * without a key string (the walker's fast path); anything else is lookup().
+   */
+  lookupBytes(dir: OvlNode, buf: Uint8Array, start: number, end: number, creds: Credentials): OvlNode {
+    this.mayLookup(dir, creds);
+    const c = dir.byHash?.get(nameHash(buf, start, end));
+    if (c !== undefined && keyEquals(c.key, buf, start, end)) {
+      c.incRef();
+      return c;
+    }
+    return this.lookup(dir, buf.subarray(start, end), creds);
   }
 
   /** st_ino of a directory: the overlay's own number, stable for the real directory it shows. */
   private dirIno(n: OvlNode): number {
-    const key = n.lowers.length ? `${this.layers[n.lowers[0].layer].dev}:${n.lowers[0].node.fs.stat(n.lowers[0].node).ino}` : `u:${n.upper!.inode.ino}`;
+    if (n.dirIno) return n.dirIno;
+    if (n.lowers.length) this.lowerMemo(n);
+    const key = n.lowers.length ? `${this.layers[n.lowers[0].layer].dev}:${n.lowerIno}` : `u:${n.upper!.inode.ino}`;
     let ino = this.dirInos.get(key);
     if (ino === undefined) {
       ino = this.nextDirIno++;
       if (this.dirInos.size >= 1 << 16) this.dirInos.delete(this.dirInos.keys().next().value as string);
       this.dirInos.set(key, ino);
     }
-    return ino;
+    return (n.dirIno = ino);
   }
 
   /** st_dev and st_ino as Linux 6.18 reports them with xino off and layers on different filesystems. */
-  private identity(n: OvlNode, realIno: number): { dev: number; ino: number } {
-    if (n.isDir) return { dev: this.dev, ino: this.dirIno(n) };
-    if (!n.upper) return { dev: this.layers[n.lowers[0].layer].dev, ino: realIno };
-    if (n.origin) return { dev: this.layers[n.origin.layer].dev, ino: n.origin.ino };
-    return { dev: this.upperDev, ino: realIno };
+  private setIdentity(n: OvlNode, out: { dev: number; ino: number }, realIno: number): void {
+    if (n.isDir) {
+      out.dev = this.dev;
+      out.ino = this.dirIno(n);
+    } else if (!n.upper) {
+      out.dev = this.layers[n.lowers[0].layer].dev;
+      out.ino = realIno;
+    } else if (n.origin) {
+      out.dev = this.layers[n.origin.layer].dev;
+      out.ino = n.origin.ino;
+    } else {
+      out.dev = this.upperDev;
+      out.ino = realIno;
+    }
   }
 
   stat(n: OvlNode): Stat {
     this.live(n);
-    const r = this.realOf(n);
-    const st = { ...r.fs.stat(r.node) };
-    const id = this.identity(n, st.ino);
-    st.dev = id.dev;
-    st.ino = id.ino;
+    // The layers hand out a fresh Stat each call: it is ours to change.
+    const st = n.upper ? this.upper.stat(n.upper) : this.layers[n.lowers[0].layer].fs.stat(n.lowers[0].node);
+    this.setIdentity(n, st, st.ino);
     if (n.isDir && n.isMerge) st.nlink = 1;
     return st;
   }
 
   statx(n: OvlNode): Statx {
     this.live(n);
-    const r = this.realOf(n);
-    const sx = { ...r.fs.statx(r.node) };
-    const id = this.identity(n, sx.ino);
+    const sx = n.upper ? this.upper.statx(n.upper) : this.layers[n.lowers[0].layer].fs.statx(n.lowers[0].node);
+    const id = { dev: 0, ino: 0 };
+    this.setIdentity(n, id, sx.ino);
     const dev = splitDev(id.dev);
     sx.devMajor = dev.major;
     sx.devMinor = dev.minor;
@@ -518,7 +574,8 @@ export class Overlay implements FilesystemImpl<OvlNode> {
     }
     if (created) flags &= ~(O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY) | (type === S_IFDIR ? 0 : O_DIRECTORY));
     if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) throw new SysError('EINVAL', 'O_CREAT with O_DIRECTORY');
-    let acc = [MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE][flags & O_ACCMODE];
+    const mode = flags & O_ACCMODE;
+    let acc = mode === 0 ? MAY_READ : mode === 1 ? MAY_WRITE : MAY_READ | MAY_WRITE;
     if (flags & O_TRUNC) acc |= MAY_WRITE;
     if (flags & O_CREAT) {
       if (flags & O_EXCL) throw new SysError('EEXIST', 'file exists');
@@ -532,8 +589,9 @@ export class Overlay implements FilesystemImpl<OvlNode> {
     if (type !== S_IFDIR && type !== S_IFREG) throw new SysError('ENXIO', 'no device behind this special file');
     const rest = flags & ~(O_CREAT | O_EXCL);
     if (type === S_IFDIR) {
+      // The real directory it reads while "real": the upper one, else the top lower one (as opened now).
       const r = this.realOf(n);
-      return new OvlDirFile(this, n, rest, r.fs.open(r.node, O_RDONLY | O_DIRECTORY, MOUNTER), this.isRealDir(n));
+      return new OvlDirFile(this, n, rest, () => r.fs.open(r.node, O_RDONLY | O_DIRECTORY, MOUNTER), this.isRealDir(n));
     }
     if ((flags & O_ACCMODE) !== O_RDONLY || flags & O_TRUNC) this.copyUp(n);
     if (n.upper) return new OvlFile(this, n, rest & ~O_TRUNC, this.upper.open(n.upper, rest, creds, created), true);
@@ -773,7 +831,7 @@ export class Overlay implements FilesystemImpl<OvlNode> {
           try {
             dataPos = from.lseek(pos, SEEK_DATA);
           } catch (e) {
-            if (e instanceof SysError && e.code === 'ENXIO') break;
+            if (errnoOf(e) === 'ENXIO') break;
             skipHoles = false;
           }
           if (skipHoles && dataPos > pos) {

@@ -26,7 +26,6 @@
  *     are those of the layer that listed the name first.
  * A buffer too small for the next record gives EINVAL when nothing was written yet.
  */
-import { S_IFDIR, S_IFMT } from '@erofs-js/erofs';
 import {
   SEEK_CUR,
   SEEK_SET,
@@ -81,8 +80,8 @@ export function mergeListing(layers: readonly ListedLayer[]): MergedEntry[] {
   const lowest: MergedEntry[] = [];
   layers.forEach((l, i) => {
     const last = i === layers.length - 1;
-    for (const e of readRealDir(l.fs, l.dir)) {
-      const have = byKey.get(e.key);
+    for (const e of readRealDir(l.fs, l.dir) as MergedEntry[]) {
+      const have = byKey.size ? byKey.get(e.key) : undefined;
       if (have) {
         if (last && !have.moved) {
           have.moved = true;
@@ -90,10 +89,17 @@ export function mergeListing(layers: readonly ListedLayer[]): MergedEntry[] {
         }
         continue;
       }
+      // The entry read becomes the listing's (no second object per name).
       const maybe = e.type === DT_CHR || (l.xwhiteouts && e.type === DT_REG);
-      const p: MergedEntry = { key: e.key, ino: e.ino, type: e.type, whiteout: maybe && whiteoutIn(l, e.key), isUpper: l.isUpper, moved: last };
-      byKey.set(e.key, p);
-      (last ? lowest : added).push(p);
+      const p = e as { -readonly [K in keyof MergedEntry]: MergedEntry[K] };
+      p.whiteout = maybe && whiteoutIn(l, e.key);
+      p.isUpper = l.isUpper;
+      p.moved = last;
+      if (last) lowest.push(p);
+      else {
+        byKey.set(e.key, p);
+        added.push(p);
+      }
     }
   });
   for (const p of added) if (!p.moved) lowest.push(p);
@@ -122,12 +128,16 @@ export class OvlDirFile implements OpenFile {
     private readonly ov: Overlay,
     readonly node: OvlNode,
     public flags: number,
-    /** The real directory (upper, else the top lower), read while the listing is "real". */
-    private real: OpenFile,
+    /** Opens the real directory (upper, else the top lower), read while the listing is "real". */
+    private readonly openReal: () => OpenFile,
     private isReal: boolean,
   ) {
     node.incRef();
+    if (isReal) this.real = openReal();
   }
+
+  /** The real directory's description, opened when first needed (a merged listing needs none). */
+  private real: OpenFile | null = null;
 
   get isClosed(): boolean {
     return this.closed;
@@ -153,9 +163,10 @@ export class OvlDirFile implements OpenFile {
     this.live();
     if (this.offset === 0) this.reset();
     if (this.isReal) {
-      this.real.offset = this.offset;
-      const n = this.real.getdents64(dest);
-      this.offset = this.real.offset;
+      const r = this.real!;
+      r.offset = this.offset;
+      const n = r.getdents64(dest);
+      this.offset = r.offset;
       return n;
     }
     this.cache ??= this.ov.dirCache(this.node);
@@ -172,9 +183,11 @@ export class OvlDirFile implements OpenFile {
         if (written === 0) throw new SysError('EINVAL', `a ${dest.length}-byte buffer cannot hold a ${reclen}-byte record`);
         break;
       }
-      if (last >= 0) dv.setBigInt64(last + 8, BigInt(pos), true);
-      dv.setBigUint64(written, BigInt(e.ino), true);
-      dv.setBigInt64(written + 8, 0n, true);
+      if (last >= 0) dv.setUint32(last + 8, pos, true);
+      dv.setUint32(written, e.ino % 2 ** 32, true);
+      dv.setUint32(written + 4, Math.floor(e.ino / 2 ** 32), true);
+      dv.setUint32(written + 8, 0, true);
+      dv.setUint32(written + 12, 0, true);
       dv.setUint16(written + 16, reclen, true);
       dest[written + 18] = e.type;
       for (let i = 0; i < e.key.length; i++) dest[written + 19 + i] = e.key.charCodeAt(i);
@@ -182,7 +195,7 @@ export class OvlDirFile implements OpenFile {
       last = written;
       written += reclen;
     }
-    if (last >= 0) dv.setBigInt64(last + 8, BigInt(pos), true);
+    if (last >= 0) dv.setUint32(last + 8, pos, true);
     this.offset = pos;
     return written;
   }
@@ -191,8 +204,9 @@ export class OvlDirFile implements OpenFile {
     this.live();
     if (this.offset === 0) this.reset();
     if (this.isReal) {
-      this.real.offset = this.offset;
-      this.offset = this.real.lseek(offset, whence);
+      const r = this.real!;
+      r.offset = this.offset;
+      this.offset = r.lseek(offset, whence);
       return this.offset;
     }
     let pos: number;
@@ -249,7 +263,7 @@ export class OvlDirFile implements OpenFile {
   /** fsync of the upper directory; a lower one is not synced (Linux avoids the layer's EROFS). */
   fsync(): void {
     this.live();
-    if (this.node.upper && (this.real.node.mode & S_IFMT) === S_IFDIR && this.real.node.fs === this.ov.upper) this.real.fsync();
+    if (this.node.upper) (this.real ??= this.openReal()).fsync();
   }
   fdatasync(): void {
     this.fsync();
@@ -258,7 +272,7 @@ export class OvlDirFile implements OpenFile {
     if (this.closed) throw new SysError('EBADF', 'description already closed');
     this.closed = true;
     if (this.cache) this.putCache();
-    this.real.close();
+    this.real?.close();
     this.node.decRef();
   }
 }

@@ -116,6 +116,12 @@ export interface FilesystemImpl<N extends FsNode = FsNode> {
    * path; the EROFS filesystem has one). Same checks, same answer as lookup().
    */
   lookupBytes?(dir: N, buf: Uint8Array, start: number, end: number, creds: Credentials): N;
+  /**
+   * Optional: lookup() that answers null where lookup() would throw ENOENT (every other
+   * error is thrown as lookup() throws it), for callers that expect misses: an overlay
+   * looks each name up in every layer, and a thrown SysError costs about ten times a hit.
+   */
+  lookupOrNull?(dir: N, name: Uint8Array, creds: Credentials): N | null;
   stat(n: N): Stat;
   statx(n: N): Statx;
   statfs(): StatFs;

@@ -264,8 +264,23 @@ export class Filesystem implements FilesystemImpl<Dentry> {
     return this.lookupChecked(parent, buf.subarray(start, end));
   }
 
+  /** lookup() with null for an absent name (the contract's lookupOrNull: no ENOENT thrown). */
+  lookupOrNull(parent: Dentry, name: Uint8Array, creds: Credentials): Dentry | null {
+    this.checkAlive();
+    if (parent.dead) throw new Error(`lookup in dentry "${parent.key}" after its eviction`);
+    this.mayLookup(parent, creds);
+    return this.findChild(parent, name);
+  }
+
   /** lookup() after the checks on the parent. */
   private lookupChecked(parent: Dentry, name: string | Uint8Array): Dentry {
+    const d = this.findChild(parent, name);
+    if (!d) throw new SysError('ENOENT', 'no such file or directory');
+    return d;
+  }
+
+  /** The child `name` of `parent`, held, or null when it has none (checks on the parent done). */
+  private findChild(parent: Dentry, name: string | Uint8Array): Dentry | null {
     const key = toKey(name);
     const hit = parent.children?.get(key);
     if (hit) {
@@ -287,7 +302,7 @@ export class Filesystem implements FilesystemImpl<Dentry> {
       this.hits++;
       this.negative.delete(negKey);
       this.negative.set(negKey, true);
-      throw new SysError('ENOENT', 'no such file or directory');
+      return null;
     }
     this.misses++;
     const ent = decoding(() => this.image.lookup(parent.inode.raw, toBytes(name)));
@@ -296,7 +311,7 @@ export class Filesystem implements FilesystemImpl<Dentry> {
         this.negative.set(negKey, true);
         if (this.negative.size > this.options.negativeCacheSize) this.negative.delete(this.negative.keys().next().value as string);
       }
-      throw new SysError('ENOENT', 'no such file or directory');
+      return null;
     }
     const inode = this.getInode(ent.nid);
     if (inode.isDir) {
