@@ -751,7 +751,84 @@ const privateXattrs = scenario('private trusted.overlay.* xattrs and other refus
   b.listxattr('x/user');
 });
 
-export const OVERLAY_BATTERY: OverlayScenario[] = [lookupRead, copyUp, whiteouts, renames, hardLinks, readdirChanges, users, privateXattrs];
+const oddsAndEnds = scenario('descriptors, O_TMPFILE, fifos, ACL copy-up, statfs and times', (b) => {
+  b.fchmodat('x/acl', '0600');
+  b.openat('x/acl', ['O_WRONLY']);
+  b.truncate('x/acl', 0);
+  b.stat('x/acl');
+  b.utimensat('etc/passwd', [
+    [0, 'UTIME_OMIT'],
+    [0, 'UTIME_OMIT'],
+  ]);
+  b.stat('etc/passwd');
+  b.listdir('etc');
+  b.openat('etc/hosts-new', ['O_RDWR', 'O_CREAT', 'O_EXCL'], '0640', 'n');
+  b.fstat('n');
+  b.close('n');
+  b.openat('etc', ['O_TMPFILE', 'O_RDWR'], '0600', 't');
+  b.write('t', 'tmp data');
+  b.fstat('t');
+  b.linkat('', 'etc/from-tmpfile', ['AT_EMPTY_PATH'], 't');
+  b.close('t');
+  b.stat('etc/from-tmpfile');
+  b.openat('etc/group', ['O_RDONLY'], '0', 'r');
+  b.fchmod('r', '0640');
+  b.fchown('r', 0, 100);
+  b.fstat('r');
+  b.fsetxattr('r', 'user.f', 'v');
+  b.fgetxattr('r', 'user.f');
+  b.ftruncate('r', 0);
+  b.close('r');
+  b.openat('etc/group', ['O_RDWR'], '0', 'w');
+  b.ftruncate('w', 3);
+  b.fallocate('w', [], 0, 8192);
+  b.fstat('w');
+  b.lseek('w', 0, 'SEEK_HOLE');
+  b.fsync('w');
+  b.fdatasync('w');
+  b.close('w');
+  b.openat('dev/fifo', ['O_RDWR'], '0', 'f');
+  b.write('f', 'through the pipe');
+  b.read('f', 100);
+  b.fstat('f');
+  b.close('f');
+  b.stat('dev/fifo');
+  b.openat('dev/null', ['O_WRONLY'], '0', 'z');
+  b.write('z', 'gone');
+  b.close('z');
+  b.stat('dev/null');
+  b.openat('links/rel', ['O_WRONLY', 'O_APPEND'], '0', 'l');
+  b.write('l', 'via link\n');
+  b.close('l');
+  b.stat('links/rel');
+  b.stat('etc/passwd');
+  b.readlinkat('links/rel');
+  b.symlinkat('../etc/hosts', 'links/new');
+  b.stat('links/new');
+  b.openat('usr/lib/libc.so', ['O_RDWR'], '0', 'c');
+  b.pwrite64('c', 'X', 200000);
+  b.fstat('c');
+  b.close('c');
+  b.statfs('/');
+  b.openat('bin', ['O_RDONLY', 'O_DIRECTORY'], '0', 'd');
+  b.fchmod('d', '0700');
+  b.fstat('d');
+  b.fsync('d');
+  b.getdents64('d');
+  b.close('d');
+  b.openat('bin/sh', ['O_PATH'], '0', 'p');
+  b.fstat('p');
+  b.close('p');
+  b.unlinkat('etc/shadow-missing');
+  b.mkdirat('etc/passwd/x');
+  b.linkat('etc/passwd', 'gone/x');
+  b.renameat2('etc/passwd', 'gone/x');
+  b.listdir('/');
+  b.listdir('etc');
+  b.listdir('links');
+});
+
+export const OVERLAY_BATTERY: OverlayScenario[] = [lookupRead, copyUp, whiteouts, renames, hardLinks, readdirChanges, users, privateXattrs, oddsAndEnds];
 
 /** What the recorder reads and the recorded fixture names by its sha256. */
 export function overlayBatteryJson(): string {

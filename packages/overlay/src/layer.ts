@@ -23,18 +23,18 @@ export interface OverlayLayer {
    */
   uuid?: Uint8Array;
   /**
-   * Whether copy-up can read this layer's POSIX ACLs. Linux 6.18's EROFS cannot (it has
-   * get_inode_acl but no get_acl, and overlayfs copies ACLs through vfs_get_acl), so
-   * copying up a file that has an ACL from an EROFS layer fails with EOPNOTSUPP; default
-   * true for other filesystems, false from erofsLayer().
+   * Whether a POSIX ACL can be set on (or removed from) an object that is still on this
+   * layer, by copying it up first. Linux checks the real inode before any copy-up and
+   * answers EOPNOTSUPP when its filesystem has no set_acl, as EROFS has none: default true,
+   * false from erofsLayer(). (Copy-up itself carries ACLs over from any layer.)
    */
-  aclCopyUp?: boolean;
+  aclSet?: boolean;
 }
 
-/** An EROFS filesystem as a layer: its superblock UUID, and Linux 6.18's EROFS ACL limit. */
+/** An EROFS filesystem as a layer: its superblock UUID, and EROFS's lack of set_acl. */
 export function erofsLayer(fs: Filesystem, name?: string): OverlayLayer {
   const uuid = fs.image.sb.uuid;
-  return { fs, name, uuid: uuid.some((b) => b !== 0) ? uuid.slice() : undefined, aclCopyUp: false };
+  return { fs, name, uuid: uuid.some((b) => b !== 0) ? uuid.slice() : undefined, aclSet: false };
 }
 
 /**

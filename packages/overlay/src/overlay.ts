@@ -199,7 +199,7 @@ export class Overlay implements FilesystemImpl<OvlNode> {
       if (!layer.fs.readOnly) throw new SysError('EINVAL', `lower layer ${i} must be a read-only filesystem`);
       let dev = devs.get(layer.fs);
       if (dev === undefined) devs.set(layer.fs, (dev = alloc()));
-      return { fs: layer.fs, name: layer.name ?? `layer${i}`, uuid: layer.uuid?.some((b) => b !== 0) ? layer.uuid : undefined, aclCopyUp: layer.aclCopyUp ?? true, dev };
+      return { fs: layer.fs, name: layer.name ?? `layer${i}`, uuid: layer.uuid?.some((b) => b !== 0) ? layer.uuid : undefined, aclSet: layer.aclSet ?? true, dev };
     });
     this.nodes = new NodeCache(options.cacheSize ?? 1000, (n) => this.putReal(n));
     const up = this.upper;
@@ -682,6 +682,8 @@ export class Overlay implements FilesystemImpl<OvlNode> {
     if (key === ACL_ACCESS || key === ACL_DEFAULT) {
       if (value && value.length) parseAclForSet(value);
       if (type === S_IFLNK) throw new SysError('EOPNOTSUPP', 'symlinks have no ACLs');
+      // ovl_set_acl asks the real inode for set_acl before any copy-up.
+      if (!n.upper && !this.layers[n.lowers[0].layer].aclSet) throw new SysError('EOPNOTSUPP', "the layer's filesystem cannot set ACLs (Linux's EROFS has no set_acl)");
       if (!ownerOrCapable(creds, a)) throw new SysError('EPERM', 'only the owner may set an ACL');
       if (key === ACL_DEFAULT && type !== S_IFDIR && value && value.length) throw new SysError('EACCES', 'default ACLs are for directories');
       return;
@@ -753,9 +755,6 @@ export class Overlay implements FilesystemImpl<OvlNode> {
     const st = layer.fs.stat(l.node);
     const type = st.mode & S_IFMT;
     const names = realXattrNames(layer.fs, l.node);
-    if (!layer.aclCopyUp && names.some((k) => k === ACL_ACCESS || k === ACL_DEFAULT)) {
-      throw new SysError('EOPNOTSUPP', 'the layer cannot give its POSIX ACLs for a copy-up (Linux 6.18 EROFS has no get_acl)');
-    }
     const originBytes = type === S_IFDIR || st.nlink === 1 ? (layer.uuid ? encodeOrigin(layer.uuid, st.ino) : new Uint8Array(0)) : null;
     const pstat = this.upper.stat(pu);
     this.setImpure(pu);

@@ -261,9 +261,12 @@ export class OvlDirFile implements OpenFile {
     throw new SysError('EBADF', 'not open for writing');
   }
   /** fsync of the upper directory; a lower one is not synced (Linux avoids the layer's EROFS). */
+  /**
+   * fsync: succeeds. Linux syncs the upper directory (tmpfs has nothing to write back) and
+   * never a lower one (which would answer EROFS's EINVAL).
+   */
   fsync(): void {
     this.live();
-    if (this.node.upper) (this.real ??= this.openReal()).fsync();
   }
   fdatasync(): void {
     this.fsync();
