@@ -25,6 +25,7 @@ import {
   type Inode,
 } from '../packages/erofs/src/index.js';
 import { buildImage, dir, file, symlink, device, fifo, socket } from '../packages/mkfs/src/index.js';
+import { metadataLayout, type Range as LayoutRange, type RangeKind } from '../tests/layout.js';
 import { fsck } from '../packages/cli/src/fsck.js';
 import { manifestRecord } from '../packages/cli/src/manifest.js';
 
@@ -32,7 +33,7 @@ export const IMAGE_TARGETS = ['superblock', 'inode', 'dirent', 'xattr', 'chunk',
 export const CODEC_TARGETS = ['lz4', 'lzma', 'deflate', 'zstd'] as const;
 export const TARGETS = [...IMAGE_TARGETS, ...CODEC_TARGETS] as const;
 export type Target = (typeof TARGETS)[number];
-export type RangeKind = 'superblock' | 'inode' | 'xattr' | 'dirent' | 'chunk' | 'zindex' | 'inline';
+export type { RangeKind } from '../tests/layout.js';
 
 export interface ImageInput {
   kind: 'image';
@@ -144,12 +145,20 @@ export function runTarget(target: Target, input: Input): void {
 // Corpus
 // ---------------------------------------------------------------------------------------
 
-export interface Range {
-  start: number;
-  end: number;
-  kind: RangeKind;
-  nid: number;
-}
+export type Range = LayoutRange;
+
+/**
+ * The layout's range kinds each image target pokes (walk: all of them). The index kinds of
+ * compressed files all belong to zindex; inodes held in a metabox to inode.
+ */
+export const TARGET_KINDS: Record<string, readonly RangeKind[]> = {
+  superblock: ['superblock', 'devtable'],
+  inode: ['inode', 'metabox-inode'],
+  dirent: ['dirent'],
+  xattr: ['xattr', 'prefix'],
+  chunk: ['chunk'],
+  zindex: ['zheader', 'zindex-legacy', 'zindex-compact', 'zextent'],
+};
 
 export interface Seed {
   name: string;
@@ -194,46 +203,20 @@ export function fixtureImages(): { name: string; bytes: Uint8Array }[] {
     .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(FIXTURES + f)) }));
 }
 
-/** Metadata ranges and target NIDs of a clean image, found with the decoder itself. */
+/**
+ * Metadata ranges (tests/layout.ts, the same the mutation tests poke: compressed map headers
+ * and indexes, encoded extents, metabox-held inodes included) and, per target, the NIDs
+ * whose ranges it pokes.
+ */
 export function analyse(name: string, bytes: Uint8Array): Seed {
   const image = new Image(new MemorySource(bytes));
-  const bs = image.blockSize;
-  const ranges: Range[] = [{ start: 1024, end: 1024 + image.sb.sbSize, kind: 'superblock', nid: image.rootNid }];
-  const nids: Record<string, number[]> = { inode: [], dirent: [], xattr: [], chunk: [], zindex: [] };
-  const add = (start: number, len: number, kind: RangeKind, nid: number) => {
-    if (len > 0 && start >= 0 && start + len <= bytes.length) ranges.push({ start, end: start + len, kind, nid });
-  };
-  walk(image, (e) => {
-    const i = e.inode;
-    if (i.inMetabox) return;
-    nids.inode.push(i.nid);
-    add(i.pos, i.inodeSize, 'inode', i.nid);
-    if (i.xattrSize) {
-      nids.xattr.push(i.nid);
-      add(i.pos + i.inodeSize, i.xattrSize, 'xattr', i.nid);
-    }
-    if (i.layout === DataLayout.ChunkBased) {
-      nids.chunk.push(i.nid);
-      const unit = i.chunkFormat & 0x20 ? 8 : 4;
-      add(Math.ceil(i.ibase / unit) * unit, unit * Math.ceil(i.size / 2 ** i.chunkBits), 'chunk', i.nid);
-    }
-    if (i.layout === DataLayout.CompressedFull || i.layout === DataLayout.CompressedCompact) {
-      nids.zindex.push(i.nid);
-      add(Math.ceil(i.ibase / 8) * 8, Math.min(256, bytes.length), 'zindex', i.nid);
-    }
-    if (isDir(i)) {
-      nids.dirent.push(i.nid);
-      for (let p = 0; p < i.size && p < 16 * bs; ) {
-        const x = image.map(i, p);
-        const n = Math.min(x.logical + x.length, i.size) - p;
-        if (x.kind === ExtentKind.Data || x.kind === ExtentKind.Inline) add(x.physical, n, 'dirent', i.nid);
-        p += n;
-      }
-    } else if (i.layout === DataLayout.FlatInline && i.size > 0) {
-      add(i.ibase, i.size % bs || bs, 'inline', i.nid);
-    }
-  });
-  return { name, bytes, blockSize: bs, ranges, nids };
+  const { ranges, blockSize } = metadataLayout(image, bytes.length);
+  const nids: Record<string, number[]> = {};
+  for (const [target, kinds] of Object.entries(TARGET_KINDS)) {
+    if (target === 'superblock') continue;
+    nids[target] = [...new Set(ranges.filter((r) => kinds.includes(r.kind)).map((r) => r.nid))];
+  }
+  return { name, bytes, blockSize, ranges, nids };
 }
 
 /** Compressed streams of the fixtures: (algorithm, stream with zero padding stripped, llen). */

@@ -1,5 +1,11 @@
 /**
- * Mutation fuzzer: `npm run fuzz -- --seconds N [--target NAME] [--seed S]`.
+ * Mutation fuzzer: `npm run fuzz -- --seconds N [--target NAME] [--seed S] [--walk-share F] [--log FILE]`.
+ *
+ * Targets share time, not executions; the whole-image walk, which reaches every parser at
+ * once and costs the most per input, is guaranteed a share of the time (--walk-share,
+ * default 0.25) and the other targets split the rest equally. The closing table gives each
+ * target's executions, outcomes and seconds; --log FILE also writes it, with the command,
+ * the commit and the machine, for committing beside a long run (bench-results/fuzz-*.log).
  *
  * Inputs are the fixtures plus images our builder makes, mutated structure-aware (fields
  * of the superblock, inodes, xattr bodies, dirent blocks, chunk tables and compression
@@ -16,12 +22,14 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const REGRESSIONS = fileURLToPath(new URL('../fixtures/regressions/', import.meta.url));
 const MAX_INPUT = 8 << 20;
-/** Shared header: [0] execs, [1] input length, [2] target index, [3] nid, [4] codec llen, [5] codec alg/partial. */
+/** Shared header: [0] execs, [1] input length, [2] target index, [3] nid low 32 bits, [4] codec llen, [5] codec alg/partial, [6] nid high bits. */
 const HDR = 8;
 
 interface Finding {
@@ -58,17 +66,26 @@ async function mainThread(): Promise<void> {
   const seconds = Number(get('--seconds') ?? 10);
   const target = get('--target');
   const hangMs = Number(get('--hang-ms') ?? 10_000);
+  const walkShare = Number(get('--walk-share') ?? 0.25);
+  if (!(walkShare >= 0 && walkShare < 1)) {
+    console.error(`--walk-share ${get('--walk-share')}: expected a fraction in [0, 1)`);
+    process.exit(2);
+  }
+  const logFile = get('--log');
+  const startedAt = new Date();
+  const loadAtStart = loadavg();
   let seed = Number(get('--seed') ?? Date.now() % 2 ** 31);
   const { TARGETS } = await import('./fuzz-targets.js');
   if (target && !(TARGETS as readonly string[]).includes(target)) {
     console.error(`unknown target ${target}; targets: ${TARGETS.join(' ')}`);
     process.exit(2);
   }
-  console.log(`fuzz: ${seconds} s, target ${target ?? 'all (' + TARGETS.join(' ') + ')'}, seed ${seed}`);
+  const banner = `fuzz: ${seconds} s, target ${target ?? 'all (' + TARGETS.join(' ') + ')'}, seed ${seed}` + (target ? '' : `, walk share ${walkShare}`);
+  console.log(banner);
   const sab = new SharedArrayBuffer(HDR * 4 + MAX_INPUT);
   const hdr = new Int32Array(sab, 0, HDR);
   const deadline = Date.now() + seconds * 1000;
-  const totals = new Map<string, { execs: number; ok: number; err: number }>();
+  const totals = new Map<string, { execs: number; ok: number; err: number; ms: number }>();
   let findings = 0;
   let setupMs = 0;
   let execs = 0;
@@ -77,7 +94,7 @@ async function mainThread(): Promise<void> {
   while (Date.now() < deadline) {
     const remaining = deadline - Date.now();
     const worker = new Worker(fileURLToPath(new URL('./fuzz-worker.mjs', import.meta.url)), {
-      workerData: { sab, seconds: remaining / 1000, target, seed },
+      workerData: { sab, seconds: remaining / 1000, target, seed, walkShare },
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
     });
     seed = (seed + 7919) % 2 ** 31;
@@ -95,11 +112,12 @@ async function mainThread(): Promise<void> {
           findings++;
           console.log(`FINDING ${m.finding.target} on ${m.finding.base}: ${m.finding.error} -> fixtures/regressions/${save(m.finding)}`);
         } else if (m.type === 'stats') {
-          for (const [t, s] of Object.entries(m.totals as Record<string, { execs: number; ok: number; err: number }>)) {
-            const a = totals.get(t) ?? { execs: 0, ok: 0, err: 0 };
+          for (const [t, s] of Object.entries(m.totals as Record<string, { execs: number; ok: number; err: number; ms: number }>)) {
+            const a = totals.get(t) ?? { execs: 0, ok: 0, err: 0, ms: 0 };
             a.execs += s.execs;
             a.ok += s.ok;
             a.err += s.err;
+            a.ms += s.ms;
             totals.set(t, a);
           }
           execs += m.execs;
@@ -136,7 +154,7 @@ async function mainThread(): Promise<void> {
         target: t,
         base: 'unknown (in flight)',
         kind: isCodec ? 'codec' : 'image',
-        nid: Atomics.load(hdr, 3),
+        nid: Atomics.load(hdr, 6) * 2 ** 32 + (Atomics.load(hdr, 3) >>> 0),
         ...(isCodec ? { algorithm: alg & 0xff, llen: Atomics.load(hdr, 4), partial: (alg & 0x100) !== 0 } : {}),
         error: hung ? `hang: no progress for ${hangMs} ms` : `worker died: ${how}`,
         bytes,
@@ -147,9 +165,37 @@ async function mainThread(): Promise<void> {
     }
   }
   const rate = execs / Math.max(0.001, fuzzMs / 1000);
-  console.log(`\n${'target'.padEnd(12)} ${'execs'.padStart(10)} ${'ok'.padStart(9)} ${'ErofsError'.padStart(10)}`);
-  for (const [t, s] of [...totals].sort()) console.log(`${t.padEnd(12)} ${String(s.execs).padStart(10)} ${String(s.ok).padStart(9)} ${String(s.err).padStart(10)}`);
-  console.log(`\ntotal ${execs} executions in ${(fuzzMs / 1000).toFixed(1)} s of fuzzing (+${(setupMs / 1000).toFixed(1)} s setup): ${rate.toFixed(0)} execs/s; ${findings} findings`);
+  const targetMs = [...totals.values()].reduce((a, s) => a + s.ms, 0);
+  const table = [
+    `${'target'.padEnd(12)} ${'execs'.padStart(10)} ${'ok'.padStart(9)} ${'ErofsError'.padStart(10)} ${'seconds'.padStart(8)} ${'share'.padStart(6)} ${'execs/s'.padStart(8)}`,
+    ...[...totals].sort().map(([t, s]) =>
+      `${t.padEnd(12)} ${String(s.execs).padStart(10)} ${String(s.ok).padStart(9)} ${String(s.err).padStart(10)} ${(s.ms / 1000).toFixed(1).padStart(8)} ${((100 * s.ms) / Math.max(1, targetMs)).toFixed(1).padStart(5)}% ${(s.execs / Math.max(0.001, s.ms / 1000)).toFixed(0).padStart(8)}`),
+  ];
+  const closing = `total ${execs} executions in ${(fuzzMs / 1000).toFixed(1)} s of fuzzing (+${(setupMs / 1000).toFixed(1)} s setup): ${rate.toFixed(0)} execs/s; ${findings} findings`;
+  console.log(['', ...table, '', closing].join('\n'));
+  if (logFile) {
+    const git = (a: string[]) => {
+      try {
+        return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      } catch {
+        return '';
+      }
+    };
+    const dirty = git(['status', '--porcelain', '--', 'tools', 'packages']) ? ' (with uncommitted changes under tools/ or packages/)' : '';
+    const cpu = cpus();
+    writeFileSync(logFile, [
+      `# npm run fuzz -- ${args.join(' ')}`,
+      `# run ${startedAt.toISOString()} to ${new Date().toISOString()}; code: commit ${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty}`,
+      `# machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}), load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end`,
+      '',
+      banner,
+      '',
+      ...table,
+      '',
+      closing,
+      '',
+    ].join('\n'));
+  }
   process.exit(findings ? 1 : 0);
 }
 
@@ -161,7 +207,7 @@ async function workerThread(): Promise<void> {
   const T = await import('./fuzz-targets.js');
   const { loadCodecs, COMPAT, MemorySource, readSuperblock, superblockChecksum, ErofsError } = await import('../packages/erofs/src/index.js');
   await loadCodecs();
-  const { sab, seconds, target, seed } = workerData as { sab: SharedArrayBuffer; seconds: number; target?: string; seed: number };
+  const { sab, seconds, target, seed, walkShare } = workerData as { sab: SharedArrayBuffer; seconds: number; target?: string; seed: number; walkShare: number };
   const hdr = new Int32Array(sab, 0, HDR);
   const inbuf = new Uint8Array(sab, HDR * 4, MAX_INPUT);
 
@@ -197,8 +243,8 @@ async function workerThread(): Promise<void> {
   };
 
   /** Structure-aware: a boundary value into a field of a range of the target's kind. */
-  const poke = (seedImg: import('./fuzz-targets.js').Seed, b: Uint8Array, kind: string | undefined, nid: number) => {
-    let pool = seedImg.ranges.filter((r) => (kind ? r.kind === kind : true) && (nid < 0 || r.nid === nid || r.kind === 'superblock'));
+  const poke = (seedImg: import('./fuzz-targets.js').Seed, b: Uint8Array, kinds: readonly string[] | undefined, nid: number) => {
+    let pool = seedImg.ranges.filter((r) => (kinds ? kinds.includes(r.kind) : true) && (nid < 0 || r.nid === nid || r.kind === 'superblock'));
     if (!pool.length) pool = seedImg.ranges;
     const r = pool[ri(pool.length)];
     const bs = seedImg.blockSize;
@@ -230,16 +276,28 @@ async function workerThread(): Promise<void> {
     return b;
   };
 
-  const totals: Record<string, { execs: number; ok: number; err: number }> = {};
-  for (const t of targets) totals[t] = { execs: 0, ok: 0, err: 0 };
+  const totals: Record<string, { execs: number; ok: number; err: number; ms: number }> = {};
+  for (const t of targets) totals[t] = { execs: 0, ok: 0, err: 0, ms: 0 };
   let execs = 0;
   const start = performance.now();
   let lastReport = start;
   const end = start + seconds * 1000;
   // Targets share time, not executions: a whole-image walk or an LZMA stream costs 10-100x a
-  // superblock parse, and a round robin let the slow ones set the pace for all. Each input
-  // goes to the target with the least time spent so far.
+  // superblock parse, and a round robin let the slow ones set the pace for all. The walk
+  // target is guaranteed `walkShare` of the time spent so far; every other input goes to the
+  // target with the least time spent so far.
   const spent = new Float64Array(targets.length);
+  const walkIndex = targets.length > 1 ? targets.indexOf('walk') : -1;
+  const next = (): number => {
+    if (walkIndex >= 0 && Number.isFinite(spent[walkIndex])) {
+      let total = 0;
+      for (const x of spent) if (Number.isFinite(x)) total += x;
+      if (spent[walkIndex] <= walkShare * total) return walkIndex;
+    }
+    let ti = -1;
+    for (let k = 0; k < targets.length; k++) if (k !== walkIndex && (ti < 0 || spent[k] < spent[ti])) ti = k;
+    return ti;
+  };
   let execsTotal = 0;
   const selftestHang = process.env.FUZZ_SELFTEST === 'hang';
 
@@ -248,7 +306,10 @@ async function workerThread(): Promise<void> {
     inbuf.set(input.bytes.subarray(0, n));
     Atomics.store(hdr, 1, n);
     Atomics.store(hdr, 2, T.TARGETS.indexOf(target as never));
-    if (input.kind === 'image') Atomics.store(hdr, 3, input.nid);
+    if (input.kind === 'image') {
+      Atomics.store(hdr, 3, input.nid % 2 ** 32 | 0);
+      Atomics.store(hdr, 6, Math.floor(input.nid / 2 ** 32));
+    }
     else {
       Atomics.store(hdr, 4, input.llen);
       Atomics.store(hdr, 5, input.algorithm | (input.partial ? 0x100 : 0));
@@ -276,8 +337,7 @@ async function workerThread(): Promise<void> {
   };
 
   while (performance.now() < end) {
-    let ti = 0;
-    for (let k = 1; k < targets.length; k++) if (spent[k] < spent[ti]) ti = k;
+    const ti = next();
     const target = targets[ti];
     const started = performance.now();
     let input: import('./fuzz-targets.js').Input;
@@ -297,7 +357,7 @@ async function workerThread(): Promise<void> {
       for (let k = 1 + ri(3); k > 0; k--) b = blind(b, 0);
       input = { ...st, bytes: b, llen: ri(8) === 0 ? ri(st.llen * 2 + 1) : st.llen, partial: ri(4) === 0 ? !st.partial : st.partial };
     } else {
-      const kind = target === 'walk' ? undefined : target === 'zindex' ? 'zindex' : target;
+      const kinds = target === 'walk' ? undefined : T.TARGET_KINDS[target];
       const candidates = target === 'superblock' || target === 'walk' ? seeds : seeds.filter((x) => x.nids[target]?.length);
       if (!candidates.length) {
         spent[ti] = Infinity;
@@ -311,7 +371,7 @@ async function workerThread(): Promise<void> {
       let b = sd.bytes.slice();
       const structured = ri(3) !== 0;
       for (let k = 1 + ri(3); k > 0; k--) {
-        if (structured) poke(sd, b, kind, target === 'walk' ? -1 : nid);
+        if (structured) poke(sd, b, kinds, target === 'walk' ? -1 : nid);
         else b = blind(b, target === 'superblock' ? 1024 : ri(2) ? 1024 : 0);
       }
       if (ri(10) !== 0) fixChecksum(b);
@@ -322,11 +382,13 @@ async function workerThread(): Promise<void> {
     if (selftestHang && execsTotal === 100) for (;;);
     execsTotal++;
     const r = T.outcome(target, input);
-    spent[ti] += performance.now() - started;
+    const took = performance.now() - started;
+    spent[ti] += took;
     Atomics.add(hdr, 0, 1);
     execs++;
     const tot = totals[target];
     tot.execs++;
+    tot.ms += took;
     if (r.result === 'ok') tot.ok++;
     else if (r.clean) tot.err++;
     else {
@@ -343,7 +405,7 @@ async function workerThread(): Promise<void> {
     const now = performance.now();
     if (now - lastReport > 1000) {
       parentPort!.postMessage({ type: 'stats', totals: { ...totals }, execs, ms: now - lastReport });
-      for (const t of targets) totals[t] = { execs: 0, ok: 0, err: 0 };
+      for (const t of targets) totals[t] = { execs: 0, ok: 0, err: 0, ms: 0 };
       execs = 0;
       lastReport = now;
     }
