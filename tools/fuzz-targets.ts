@@ -219,6 +219,23 @@ export function analyse(name: string, bytes: Uint8Array): Seed {
   return { name, bytes, blockSize, ranges, nids };
 }
 
+/**
+ * The fuzzer's schedule: the index of the target the next input goes to, given the time
+ * spent so far per target (Infinity: the target has no inputs). The walk target (at
+ * `walkIndex`, -1 when not fuzzed) gets the input while its time is at most `walkShare` of
+ * the total; otherwise the target with the least time so far.
+ */
+export function pickTarget(spent: ArrayLike<number>, walkIndex: number, walkShare: number): number {
+  if (walkIndex >= 0 && Number.isFinite(spent[walkIndex])) {
+    let total = 0;
+    for (let k = 0; k < spent.length; k++) if (Number.isFinite(spent[k])) total += spent[k];
+    if (spent[walkIndex] <= walkShare * total) return walkIndex;
+  }
+  let ti = -1;
+  for (let k = 0; k < spent.length; k++) if (k !== walkIndex && (ti < 0 || spent[k] < spent[ti])) ti = k;
+  return ti < 0 ? walkIndex : ti;
+}
+
 /** Compressed streams of the fixtures: (algorithm, stream with zero padding stripped, llen). */
 export function codecStreams(images: { name: string; bytes: Uint8Array }[], perAlgorithm = 40): CodecInput[] {
   const out: CodecInput[] = [];

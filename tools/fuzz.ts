@@ -288,16 +288,7 @@ async function workerThread(): Promise<void> {
   // target with the least time spent so far.
   const spent = new Float64Array(targets.length);
   const walkIndex = targets.length > 1 ? targets.indexOf('walk') : -1;
-  const next = (): number => {
-    if (walkIndex >= 0 && Number.isFinite(spent[walkIndex])) {
-      let total = 0;
-      for (const x of spent) if (Number.isFinite(x)) total += x;
-      if (spent[walkIndex] <= walkShare * total) return walkIndex;
-    }
-    let ti = -1;
-    for (let k = 0; k < targets.length; k++) if (k !== walkIndex && (ti < 0 || spent[k] < spent[ti])) ti = k;
-    return ti;
-  };
+  const next = () => T.pickTarget(spent, walkIndex, walkShare);
   let execsTotal = 0;
   const selftestHang = process.env.FUZZ_SELFTEST === 'hang';
 
