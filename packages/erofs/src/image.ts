@@ -373,6 +373,65 @@ export class Image {
   }
 
   /**
+   * Starts fetching the stored bytes behind [offset, offset + length) of a file or
+   * directory, in the background, from the sources that can (ByteSource.prefetch: a
+   * RangeSource): plain data, the pclusters of compressed extents, fragments in the packed
+   * inode; inline tails live with the inode. Mapping the extents reads the inode's
+   * metadata (compressed indexes, chunk tables) as any read does, synchronously. Returns
+   * the bytes queued and a promise that resolves once nothing queued is outstanding in
+   * those sources (the bytes are cached, or failed: a read reports that). Images on
+   * sources without prefetch queue nothing and map nothing.
+   */
+  prefetch(inode: Inode, offset = 0, length = inode.size - offset): { bytes: number; done: Promise<void> } {
+    const touched = new Set<ByteSource>();
+    let bytes = 0;
+    if (this.source.prefetch || this.devices.some((d) => d?.prefetch)) {
+      let run: { src: ByteSource; off: number; n: number } | undefined;
+      const flush = () => {
+        if (!run?.src.prefetch) return;
+        const q = run.src.prefetch(run.off, run.n);
+        if (q > 0) {
+          bytes += q;
+          touched.add(run.src);
+        }
+      };
+      // Neighbouring ranges on one source go as one.
+      const add = (src: ByteSource, off: number, n: number) => {
+        if (run && run.src === src && run.off + run.n === off) {
+          run.n += n;
+          return;
+        }
+        flush();
+        run = { src, off, n };
+      };
+      this.prefetchRange(inode, offset, length, add);
+      flush();
+    }
+    return { bytes, done: Promise.all([...touched].map((s) => s.idle?.())).then(() => undefined) };
+  }
+
+  private prefetchRange(inode: Inode, offset: number, length: number, add: (src: ByteSource, off: number, n: number) => void): void {
+    const end = Math.min(inode.size, offset + length);
+    let pos = Math.max(0, offset);
+    while (pos < end) {
+      const ext = this.map(inode, pos);
+      const stop = Math.min(ext.logical + ext.length, end);
+      if (!(stop > pos)) throw corrupt(`inode ${formatNid(inode.nid)}`, inode.pos, `mapping of offset ${pos} made no progress`);
+      if (ext.kind === ExtentKind.Data) {
+        const { src, off } = this.resolve(inode, ext.deviceId, ext.physical, stop - pos);
+        add(src, off, stop - pos);
+      } else if (ext.kind === ExtentKind.Encoded && !ext.inMeta) {
+        const { src, off } = this.resolve(inode, 0, ext.physical, ext.plen!);
+        add(src, off, ext.plen!);
+      } else if (ext.kind === ExtentKind.Fragment) {
+        const packed = this.packedInode(inode);
+        this.nested(inode, () => this.prefetchRange(packed, ext.physical + (pos - ext.logical), stop - pos, add));
+      }
+      pos = stop;
+    }
+  }
+
+  /**
    * A zero-copy view of the file's bytes [offset, offset + length), or null when there is
    * none: the range must lie inside the file, in plain data (Data extents, including
    * chunks and extra devices) stored contiguously on one in-memory source (MemorySource,

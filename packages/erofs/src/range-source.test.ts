@@ -104,3 +104,78 @@ describe('RangeSource (reader half)', () => {
     expect(displayUrl('https://u:p@h.example/a/b.erofs?X-Amz-Signature=s')).toBe('https://h.example/a/b.erofs');
   });
 });
+
+/** A FakeChannel that can run requests in the background: answers count up, and onAnswer wakes the pump. */
+class BackgroundChannel extends FakeChannel {
+  count = 0;
+  private waiters: (() => void)[] = [];
+  answers(): number {
+    return this.count;
+  }
+  onAnswer(seen: number, _timeoutMs: number, then: () => void): void {
+    if (this.count !== seen) void Promise.resolve().then(then);
+    else this.waiters.push(then);
+  }
+  /** Answers every pending request, as the worker would, and wakes the pump. */
+  answerAll(): void {
+    super.answerAll();
+    this.count++;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) void Promise.resolve().then(f);
+  }
+  inFlight(): number {
+    return this.requests.length;
+  }
+}
+
+describe('RangeSource prefetch (reader half)', () => {
+  it('queues runs without waiting, leaves one slot to the reader, and serves the bytes from the cache once idle', async () => {
+    const ch = new BackgroundChannel(bytes, 3);
+    ch.auto = false;
+    const src = make(ch);
+    // Blocks 4..35 (32 KiB) in runs of at most readaheadMax (8 blocks): 4 runs, 2 slots for them.
+    expect(src.prefetch(4096, 32 << 10)).toBe(32 << 10);
+    expect(ch.requests).toEqual([[4096, 8192], [12288, 8192]]);
+    let idle = false;
+    void src.idle().then(() => (idle = true));
+    for (let i = 0; i < 4 && !idle; i++) {
+      ch.answerAll();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    expect(idle).toBe(true);
+    expect(ch.requests.map(([o]) => o)).toEqual([4096, 12288, 20480, 28672]);
+    expect(src.stats).toMatchObject({ prefetches: 4, prefetchedBytes: 32 << 10 });
+    const before = ch.requests.length;
+    const out = new Uint8Array(32 << 10);
+    src.readInto(out, 0, 4096, out.length);
+    expect(out).toEqual(bytes.subarray(4096, 4096 + out.length));
+    expect(ch.requests.length).toBe(before);
+    // Cached bytes are not queued again.
+    expect(src.prefetch(4096, 32 << 10)).toBe(0);
+  });
+
+  it('a reader missing a prefetched block joins its request; what is outstanding stays within the cache', async () => {
+    const ch = new BackgroundChannel(bytes, 3);
+    ch.auto = false;
+    const src = make(ch, { cacheBytes: 8192 });
+    expect(src.prefetch(8192, 32 << 10)).toBe(8192);
+    expect(ch.requests).toEqual([[8192, 8192]]);
+    ch.answerAll();
+    expect(src.view(9000, 10)).toEqual(bytes.subarray(9000, 9010));
+    expect(ch.requests.length).toBe(1);
+    await src.idle();
+  });
+
+  it('close() settles idle(); a channel that cannot run requests in the background queues nothing', async () => {
+    const ch = new BackgroundChannel(bytes, 3);
+    ch.auto = false;
+    const src = make(ch);
+    expect(src.prefetch(2048, 4096)).toBe(4096);
+    const idle = src.idle();
+    src.close();
+    await idle;
+    expect(src.prefetch(2048, 4096)).toBe(0);
+    expect(make(new FakeChannel(bytes)).prefetch(2048, 4096)).toBe(0);
+  });
+});

@@ -13,7 +13,12 @@
  *   up to `readaheadMax`; reaching the marker block of a window starts the next window
  *   without waiting, so a sequential reader finds its next bytes already on the way;
  * - coalescing: a miss on a block already requested waits for that request;
- * - up to `inFlight` requests at once (one shared-memory slot each).
+ * - up to `inFlight` requests at once (one shared-memory slot each);
+ * - prefetch (a host's hint: warm these bytes): block ranges queued and requested in the
+ *   background, one slot always left to the reader's own misses; a pump on the reader's
+ *   event loop (Atomics.waitAsync on the completion counter) moves answers into the cache
+ *   and starts the next queued range, and a reader that misses meanwhile both joins a
+ *   request already under way and tops the queue up itself.
  * Retries, backoff and the identity checks happen in the worker; a failure reaches the
  * reader as ErofsError EIO naming the bytes and the cause. Once the object is seen to have
  * changed, every later read fails too: a guest never sees a mix of two versions.
@@ -94,6 +99,9 @@ export interface RangeStats {
   readaheads: number;
   /** Requests the reader gave up waiting for. */
   timeouts: number;
+  /** Requests started for prefetch(), and their bytes that reached the cache. */
+  prefetches: number;
+  prefetchedBytes: number;
 }
 
 /**
@@ -110,6 +118,14 @@ export interface RangeChannel {
   wait(slot: number, timeoutMs: number): boolean;
   /** The answer of a finished slot: bytes valid until the slot is started again, or a failure. */
   result(slot: number): { bytes: Uint8Array; attempts: number } | { error: string; attempts: number };
+  /**
+   * Optional, for requests that run while the reader does not wait (prefetch): a counter
+   * of answers so far, and a call of `then` (asynchronous, never inside this call) once
+   * it has moved past `seen` or `timeoutMs` passed. A channel without them (synchronous
+   * XHR) cannot prefetch.
+   */
+  answers?(): number;
+  onAnswer?(seen: number, timeoutMs: number, then: () => void): void;
   close(): void;
 }
 
@@ -130,6 +146,9 @@ interface Flight {
   offset: number;
   length: number;
   ahead: boolean;
+  /** Started for prefetch(), at `started` (Date.now()). */
+  prefetch?: boolean;
+  started: number;
 }
 
 const DEFAULTS = {
@@ -148,7 +167,7 @@ export class RangeSource implements ByteSource {
   readonly identity: RemoteIdentity;
   /** The URL as printed in errors and shown in mountinfo (see displayUrl). */
   readonly name: string;
-  readonly stats: RangeStats = { requests: 0, bytesFetched: 0, hits: 0, misses: 0, waits: 0, readaheads: 0, timeouts: 0 };
+  readonly stats: RangeStats = { requests: 0, bytesFetched: 0, hits: 0, misses: 0, waits: 0, readaheads: 0, timeouts: 0, prefetches: 0, prefetchedBytes: 0 };
   private readonly whole: MemorySource | undefined;
   private readonly channel: RangeChannel | undefined;
   private readonly bs: number;
@@ -171,6 +190,15 @@ export class RangeSource implements ByteSource {
   private scratch = new Uint8Array(0);
   /** Set once the object was seen to change (or the source closed): every read fails with it. */
   private broken: string | undefined;
+  /** prefetch(): block runs not requested yet (each at most maxBlocks), and their blocks. */
+  private readonly queue: { first: number; count: number }[] = [];
+  private readonly queued = new Set<number>();
+  /** Blocks of prefetch runs queued or in flight: at most the cache's capacity. */
+  private prefetchOutstanding = 0;
+  private readonly capacityBlocks: number;
+  /** A wake-up of the pump is scheduled; callers of prefetch() waiting for it to drain. */
+  private pumpScheduled = false;
+  private idleWaiters: (() => void)[] = [];
 
   /**
    * Built by the openers (openRangeSource in '@erofs-js/erofs/node', openRangeSourceWeb):
@@ -185,6 +213,7 @@ export class RangeSource implements ByteSource {
     if (this.bs & (this.bs - 1) || this.bs < 512) throw new RangeError('RangeSource: blockSize must be a power of two >= 512');
     this.blocks = Math.ceil(this.size / this.bs);
     this.cache = new BoundedCache<number, Uint8Array>(options.cacheBytes ?? DEFAULTS.cacheBytes);
+    this.capacityBlocks = Math.floor((options.cacheBytes ?? DEFAULTS.cacheBytes) / this.bs);
     this.initBlocks = Math.max(1, Math.ceil((options.readaheadInitial ?? this.bs) / this.bs));
     this.timeoutMs = options.timeoutMs ?? defaultTimeout(options);
     this.stats.requests = init.openRequests ?? 0;
@@ -246,7 +275,130 @@ export class RangeSource implements ByteSource {
     this.cache.clear();
     this.lastIndex = -1;
     this.lastBlock = undefined;
+    this.queue.length = 0;
+    this.queued.clear();
     this.channel?.close();
+    this.settle();
+  }
+
+  /**
+   * A hint (readahead(2), posix_fadvise WILLNEED): start fetching the blocks of [offset,
+   * offset + length) into the cache, in the background, and return at once. Blocks cached,
+   * requested or queued already are skipped, and what is outstanding stays within the
+   * cache's capacity (more would evict what was just fetched): the rest is dropped. Returns
+   * the bytes queued (0 as well for a whole body in memory, a closed source, or a channel
+   * that cannot run requests in the background). Failures are not reported: a later read
+   * of those bytes asks again and reports its own.
+   */
+  prefetch(offset: number, length: number): number {
+    const ch = this.channel;
+    if (!ch || this.broken || !ch.onAnswer || !ch.answers || !(length > 0) || !(offset >= 0) || offset >= this.size) return 0;
+    const first = Math.floor(offset / this.bs);
+    const last = Math.floor((Math.min(offset + length, this.size) - 1) / this.bs);
+    let added = 0;
+    let run: { first: number; count: number } | undefined;
+    for (let b = first; b <= last && this.prefetchOutstanding < this.capacityBlocks; b++) {
+      if (this.cache.has(b) || this.inFlight.has(b) || this.queued.has(b)) {
+        run = undefined;
+        continue;
+      }
+      if (!run || run.count === this.maxBlocks) {
+        run = { first: b, count: 0 };
+        this.queue.push(run);
+      }
+      run.count++;
+      this.queued.add(b);
+      this.prefetchOutstanding++;
+      added++;
+    }
+    if (added > 0) this.pump();
+    return Math.min(added * this.bs, this.size - first * this.bs);
+  }
+
+  /**
+   * Resolves once nothing asked for by prefetch() is queued or in flight: its bytes are in
+   * the cache (or failed, or were dropped because the source closed). Never rejects.
+   */
+  idle(): Promise<void> {
+    if (this.prefetchOutstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Moves answers that came into the cache, abandons prefetch requests older than the
+   * deadline, starts queued prefetch runs in free slots (leaving one for the reader), and
+   * schedules itself for the next answer while prefetch work remains. Never blocks.
+   */
+  private pump(): void {
+    const ch = this.channel!;
+    if (this.broken) return this.settle();
+    // Read before looking at the slots: an answer landing after this is seen as a change.
+    const seen = ch.answers!();
+    const now = Date.now();
+    for (const s of this.abandoned) {
+      if (ch.finished(s)) {
+        this.abandoned.delete(s);
+        this.free.push(s);
+      }
+    }
+    for (const f of this.flights.slice()) {
+      if (ch.finished(f.slot)) {
+        try {
+          this.land(f, -1);
+        } catch {
+          /* dropped: the next demand for those blocks asks again and reports the error */
+        }
+      } else if (f.prefetch && now - f.started > this.timeoutMs) {
+        this.forget(f);
+        this.abandoned.add(f.slot);
+        this.stats.timeouts++;
+      }
+    }
+    const spare = ch.slots > 1 ? 1 : 0;
+    while (this.queue.length > 0 && this.free.length > spare) {
+      const run = this.queue[0];
+      // Blocks a reader fetched meanwhile are skipped; issue() stops before the next one.
+      while (run.count > 0 && (this.cache.has(run.first) || this.inFlight.has(run.first))) this.unqueue(run);
+      if (run.count === 0) {
+        this.queue.shift();
+        continue;
+      }
+      const f = this.issue(run.first, run.count, true)!;
+      f.prefetch = true;
+      this.stats.prefetches++;
+      for (let i = 0; i < f.count; i++) this.queued.delete(run.first + i);
+      run.first += f.count;
+      run.count -= f.count;
+      if (run.count === 0) this.queue.shift();
+    }
+    if (this.prefetchOutstanding === 0) return this.settle();
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    ch.onAnswer!(seen, this.timeoutMs, () => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Drops the first block of a queued run (it was fetched by a reader). */
+  private unqueue(run: { first: number; count: number }): void {
+    this.queued.delete(run.first);
+    this.prefetchOutstanding--;
+    run.first++;
+    run.count--;
+  }
+
+  /** Wakes idle() waiters when nothing is outstanding (or everything was dropped). */
+  private settle(): void {
+    if (this.broken) {
+      this.prefetchOutstanding = 0;
+      this.queue.length = 0;
+      this.queued.clear();
+    }
+    if (this.prefetchOutstanding !== 0) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
   }
 
   /** Block `b`, from the cache or the network; `through` is the last block the caller's read needs. */
@@ -258,6 +410,7 @@ export class RangeSource implements ByteSource {
       this.stats.hits++;
     } else {
       this.stats.misses++;
+      if (this.queue.length > 0) this.pump();
       let f = this.inFlight.get(b);
       if (!f) {
         const need = Math.min(through - b + 1, this.maxBlocks);
@@ -306,7 +459,7 @@ export class RangeSource implements ByteSource {
     const slot = this.takeSlot(!ahead);
     if (slot === undefined) return undefined;
     const offset = first * this.bs;
-    const f: Flight = { slot, first, count, offset, length: Math.min(count * this.bs, this.size - offset), ahead };
+    const f: Flight = { slot, first, count, offset, length: Math.min(count * this.bs, this.size - offset), ahead, started: Date.now() };
     this.channel!.start(slot, f.offset, f.length);
     this.flights.push(f);
     for (let i = 0; i < count; i++) this.inFlight.set(first + i, f);
@@ -369,6 +522,7 @@ export class RangeSource implements ByteSource {
       throw new ErofsError('EIO', 'remote image', f.offset, `${this.name}: ${span}: ${r.error}`);
     }
     this.stats.bytesFetched += r.bytes.length;
+    if (f.prefetch) this.stats.prefetchedBytes += r.bytes.length;
     let kept = new Uint8Array(0);
     for (let i = 0; i < f.count; i++) {
       const blk = new Uint8Array(r.bytes.subarray(i * this.bs, Math.min((i + 1) * this.bs, f.length)));
@@ -380,7 +534,10 @@ export class RangeSource implements ByteSource {
 
   private forget(f: Flight): void {
     const i = this.flights.indexOf(f);
-    if (i >= 0) this.flights.splice(i, 1);
+    if (i >= 0) {
+      this.flights.splice(i, 1);
+      if (f.prefetch) this.prefetchOutstanding -= f.count;
+    }
     for (let k = 0; k < f.count; k++) this.inFlight.delete(f.first + k);
   }
 }
@@ -391,6 +548,8 @@ function defaultTimeout(o: RangeSourceOptions): number {
   return (o.attemptTimeoutMs ?? DEFAULTS.attemptTimeoutMs) * (retries + 1) + backoff * (2 ** retries - 1) + 1000;
 }
 
+type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<unknown> | string };
+
 /**
  * A RangeChannel over shared memory to a fetch worker (range-worker.ts). Portable: the
  * caller supplies how to post to the worker and how to stop it.
@@ -399,6 +558,7 @@ export class SharedChannel implements RangeChannel {
   readonly ctrl: Int32Array;
   readonly data: Uint8Array;
   private ticket = 0;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     readonly slots: number,
@@ -446,7 +606,33 @@ export class SharedChannel implements RangeChannel {
     return { bytes, attempts };
   }
 
+  answers(): number {
+    return Atomics.load(this.ctrl, 0);
+  }
+
+  onAnswer(seen: number, timeoutMs: number, then: () => void): void {
+    const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+    let fired = false;
+    const fire = () => {
+      if (fired) return;
+      fired = true;
+      clearTimeout(timer);
+      this.timers.delete(timer);
+      then();
+    };
+    // A timer besides: where Atomics.waitAsync is missing it polls, and in Node it keeps
+    // the process alive while prefetch work is outstanding (a pending waitAsync does not).
+    const timer = setTimeout(fire, waitAsync ? timeoutMs : Math.min(timeoutMs, 10));
+    this.timers.add(timer);
+    if (!waitAsync) return;
+    const r = waitAsync(this.ctrl, 0, seen, timeoutMs);
+    if (r.async) void (r.value as Promise<unknown>).then(fire);
+    else void Promise.resolve().then(fire);
+  }
+
   close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     try {
       this.post({ t: 'close' });
     } finally {

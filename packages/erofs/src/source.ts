@@ -15,6 +15,14 @@ export interface ByteSource {
    * and must not be written to.
    */
   view(offset: number, length: number): Uint8Array;
+  /**
+   * Optional, for sources with slow storage behind them (RangeSource): a hint to start
+   * fetching [offset, offset + length) in the background. Returns at once, with the bytes
+   * queued; never throws for the bytes themselves (a later read reports their failure).
+   */
+  prefetch?(offset: number, length: number): number;
+  /** Optional, with prefetch: resolves once nothing prefetched is outstanding. Never rejects. */
+  idle?(): Promise<void>;
   close?(): void;
 }
 

@@ -161,6 +161,16 @@ export interface HostControllerOptions {
   beforeCommit?: (req: MountRequest) => Promise<void> | void;
 }
 
+/** What HostController.prefetch queued. */
+export interface PrefetchResult {
+  /** Paths whose filesystem took the request (their bytes queued, or cached already). */
+  files: number;
+  /** Bytes queued for fetching. */
+  bytes: number;
+  /** Paths not warmed, and why (ENOENT, EACCES, EOPNOTSUPP for a filesystem without readahead, ...). */
+  skipped: { path: string; errno: string; message: string }[];
+}
+
 /** The error a cancelled request ends with (never sent: its client is gone). */
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
@@ -483,6 +493,63 @@ export class HostController {
     } finally {
       release(cur);
     }
+  }
+
+  /**
+   * Warms `paths` (a container's start-up files, named inside the mount at `target`) in the
+   * caches of the sources behind them: each path is resolved as root (symlinks followed),
+   * and its filesystem asked to prefetch the file's stored bytes (readahead in the
+   * filesystem contract: an image over a RangeSource queues its data, pclusters and
+   * fragments, fetched by the source's worker in the background). Resolving a path reads
+   * its directories and inode as any lookup does; the data is not waited for, and the
+   * controller yields to other work every 16 paths, so guests keep running. Resolves with
+   * what was queued once it is fetched (or at once after queueing, with `wait: false`).
+   * A path that cannot be warmed (missing, or on a filesystem without readahead:
+   * EOPNOTSUPP) is listed in `skipped`, not thrown; a reference to a missing `target` is.
+   */
+  async prefetch(target: string, paths: readonly string[], options: { wait?: boolean } = {}): Promise<PrefetchResult> {
+    this.live();
+    checkTarget(target);
+    if (!Array.isArray(paths)) throw new SysError('EINVAL', 'paths must be an array of strings');
+    const top = this.resolveHost(target, true);
+    release(top);
+    const base = target.replace(/\/+$/, '');
+    const result: PrefetchResult = { files: 0, bytes: 0, skipped: [] };
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      if (i > 0 && i % 16 === 0) {
+        await new Promise((r) => setTimeout(r, 0));
+        this.live();
+      }
+      const path = paths[i];
+      const skip = (e: unknown) => {
+        if (!(e instanceof SysError)) throw e;
+        const message = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
+        result.skipped.push({ path: String(path), errno: e.code, message });
+      };
+      let at: Location;
+      try {
+        if (typeof path !== 'string') throw new SysError('EINVAL', 'a path must be a string');
+        at = this.resolveHost(`${base}/${path.replace(/^\/+/, '')}`, false);
+      } catch (e) {
+        skip(e);
+        continue;
+      }
+      try {
+        const fs = at.node.fs;
+        if (typeof fs.readahead !== 'function') throw new SysError('EOPNOTSUPP', `a ${fs.type} filesystem cannot prefetch`);
+        const r = fs.readahead(at.node, 0, fs.stat(at.node).size);
+        result.files++;
+        result.bytes += r.bytes;
+        done.push(r.done);
+      } catch (e) {
+        skip(e);
+      } finally {
+        release(at);
+      }
+    }
+    if (options.wait !== false) await Promise.all(done);
+    return result;
   }
 
   /**

@@ -72,6 +72,7 @@ export {
   type TmpfsAtStart,
   type UnmountRequest,
   type UnmountResult,
+  type PrefetchResult,
 } from './controller.js';
 export {
   saveNamespace,

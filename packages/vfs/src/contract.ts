@@ -126,6 +126,14 @@ export interface FilesystemImpl<N extends FsNode = FsNode> {
   statx(n: N): Statx;
   statfs(): StatFs;
   readlink(n: N): Uint8Array;
+  /**
+   * Optional, for a filesystem over slow storage (an image behind a URL): start fetching
+   * the stored bytes behind [offset, offset + length) of `n` into its caches, in the
+   * background (readahead(2), as the host asks it to warm a container's start-up files).
+   * Returns at once with the bytes queued, and a promise that resolves (never rejects)
+   * once they are no longer outstanding; a later read reports any failure.
+   */
+  readahead?(n: N, offset: number, length: number): { bytes: number; done: Promise<void> };
   /** access(2)'s check: MAY_* bits; throws EACCES/EROFS/... */
   access(n: N, mode: number, creds: Credentials): void;
   /**

@@ -378,6 +378,15 @@ export class Filesystem implements FilesystemImpl<Dentry> {
     return decoding(() => this.image.readlink(d.inode.raw));
   }
 
+  /**
+   * readahead(2) as a host's hint: the image's prefetch of the node's stored bytes (see
+   * Image.prefetch): queued at once, fetched in the background by a source that can.
+   */
+  readahead(d: Dentry, offset: number, length: number): { bytes: number; done: Promise<void> } {
+    this.checkAlive();
+    return decoding(() => this.image.prefetch(d.inode.raw, offset, length));
+  }
+
   /** access(2): `mode` is F_OK (0) or a mix of R_OK 4, W_OK 2, X_OK 1. */
   access(d: Dentry, mode: number, creds: Credentials): void {
     this.checkAlive();

@@ -21,6 +21,10 @@
  *   unmount { target: abs guest path, detach?: boolean }         -> { id, target, released }
  *   list    {}                                                   -> { mounts: MountRecord[], mountinfo }
  *   mkdir   { path: abs guest path, parents?: boolean }          -> { path }
+ *   prefetch { target: abs guest path, paths: abs path inside it[] (at most 4096), wait?: boolean }
+ *                                                                -> { files, bytes, skipped: [{ path, errno, message }] }
+ *           (warms the files' bytes in the caches of remote images; answers once they are
+ *           fetched, or once queued with wait: false)
  *
  * Errors: the JSON-RPC codes (-32700 parse error, -32600 invalid request, -32601 method
  * not found, -32602 invalid params, whose data is { errno: "EINVAL", errnum: 22 } and
@@ -260,6 +264,11 @@ export const METHODS: Readonly<Record<string, Schema>> = {
     type: 'object',
     required: ['path'],
     properties: { path: guestPath, parents: bool },
+  },
+  prefetch: {
+    type: 'object',
+    required: ['target', 'paths'],
+    properties: { target: guestPath, paths: { type: 'array', items: guestPath, maxItems: 4096 }, wait: bool },
   },
 };
 

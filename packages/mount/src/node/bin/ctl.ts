@@ -28,6 +28,7 @@ const USAGE = [
   '       erofsctl [--socket PATH] unmount [-l|--lazy] TARGET',
   '       erofsctl [--socket PATH] list [--json | --mountinfo]',
   '       erofsctl [--socket PATH] mkdir [-p] PATH',
+  '       erofsctl [--socket PATH] prefetch [--no-wait] TARGET PATH...',
 ].join('\n');
 
 const consoleIo: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
@@ -100,6 +101,7 @@ export async function ctlMain(argv: string[], io: Io = consoleIo): Promise<numbe
         json: { type: 'boolean' },
         mountinfo: { type: 'boolean' },
         parents: { type: 'boolean', short: 'p' },
+        'no-wait': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -199,6 +201,13 @@ export async function ctlMain(argv: string[], io: Io = consoleIo): Promise<numbe
         await (await connect()).mkdir(rest[0], o.parents ?? false);
         io.out(`created ${rest[0]}`);
         return 0;
+      }
+      case 'prefetch': {
+        if (rest.length < 2) throw new UsageError('prefetch takes TARGET PATH...');
+        const r = await (await connect()).prefetch(rest[0], rest.slice(1), !o['no-wait']);
+        io.out(`${o['no-wait'] ? 'queued' : 'prefetched'} ${r.bytes} bytes of ${r.files} file${r.files === 1 ? '' : 's'} under ${rest[0]}`);
+        for (const s of r.skipped) io.err(`skipped ${s.path}: ${s.errno}: ${s.message}`);
+        return r.skipped.length ? 1 : 0;
       }
       case undefined:
         throw new UsageError('no command given');

@@ -6,7 +6,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
-import type { HostMountOptions } from '../../controller.js';
+import type { HostMountOptions, PrefetchResult } from '../../controller.js';
 import type { MountRecord } from '../../namespace.js';
 import { INVALID_PARAMS, MAX_MESSAGE_BYTES, OPERATION_FAILED, type Id, type RpcErrorObject } from '../../rpc/schema.js';
 
@@ -181,6 +181,15 @@ export class RpcClient {
 
   mkdir(path: string, parents = false): Promise<{ path: string }> {
     return this.call('mkdir', parents ? { path, parents } : { path });
+  }
+
+  /**
+   * Warms `paths` (absolute inside the mount at `target`) in the caches of the sources
+   * behind them (HostController.prefetch); answers once fetched, or once queued when
+   * `wait` is false.
+   */
+  prefetch(target: string, paths: string[], wait = true): Promise<PrefetchResult> {
+    return this.call('prefetch', wait ? { target, paths } : { target, paths, wait });
   }
 
   /** Closes the connection (pending calls reject). */

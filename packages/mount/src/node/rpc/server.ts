@@ -295,6 +295,8 @@ export class RpcServer {
       case 'mkdir':
         c.mkdir(p.path as string, { parents: p.parents as boolean | undefined });
         return { path: p.path };
+      case 'prefetch':
+        return c.prefetch(p.target as string, p.paths as string[], { wait: p.wait as boolean | undefined });
       default:
         throw new Error(`validated method ${req.method} has no handler`);
     }
