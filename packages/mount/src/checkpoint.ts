@@ -6,6 +6,9 @@
  * device numbers, mount points, flags and cache options), the identity of each mounted
  * image (superblock UUID, stored checksum, a CRC-32C we compute over the superblock block,
  * block and inode counts, feature bits, byte sizes) and the name the host opened it under;
+ * for an image behind a URL also the object's identity pinned at open (size, and ETag or
+ * else Last-Modified: never the URL's query, credentials or header values), which restore
+ * requires of the object it reopens;
  * the synthetic root's directories; every live task's credentials, root, cwd and
  * descriptor table; every open description (mount, path inside the mount, flags, offset
  * or directory position). It never holds image bytes, decoded data or cache contents.
@@ -54,7 +57,7 @@
  * file created 0444 and opened for writing must keep its descriptor as Linux keeps it.
  * A writable description on a mount recorded read-only is refused.
  */
-import { superblockChecksum, type Image } from '@erofs-js/erofs';
+import { superblockChecksum, type Image, type RemoteIdentity } from '@erofs-js/erofs';
 import { Filesystem, MAX_OFFSET, O_ACCMODE, O_RDONLY, ROOT, SysError, credentials, keyBytes, nameKey, type AnyFilesystem, type Credentials, type Errno } from '@erofs-js/vfs';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Tmpfs, type AtimeMode, type TmpfsSnapshot } from '@erofs-js/tmpfs';
 import type { HostMountOptions, ImageRef, OpenedImage } from './image-ref.js';
@@ -111,6 +114,16 @@ export interface ImageIdentity {
   devices: number[];
 }
 
+/**
+ * An object behind a URL as pinned at open: its size, and its ETag (quotes kept, "W/" for a
+ * weak one) or else Last-Modified (an HTTP date), as the server sent them.
+ */
+export interface RemoteCheckpoint {
+  size: number;
+  etag?: string;
+  lastModified?: string;
+}
+
 /** Cache sizes a mounted image's filesystem was built with. */
 export interface CacheOptions {
   dentryCacheSize: number;
@@ -146,6 +159,10 @@ export interface MountCheckpoint {
     devices: string[];
     identity: ImageIdentity;
     options: CacheOptions;
+    /** An image behind a URL: the object as pinned when it was opened. */
+    remote?: RemoteCheckpoint;
+    /** Extra devices behind URLs, in device-table order (null for the others); absent when none is. */
+    deviceRemotes?: (RemoteCheckpoint | null)[];
   };
   /** A tmpfs: its limits and content (see the header). */
   tmpfs?: TmpfsCheckpoint;
@@ -382,6 +399,14 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
+/** What a checkpoint keeps of a pinned remote identity: these three fields and nothing else. */
+function remoteCheckpoint(r: RemoteIdentity): RemoteCheckpoint {
+  const out: RemoteCheckpoint = { size: r.size };
+  if (r.etag !== undefined) out.etag = r.etag;
+  if (r.lastModified !== undefined) out.lastModified = r.lastModified;
+  return out;
+}
+
 /** The identity of an opened image (reads the superblock block once). */
 export function imageIdentity(image: Image, deviceBytes: readonly number[] = []): ImageIdentity {
   const sb = image.sb;
@@ -436,6 +461,8 @@ function saveMount(ns: MountNamespace, m: Mount, tmpfs: Map<Mount, SavedTmpfs>):
         extentCacheBytes: origin.extentCacheBytes,
       },
     };
+    if (origin.remote) rec.image.remote = remoteCheckpoint(origin.remote);
+    if (origin.devices.some((d) => d.remote)) rec.image.deviceRemotes = origin.devices.map((d) => (d.remote ? remoteCheckpoint(d.remote) : null));
   } else if (m.fs instanceof Tmpfs && m !== ns.root) {
     // The content is the checkpoint's own: a tmpfs has nothing to reopen.
     const fs = m.fs;
@@ -673,6 +700,23 @@ function parseTmpfs(v: unknown, at: string): TmpfsCheckpoint {
   return { options, content };
 }
 
+function parseRemote(v: unknown, at: string): RemoteCheckpoint {
+  const o = obj(v, at, ['size'], ['etag', 'lastModified']);
+  const r: RemoteCheckpoint = { size: int(o.size, `${at}.size`, 0, Number.MAX_SAFE_INTEGER) };
+  if (Object.hasOwn(o, 'etag')) r.etag = str(o.etag, `${at}.etag`, 1024);
+  if (Object.hasOwn(o, 'lastModified')) r.lastModified = str(o.lastModified, `${at}.lastModified`, 128);
+  return r;
+}
+
+/** The pinned identities of an image section (remote, deviceRemotes), into `image`. */
+function parseRemotes(im: Record<string, unknown>, image: NonNullable<MountCheckpoint['image']>, at: string): void {
+  if (Object.hasOwn(im, 'remote')) image.remote = parseRemote(im.remote, `${at}.remote`);
+  if (!Object.hasOwn(im, 'deviceRemotes')) return;
+  const list = arr(im.deviceRemotes, `${at}.deviceRemotes`, 256);
+  if (list.length !== image.devices.length) throw bad(`${at}.deviceRemotes`, `has ${list.length} entries for ${image.devices.length} devices`);
+  image.deviceRemotes = list.map((d, i) => (d === null ? null : parseRemote(d, `${at}.deviceRemotes[${i}]`)));
+}
+
 function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
   const o = obj(v, at, ['id', 'parent', 'mountpoint', 'state', 'dev', 'fstype', 'source', 'superOptions', 'flags', 'target', 'users', 'openFiles'], ['image', 'tmpfs', 'provided']);
   const state = o.state;
@@ -696,7 +740,7 @@ function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
   if ((rec.parent === null) !== (rec.mountpoint === null)) throw bad(at, 'parent and mountpoint must both be given or both be null');
   if (rec.openFiles > rec.users) throw bad(`${at}.openFiles`, 'exceeds users');
   if (Object.hasOwn(o, 'image')) {
-    const im = obj(o.image, `${at}.image`, ['name', 'devices', 'identity', 'options']);
+    const im = obj(o.image, `${at}.image`, ['name', 'devices', 'identity', 'options'], ['remote', 'deviceRemotes']);
     const opt = obj(im.options, `${at}.image.options`, ['dentryCacheSize', 'negativeCacheSize', 'dirCacheEntries', 'pageCacheBytes', 'extentCacheBytes']);
     const identity = parseIdentity(im.identity, `${at}.image.identity`);
     const devices = arr(im.devices, `${at}.image.devices`, 256).map((d, i) => str(d, `${at}.image.devices[${i}]`, CHECKPOINT_LIMITS.nameBytes * 4));
@@ -715,6 +759,7 @@ function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
       },
     };
   }
+  if (rec.image) parseRemotes(o.image as Record<string, unknown>, rec.image, `${at}.image`);
   if (Object.hasOwn(o, 'tmpfs')) rec.tmpfs = parseTmpfs(o.tmpfs, `${at}.tmpfs`);
   if (Object.hasOwn(o, 'provided')) {
     if (o.provided !== true) throw bad(`${at}.provided`, 'must be true when present');
@@ -872,6 +917,8 @@ export interface ImageRequest {
   device?: number;
   /** What the opened image must match. */
   identity: ImageIdentity;
+  /** For an image (or device) behind a URL: the object it must be (restore checks it). */
+  remote?: RemoteCheckpoint;
 }
 
 /** What restore asks the host for: a filesystem the emulator had mounted itself (mount({ fs })). */
@@ -934,6 +981,35 @@ export interface RestoreDeps {
   makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec;
   tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSpec;
   fsSpec(fs: AnyFilesystem, fstype: string, source: string, superOptions: string, flags: MountFlags): MountSpec;
+}
+
+/**
+ * Refuses an image or device behind a URL whose object is not the one the checkpoint
+ * pinned: the ETag when one was recorded (else Last-Modified), and the size, must be the
+ * same; one that no longer sends the recorded validator cannot be proved the same and is
+ * refused too. A recorded remote reopened as something else (the host mapped the name to
+ * a local copy) is left to the superblock identity check.
+ */
+function checkRemotes(m: MountCheckpoint, index: number, o: OpenedImage): void {
+  const im = m.image!;
+  const check = (want: RemoteCheckpoint | null | undefined, got: RemoteIdentity | undefined, name: string, at: string) => {
+    if (!want || !got) return;
+    const field = want.etag !== undefined ? 'etag' : want.lastModified !== undefined ? 'lastModified' : undefined;
+    let diff: string | undefined;
+    if (field && want[field] !== got[field]) diff = field;
+    else if (want.size !== got.size) diff = 'size';
+    if (diff === undefined) return;
+    const shown = (x: unknown) => (x === undefined ? 'none' : String(x));
+    const what = diff === 'etag' ? 'ETag' : diff === 'lastModified' ? 'Last-Modified' : 'size';
+    throw new CheckpointError(
+      'image-mismatch',
+      'ENXIO',
+      `${mountLabel(m)}: ${JSON.stringify(name)} changed since the checkpoint: ${what} ${shown(got[diff as keyof RemoteIdentity])}, recorded ${shown(want[diff as keyof RemoteCheckpoint])}`,
+      `${at}.${diff}`,
+    );
+  };
+  check(im.remote, o.main.remote, im.name, `mounts[${index}].image.remote`);
+  o.devices.forEach((d, i) => check(im.deviceRemotes?.[i], d.remote, im.devices[i], `mounts[${index}].image.deviceRemotes[${i}]`));
 }
 
 function mountLabel(m: MountCheckpoint): string {
@@ -1082,15 +1158,19 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
         }
       };
       const base = { mountId: m.id, target: m.target, identity: m.image.identity };
-      const main = await ask({ ...base, name: m.image.name, role: 'image' });
+      const main = await ask({ ...base, name: m.image.name, role: 'image', ...(m.image.remote && { remote: m.image.remote }) });
       const devices: ImageRef[] = [];
-      for (let i = 0; i < m.image.devices.length; i++) devices.push(await ask({ ...base, name: m.image.devices[i], role: 'device', device: i }));
+      for (let i = 0; i < m.image.devices.length; i++) {
+        const remote = m.image.deviceRemotes?.[i];
+        devices.push(await ask({ ...base, name: m.image.devices[i], role: 'device', device: i, ...(remote && { remote }) }));
+      }
       try {
         opened.set(m.id, await deps.openSources(main, { devices }));
       } catch (e) {
         if (!(e instanceof SysError)) throw e;
         throw new CheckpointError('open', e.code, `${mountLabel(m)}: cannot open ${JSON.stringify(m.image.name)}: ${e.message}`, `mounts[${m.id}]`, { cause: e });
       }
+      checkRemotes(m, cp.mounts.indexOf(m), opened.get(m.id)!);
     }
   } catch (e) {
     closeOpened();

@@ -200,7 +200,8 @@ export async function openPortable(ref: ImageRef): Promise<Opened> {
     if (!/^https?:\/\/[^/]/i.test(ref.url)) throw new SysError('EINVAL', 'an image URL must be http://, https:// or s3://bucket/key');
     const name = ref.name ?? displayUrl(ref.url);
     try {
-      return { source: await openRangeSourceWeb(ref.url, { headers: ref.headers, name }), name };
+      const source = await openRangeSourceWeb(ref.url, { headers: ref.headers, name });
+      return { source, name, remote: source.identity };
     } catch (e) {
       throw toSysError(e);
     }
@@ -743,7 +744,12 @@ export function makeSpec(opened: OpenedImage, options: HostMountOptions, dev: nu
     source: options.source ?? opened.main.name,
     superOptions: EROFS_SUPER_OPTIONS,
     flags: { readOnly: true, nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
-    origin: { name: opened.main.name, devices: opened.devices.map((d) => ({ name: d.name, bytes: d.source.size })), extentCacheBytes: fs.image.extentCache.maxBytes },
+    origin: {
+      name: opened.main.name,
+      devices: opened.devices.map((d) => ({ name: d.name, bytes: d.source.size, ...(d.remote && { remote: d.remote }) })),
+      extentCacheBytes: fs.image.extentCache.maxBytes,
+      ...(opened.main.remote && { remote: opened.main.remote }),
+    },
     onRelease: () => {
       if (released) return;
       released = true;

@@ -4,7 +4,7 @@
  * and controller.ts (which opens and mounts them) both use them without importing each
  * other.
  */
-import type { ByteSource, Codec } from '@erofs-js/erofs';
+import type { ByteSource, Codec, RemoteIdentity } from '@erofs-js/erofs';
 import type { MountFlags } from './namespace.js';
 
 /** An image behind a URL: http(s)://... or s3://bucket/key. */
@@ -58,6 +58,11 @@ export interface HostMountOptions extends MountFlags {
 export interface Opened {
   source: ByteSource;
   name: string;
+  /**
+   * An image behind a URL: the object's identity pinned at open (size, ETag or
+   * Last-Modified). Checkpoints record it, and restore refuses an object that changed.
+   */
+  remote?: RemoteIdentity;
 }
 
 /** @internal An image and its extra devices, opened but not yet validated. */

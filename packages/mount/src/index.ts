@@ -92,6 +92,7 @@ export {
   type TaskCheckpoint,
   type LocationCheckpoint,
   type ImageIdentity,
+  type RemoteCheckpoint,
   type CacheOptions,
   type ImageRequest,
   type FsRequest,

@@ -19,7 +19,7 @@
  *
  * Everything a checkpoint needs is plain data: see table().
  */
-import { makedev, splitDev } from '@erofs-js/erofs';
+import { makedev, splitDev, type RemoteIdentity } from '@erofs-js/erofs';
 import { DeviceRegistry, Filesystem, PipeTable, SysError } from '@erofs-js/vfs';
 import { drop, hold, isDir, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
 import { SyntheticFs } from './synthetic.js';
@@ -75,8 +75,10 @@ export interface MountSpec {
 export interface ImageOrigin {
   /** The image as the controller knows it (a host path, or the name given with bytes / a source). */
   name: string;
-  /** The extra devices, in device-table order: names and sizes in bytes. */
-  devices: { name: string; bytes: number }[];
+  /** The extra devices, in device-table order: names and sizes in bytes (and pinned identities of those behind a URL). */
+  devices: { name: string; bytes: number; remote?: RemoteIdentity }[];
+  /** An image behind a URL: the identity pinned at open (see Opened.remote). */
+  remote?: RemoteIdentity;
   /** Byte budget of the decoded-extent cache (Image cacheBytes). */
   extentCacheBytes: number;
 }
