@@ -221,7 +221,8 @@ export class TarReader {
   end(): void {
     if (this.state === State.End) return;
     if (this.state === State.Header && this.have === 0) return; // no end marker: accepted, as mkfs.erofs does
-    const what = this.state === State.Header ? 'a header block' : this.state === State.Data ? `data (${this.left} bytes missing)` : 'its metadata';
+    if (this.state === State.Header) throw new TarError(`archive truncated in a header block (${this.have} of 512 bytes)`, this.pos - this.have);
+    const what = this.state === State.Data ? `data (${this.left} bytes missing)` : 'its metadata';
     throw new TarError(`archive truncated in ${what}`, this.headerAt, this.entry?.path ?? this.metaPath);
   }
 
@@ -352,7 +353,7 @@ export class TarReader {
         path.set(name, prefix.length + 1);
       } else path = name;
     }
-    path = stripSlashes(path);
+    path = stripSlashes(path).slice(); // a copy: the header buffer is reused
     if (path.length === 0) path = new Uint8Array([0x2e]);
     this.metaPath = path;
     if (p.size !== undefined) size = p.size;
@@ -367,7 +368,7 @@ export class TarReader {
     const e: TarEntry = {
       offset: this.headerAt,
       type,
-      path: path.slice(),
+      path,
       link: (p.link ?? cstr(h, 157, 100)).slice(),
       mode,
       uid,

@@ -81,9 +81,14 @@ export function header(spec: TarSpec & { size: number }): Uint8Array {
     h[482] = m.length > 8 ? 1 : 0;
     putNum(h, 483, 12, spec.sparse.realSize);
   }
+  return checksum(h);
+}
+
+/** Writes the header's checksum field (after a test changed the header). */
+export function checksum(h: Uint8Array): Uint8Array {
   h.fill(0x20, 148, 156);
   let sum = 0;
-  for (const b of h) sum += b;
+  for (let k = 0; k < 512; k++) sum += h[k];
   h.set(enc.encode(sum.toString(8).padStart(6, '0') + '\0 '), 148);
   return h;
 }
