@@ -19,6 +19,9 @@ import { O_CREAT, O_RDWR, SysError, type Stat } from '@erofs-js/vfs';
 import { CHECKPOINT_LIMITS, CheckpointError, HostController, allowImages, parseCheckpoint, type BytesCheckpoint, type Checkpoint, type RestoreHost } from '@erofs-js/mount/node';
 import { ROOTFS } from './mount-checkpoint-session.js';
 import { firstHalf, manifest, secondHalf, tmpfsStats, type TmpfsGuestState } from './mount-checkpoint-tmpfs-session.js';
+import { fcRuns } from './fc-runs.js';
+
+const { runs } = fcRuns('tmpfs checkpoint histories');
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -330,10 +333,10 @@ describe('random tmpfs histories survive save and restore', () => {
           r.close();
         }
       }),
-      { numRuns: 100 },
+      runs(100),
     );
     // The histories reached what they are for.
-    console.log(`random tmpfs histories: ${JSON.stringify(seenKinds)} over 100 runs`);
+    console.log(`random tmpfs histories: ${JSON.stringify(seenKinds)} over ${runs(100).numRuns} runs`);
     expect(seenKinds.withFds).toBeGreaterThan(10);
     expect(seenKinds.withOrphans).toBeGreaterThan(2);
     expect(seenKinds.entries).toBeGreaterThan(100);
