@@ -25,7 +25,7 @@ const LAYERS = ['base', 'app', 'quirks'];
 async function imageOf(input: Uint8Array | AsyncIterable<Uint8Array>, options: TarOptions = {}): Promise<Uint8Array> {
   const src = await tarSource(input, { aufs: true, ...options });
   try {
-    return buildImage(src);
+    return buildImage(src, options.index ? { blockSize: 512 } : {});
   } finally {
     src.close();
   }
@@ -38,14 +38,20 @@ const noIno = (r: object) => {
 
 describe('erofs mkfs --tar against mkfs.erofs --tar=f --aufs (kernel manifests in fixtures/tar)', () => {
   for (const name of LAYERS) {
-    it(`${name}.tar: every record but ino, and every directory's order, equal the kernel's view of mkfs.erofs's image`, async () => {
-      const img = new Image(new MemorySource(await imageOf(readFileSync(join(TAR, `${name}.tar`)))));
-      const truth = readJsonl(join(TAR, `${name}.manifest.jsonl`)).map(noIno);
-      const ours = [...manifest(img)].map(noIno);
-      expect(ours.map((r) => r.path ?? r.path_b64)).toEqual(truth.map((r) => r.path ?? r.path_b64));
-      for (let i = 0; i < truth.length; i++) expect(ours[i], String(truth[i].path ?? truth[i].path_b64)).toEqual(truth[i]);
-      expect([...readdirRecords(img)]).toEqual(readJsonl(join(TAR, `${name}.readdir.jsonl`)));
-    });
+    for (const index of [false, true]) {
+      const truthOf = `${name}${index ? '.index' : ''}`;
+      it(`${name}.tar${index ? ' index-only (--tar=i, the tar as device 1)' : ''}: every record but ino, and every directory's order, equal the kernel's view of mkfs.erofs's image`, async () => {
+        const tarBytes = new Uint8Array(readFileSync(join(TAR, `${name}.tar`)));
+        const bytes = await imageOf(tarBytes, { index });
+        const img = new Image(new MemorySource(bytes), { devices: index ? [new MemorySource(tarBytes)] : [] });
+        if (index) expect(bytes.length).toBeLessThan(tarBytes.length / 4); // metadata only
+        const truth = readJsonl(join(TAR, `${truthOf}.manifest.jsonl`)).map(noIno);
+        const ours = [...manifest(img)].map(noIno);
+        expect(ours.map((r) => r.path ?? r.path_b64)).toEqual(truth.map((r) => r.path ?? r.path_b64));
+        for (let i = 0; i < truth.length; i++) expect(ours[i], String(truth[i].path ?? truth[i].path_b64)).toEqual(truth[i]);
+        expect([...readdirRecords(img)]).toEqual(readJsonl(join(TAR, `${truthOf}.readdir.jsonl`)));
+      });
+    }
   }
 
   it('the layer pair holds what it is meant to: whiteouts, an opaque dir, origin marks, replaced and added files', () => {
@@ -114,18 +120,41 @@ describe('tar inputs', () => {
       writeFileSync(join(work, 'cut.tar.gz'), gzipSync(cut));
       // A header whose checksum no longer matches.
       const bad = Buffer.from(appTar);
-      bad[512 * 3 + 10] ^= 1;
+      bad[10] ^= 1;
       writeFileSync(join(work, 'bad.tar'), bad);
       for (const [f, pattern] of [
         ['cut.tar', /tar: entry "\.\/app\/bin\/tool" \(header at byte \d+\): archive truncated in data/],
         ['cut.tar.gz', /tar: entry "\.\/app\/bin\/tool" \(header at byte \d+\): archive truncated in data|gzip: /],
-        ['bad.tar', /tar: header at byte 1536: header checksum mismatch/],
+        ['bad.tar', /tar: header at byte 0: header checksum mismatch/],
       ] as const) {
         err.length = 0;
         expect(await main(['mkfs', '--tar', '--aufs', join(work, f), join(work, 'out.erofs')]), f).toBe(1);
         expect(err.join(''), f).toMatch(pattern);
       }
       expect(readdirSync(work).sort()).toEqual(['bad.tar', 'cut.tar', 'cut.tar.gz']);
+    } finally {
+      process.stderr.write = write;
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('erofs mkfs --tar=i: the image holds metadata, the tar file is device 1; a .tar.gz is refused', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'mkfs-tar-'));
+    const err: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      const out = join(work, 'i.erofs');
+      expect(await main(['mkfs', '--tar=i', '--aufs', join(TAR, 'app.tar'), out])).toBe(0);
+      const tarBytes = new Uint8Array(readFileSync(join(TAR, 'app.tar')));
+      expect(Buffer.compare(readFileSync(out), await imageOf(tarBytes, { index: true }))).toBe(0);
+      const img = new Image(new MemorySource(new Uint8Array(readFileSync(out))), { devices: [new MemorySource(tarBytes)] });
+      expect(img.sb.blockSize).toBe(512);
+      writeFileSync(join(work, 'app.tar.gz'), gzipSync(tarBytes));
+      expect(await main(['mkfs', '--tar=i', join(work, 'app.tar.gz'), join(work, 'gz.erofs')])).toBe(1);
+      expect(err.join('')).toMatch(/index-only image needs an uncompressed tar file.*gunzip it first/);
+      expect(await main(['mkfs', '--tar=x', join(TAR, 'app.tar'), join(work, 'x.erofs')])).toBe(2);
+      expect(readdirSync(work).sort()).toEqual(['app.tar.gz', 'i.erofs']);
     } finally {
       process.stderr.write = write;
       rmSync(work, { recursive: true, force: true });

@@ -19,6 +19,8 @@
  *              whose target is replaced later, whiteouts of names made in the same
  *              archive, a global PAX header, LIBARCHIVE.xattr records, GNU long names and
  *              links, the ustar prefix field, base-256 ids, ".." in paths
+ *   --tar=i    base, app and quirks again as index-only images (the tar as extra device 1,
+ *              mounted through two loop devices, -o device=), compared the same way
  *   noroot.tar an archive without a "./" entry (the root made as mkfs.erofs makes it;
  *              both tools run with SOURCE_DATE_EPOCH for its mtime)
  *
@@ -133,13 +135,22 @@ function smallBaseList(): string[] {
   return out.map((r) => (r === '.' ? '.' : './' + r));
 }
 
-function manifestOf(img: string, out: string): void {
+/** The kernel's manifest of `img` (with `device`, an index-only image's tar, as its device 1). */
+function manifestOf(img: string, out: string, device?: string): void {
   const mnt = mkdtempSync(join(tmpdir(), 'mnt-'));
-  sh('mount', ['-t', 'erofs', '-o', 'loop,ro', img, mnt]);
+  const loops: string[] = [];
   try {
-    sh('python3', [MANIFEST, mnt, out]);
+    if (device) {
+      for (const f of [device, img]) loops.push(sh('losetup', ['-f', '--show', '-r', f]).trim());
+      sh('mount', ['-t', 'erofs', '-o', `ro,device=${loops[0]}`, loops[1], mnt]);
+    } else sh('mount', ['-t', 'erofs', '-o', 'loop,ro', img, mnt]);
+    try {
+      sh('python3', [MANIFEST, mnt, out]);
+    } finally {
+      sh('umount', [mnt]);
+    }
   } finally {
-    sh('umount', [mnt]);
+    for (const l of loops) spawnSync('losetup', ['-d', l]);
     rmSync(mnt, { recursive: true });
   }
 }
@@ -151,11 +162,17 @@ const noIno = (l: string) => {
   return JSON.stringify(r);
 };
 
-function compare(a: string, b: string): string[] {
+/** Differing lines of two manifests (ino left out; `dirSizes: false` leaves out directory sizes, which depend on the block size). */
+function compare(a: string, b: string, dirSizes = true): string[] {
   const diffs: string[] = [];
+  const norm = (l: string) => {
+    const r = JSON.parse(noIno(l));
+    if (!dirSizes && r.type === 'dir') delete r.size;
+    return JSON.stringify(r);
+  };
   for (const kind of ['manifest', 'readdir']) {
-    const x = lines(`${a}.${kind}.jsonl`).map(noIno);
-    const y = lines(`${b}.${kind}.jsonl`).map(noIno);
+    const x = lines(`${a}.${kind}.jsonl`).map(norm);
+    const y = lines(`${b}.${kind}.jsonl`).map(norm);
     const ys = new Set(y);
     const xs = new Set(x);
     for (const l of x) if (!ys.has(l)) diffs.push(`${kind} ours only:   ${l.slice(0, 300)}`);
@@ -164,22 +181,24 @@ function compare(a: string, b: string): string[] {
   return diffs;
 }
 
-async function check(work: string, name: string, tar: string): Promise<{ ok: boolean; report: string }> {
+async function check(work: string, name: string, tar: string, index = false): Promise<{ ok: boolean; report: string }> {
+  const mode = index ? 'i' : 'f';
+  name = index ? `${name}-index` : name;
   const ours = join(work, `${name}.ours.erofs`);
   const theirs = join(work, `${name}.mkfs.erofs`);
   // The root's mtime when the archive has none: the same for both tools.
   const epoch = name === 'noroot' ? '2000000000' : undefined;
   if (epoch) process.env.SOURCE_DATE_EPOCH = epoch;
   const t0 = performance.now();
-  const rc = await main(['mkfs', '--tar', '--aufs', tar, ours]);
+  const rc = await main(['mkfs', `--tar=${mode}`, '--aufs', tar, ours]);
   const ms = performance.now() - t0;
   delete process.env.SOURCE_DATE_EPOCH;
   if (rc !== 0) return { ok: false, report: `${name}: erofs mkfs exited ${rc}` };
-  execFileSync(MKFS, ['--tar=f', '--aufs', '--quiet', '-Uclear', ...(tar.endsWith('.gz') ? ['--ungzip'] : []), theirs, tar], {
+  execFileSync(MKFS, [`--tar=${mode}`, '--aufs', '--quiet', '-Uclear', ...(tar.endsWith('.gz') ? ['--ungzip'] : []), theirs, tar], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: epoch ? { ...process.env, SOURCE_DATE_EPOCH: epoch } : process.env,
   });
-  const fsck = spawnSync(FSCK, [ours], { encoding: 'utf8' });
+  const fsck = spawnSync(FSCK, [...(index ? [`--device=${tar}`] : []), ours], { encoding: 'utf8' });
   const lines: string[] = [];
   let ok = fsck.status === 0;
   lines.push(`${name}: ours ${(readFileSync(ours).length / 2 ** 20).toFixed(1)} MiB in ${(ms / 1000).toFixed(2)} s, mkfs.erofs ${(readFileSync(theirs).length / 2 ** 20).toFixed(1)} MiB; fsck.erofs19 on ours: exit ${fsck.status}${fsck.status ? ' ' + (fsck.stderr + fsck.stdout).trim().split('\n').slice(-2).join(' | ') : ''}`);
@@ -187,8 +206,8 @@ async function check(work: string, name: string, tar: string): Promise<{ ok: boo
     lines.push(`${name}: not root, kernel comparison skipped`);
     return { ok, report: lines.join('\n') };
   }
-  manifestOf(ours, join(work, `${name}.ours`));
-  manifestOf(theirs, join(work, `${name}.mkfs`));
+  manifestOf(ours, join(work, `${name}.ours`), index ? tar : undefined);
+  manifestOf(theirs, join(work, `${name}.mkfs`), index ? tar : undefined);
   const diffs = compare(join(work, `${name}.ours`), join(work, `${name}.mkfs`));
   const n = readFileSync(join(work, `${name}.mkfs.manifest.jsonl`), 'utf8').split('\n').filter(Boolean).length;
   if (diffs.length) ok = false;
@@ -255,7 +274,7 @@ try {
   mkdirSync(stage);
   makeStage(stage);
   const appTar = join(work, 'app.tar');
-  sh('tar', [...TAR, '--format=pax', '--xattrs', '--xattrs-include=*', '-C', stage, '-cf', appTar, '.']);
+  sh('tar', [...TAR, '--format=pax', '--pax-option=delete=atime,delete=ctime', '--xattrs', '--xattrs-include=*', '-C', stage, '-cf', appTar, '.']);
   writeFileSync(appTar + '.gz', execFileSync('gzip', ['-9nc', appTar], { maxBuffer: 1 << 30 }));
   const baseTar = join(work, 'base.tar');
   sh('tar', [...TAR, '-C', TREE, '-cf', baseTar, '.']);
@@ -277,12 +296,24 @@ try {
     console.log(r.report);
     failed ||= !r.ok;
   }
+  // Index-only images (--tar=i): the tar is the data device of both tools' images.
+  for (const [name, tar] of cases.filter(([n]) => /^(fixture-)?(base|app|quirks)$/.test(n))) {
+    const r = await check(work, name, tar, true);
+    console.log(r.report);
+    failed ||= !r.ok;
+    if (isRoot) {
+      const same = compare(join(work, `${name}-index.ours`), join(work, `${name}.ours`), false);
+      console.log(`${name}-index: kernel manifest of our index-only image ${same.length ? `DIFFERS from the full one (${same.length} lines)` : 'equals our full-data one (directory sizes aside: 512-byte blocks)'}`);
+      failed ||= same.length > 0;
+    }
+  }
   if (RECORD) {
     if (!isRoot) throw new Error('--record needs root (the kernel mounts mkfs.erofs images)');
     const version = sh(MKFS, ['-V']).split('\n')[0].trim();
     for (const name of ['base', 'app', 'quirks']) {
       for (const kind of ['manifest', 'readdir']) {
         copyFileSync(join(work, `fixture-${name}.mkfs.${kind}.jsonl`), join(FIXTURES, `${name}.${kind}.jsonl`));
+        copyFileSync(join(work, `fixture-${name}-index.mkfs.${kind}.jsonl`), join(FIXTURES, `${name}.index.${kind}.jsonl`));
       }
     }
     writeFileSync(
@@ -302,6 +333,8 @@ Made by \`tools/mkfs-tar-check.ts --record\` (as root) from the Debian bookworm 
 - \`NAME.manifest.jsonl\`, \`NAME.readdir.jsonl\`: shared/tools/manifest.py run on the kernel's
   mount (\`mount -t erofs -o loop,ro\`) of \`${version} --tar=f --aufs\`'s image of NAME.tar.
   The \`ino\` values are mkfs.erofs's and are not compared.
+- \`NAME.index.manifest.jsonl\`, \`NAME.index.readdir.jsonl\`: the same for \`--tar=i --aufs\`
+  (index only: NAME.tar is the image's device 1; mounted as \`-o device=\` through loop devices).
 
 tests/mkfs-tar.test.ts builds our images of the tars and compares their manifests with these.
 `,

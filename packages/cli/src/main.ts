@@ -26,10 +26,11 @@ commands:
   manifest [--readdir] IMAGE one JSON object per path (or per directory with --readdir)
   mkfs [-zlz4] SRC IMAGE     build an image of directory SRC (-zlz4: LZ4-compress files
                              where that saves space; uncompressed otherwise)
-  mkfs --tar[=f] [--aufs] [-zlz4] TAR IMAGE
+  mkfs --tar[=f|=i] [--aufs] [-zlz4] TAR IMAGE
                              build an image of tar archive TAR (gzip or not; - for stdin),
                              as mkfs.erofs --tar=f; --aufs: OCI whiteouts (.wh.*) become
-                             overlayfs whiteouts and opaque directories
+                             overlayfs whiteouts and opaque directories; --tar=i: index only,
+                             file data stays in TAR (uncompressed), the image's device 1
 
 options:
   --device=FILE              an extra device of a multi-device image (repeat in table order)
@@ -85,7 +86,8 @@ function parse(argv: string[]): Parsed {
     else if (a === '--same-permissions' || a === '--devices') flags.add(a.slice(2));
     else if (a === '-zlz4' || (a === '-z' && argv[i + 1] === 'lz4' && ++i)) flags.add('lz4');
     else if (a === '--tar' || a === '--tar=f') flags.add('tar');
-    else if (a.startsWith('--tar=')) throw new UsageError(`mkfs: --tar=${a.slice(6)}: only --tar=f (full data) is supported`);
+    else if (a === '--tar=i') flags.add('tar').add('tar-index');
+    else if (a.startsWith('--tar=')) throw new UsageError(`mkfs: --tar=${a.slice(6)}: only --tar=f (full data) and --tar=i (index only) are supported`);
     else if (a === '--aufs' || a === '--ungzip') flags.add(a.slice(2)); // gzip input is recognised by its magic either way
     else if (a.startsWith('-z')) throw new UsageError(`mkfs: unsupported compression ${a === '-z' ? (argv[i + 1] ?? '') : a.slice(2)} (only lz4)`);
     else if (a.startsWith('-') && a.length > 1) throw new UsageError(`unknown option ${a}`);
@@ -288,7 +290,7 @@ async function mkfs(p: Parsed): Promise<number> {
       const epoch = Number(process.env.SOURCE_DATE_EPOCH);
       const root = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtime: Number.isSafeInteger(epoch) ? epoch : undefined };
       const onWarning = (m: string) => process.stderr.write(`erofs: mkfs: ${m}\n`);
-      await buildImageFileFromTar(src, dest, { compression, aufs: p.flags.has('aufs'), root, onWarning });
+      await buildImageFileFromTar(src, dest, { compression, aufs: p.flags.has('aufs'), index: p.flags.has('tar-index'), root, onWarning });
     } else buildImageFile(src, dest, { compression });
   } catch (e) {
     if (!(e instanceof BuildError || e instanceof TarError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;

@@ -96,6 +96,9 @@ const COMPAT_MTIME = 0x2;
 const COMPAT_XATTR_FILTER = 0x4;
 const INCOMPAT_ZERO_PADDING = 0x1;
 const INCOMPAT_CHUNKED_FILE = 0x4;
+const INCOMPAT_DEVICE_TABLE = 0x8;
+/** Bytes of one device table slot (tag[64], blocks, uniaddr, ...), right after the superblock. */
+const DEVICE_SLOT = 128;
 const LAYOUT_FLAT_PLAIN = 0;
 const LAYOUT_COMPRESSED_FULL = 1;
 const LAYOUT_COMPRESSED_COMPACT = 3;
@@ -361,6 +364,10 @@ class Plan {
   private readonly aux: Float64Array;
   private readonly auxN: Uint32Array;
   private readonly extents = new Pool();
+  /** Files whose data is on extra device 1: its first block there (NaN: none), and the chunk bits. */
+  private readonly extBlock: Float64Array;
+  private readonly extBits: Uint8Array;
+  private readonly devices: { size: number; tag?: string }[];
 
   private readonly xattrBodies: XattrBody[] = [];
   private readonly sharedPool: Xattr[] = [];
@@ -401,6 +408,12 @@ class Plan {
     this.dataBlocks = new Uint32Array(n);
     this.aux = new Float64Array(n);
     this.auxN = new Uint32Array(n);
+    this.extBlock = new Float64Array(n).fill(NaN);
+    this.extBits = new Uint8Array(n);
+    this.devices = source.devices ?? [];
+    if (this.devices.length > 0xffff || SB_OFFSET + SB_SIZE + DEVICE_SLOT * this.devices.length > (bs > SB_OFFSET ? bs : SB_OFFSET + bs)) {
+      throw new BuildError(`${this.devices.length} devices do not fit the device table`);
+    }
 
     // ---- 1. Links: non-directories count their entries, directories 2 + subdirectories.
     for (let e = 0; e < t.entries; e++) {
@@ -450,7 +463,7 @@ class Plan {
     sets.forEach((set, s) => {
       for (const e of set) shareCount.set(e.key, (shareCount.get(e.key) ?? 0) + users[s]);
     });
-    let pos = SB_OFFSET + SB_SIZE;
+    let pos = SB_OFFSET + SB_SIZE + DEVICE_SLOT * this.devices.length;
     const sharedId = new Map<string, number>();
     const bodyDone = new Uint8Array(sets.length);
     for (let i = 0; i < n; i++) {
@@ -498,7 +511,23 @@ class Plan {
       let layout = LAYOUT_FLAT_PLAIN;
       const kind = t.kind[i];
       const size = t.size[i];
-      if ((kind === FILE || kind === SYMLINK || kind === DIR) && size > 0) {
+      const ext = kind === FILE && size > 0 ? c.external?.(i) : undefined;
+      if (ext !== undefined) {
+        // Data on device 1: chunk indexes {0, device 1, block}, one chunk of the smallest
+        // power of two covering the file (mkfs.erofs --tar=i), capped at the 5-bit chunkbits.
+        if (!this.devices.length) throw new BuildError(`file ${this.describe(i)} is on a device but the source has no devices`);
+        if (!(Number.isSafeInteger(ext) && ext >= 0 && ext % bs === 0)) throw new BuildError(`file ${this.describe(i)}: its data at byte ${ext} of the device is not ${bs}-byte aligned`);
+        if (ext + size > this.devices[0].size) throw new BuildError(`file ${this.describe(i)}: its data ends past the device's ${this.devices[0].size} bytes`);
+        const bits = Math.min(31, Math.max(0, Math.ceil(Math.log2(size)) - blkszbits));
+        const count = Math.ceil(size / (bs * 2 ** bits));
+        if (ext / bs + Math.ceil(size / bs) > 0xffffffff) throw new BuildError(`file ${this.describe(i)}: device block beyond 2^32`);
+        layout = LAYOUT_CHUNK_BASED;
+        this.anyChunked = true;
+        this.extBlock[i] = ext / bs;
+        this.extBits[i] = bits;
+        this.auxN[i] = count;
+        extra = align(pos + isz + xsize, 8) - (pos + isz + xsize) + 8 * count;
+      } else if ((kind === FILE || kind === SYMLINK || kind === DIR) && size > 0) {
         const tail = size % bs;
         if (this.chunkSize && kind === FILE && this.findHoles(i)) {
           layout = LAYOUT_CHUNK_BASED;
@@ -540,6 +569,7 @@ class Plan {
     for (let i = 0; i < n; i++) {
       const layout = this.layout[i];
       const size = t.size[i];
+      if (!Number.isNaN(this.extBlock[i])) continue;
       if (layout === LAYOUT_CHUNK_BASED) {
         this.startBlock[i] = block;
         const cs = this.chunkSize;
@@ -690,7 +720,7 @@ class Plan {
       dv.setUint32(SB_OFFSET + 4, crc32c(0xffffffff, b.subarray(SB_OFFSET, headEnd)), true);
     });
     this.writeSuperblock(w);
-    let xp = SB_OFFSET + SB_SIZE;
+    let xp = SB_OFFSET + SB_SIZE + DEVICE_SLOT * this.devices.length;
     for (const e of this.sharedPool) {
       this.writeXattrEntry(w, w.at(xp, xattrEntrySize(e)), e);
       xp += xattrEntrySize(e);
@@ -719,9 +749,29 @@ class Plan {
     dv.setUint32(sb + 0x2c, 0, true); // xattr_blkaddr
     if (o.uuid) img.set(o.uuid, sb + 0x30);
     if (o.volumeName) img.set(utf8.encode(o.volumeName), sb + 0x40);
-    dv.setUint32(sb + 0x50, (this.anyChunked ? INCOMPAT_CHUNKED_FILE : 0) | (this.anyCompressed ? INCOMPAT_ZERO_PADDING : 0), true);
+    const ndev = this.devices.length;
+    dv.setUint32(sb + 0x50, (this.anyChunked ? INCOMPAT_CHUNKED_FILE : 0) | (this.anyCompressed ? INCOMPAT_ZERO_PADDING : 0) | (ndev ? INCOMPAT_DEVICE_TABLE : 0), true);
     // Without COMPR_CFGS this field is lz4_max_distance: our encoder's window, as mkfs writes it.
     if (this.anyCompressed) dv.setUint16(sb + 0x54, 65535, true);
+    if (ndev) {
+      // The device table right after the superblock; each device placed after the primary
+      // one in the unified address space (as mkfs.erofs does), though chunk indexes name it.
+      const at = SB_OFFSET + SB_SIZE;
+      dv.setUint16(sb + 0x56, ndev, true);
+      dv.setUint16(sb + 0x58, at / DEVICE_SLOT, true);
+      let uniaddr = this.totalBlocks;
+      this.devices.forEach((d, k) => {
+        const slot = w.at(at + DEVICE_SLOT * k, DEVICE_SLOT);
+        const tag = utf8.encode(d.tag ?? '');
+        if (tag.length > 64) throw new BuildError(`device tag ${JSON.stringify(d.tag)} longer than 64 bytes`);
+        const blocks = Math.ceil(d.size / this.bs);
+        if (blocks > 0xffffffff || uniaddr > 0xffffffff) throw new BuildError(`device ${k + 1} of ${blocks} blocks does not fit 32-bit block numbers`);
+        w.buf.set(tag, slot);
+        w.dv.setUint32(slot + 64, blocks, true);
+        w.dv.setUint32(slot + 68, uniaddr, true);
+        uniaddr += blocks;
+      });
+    }
   }
 
   private writeXattrEntry(w: Writer, at: number, e: Xattr): number {
@@ -747,6 +797,7 @@ class Plan {
     const dv = w.dv;
     let iu = 0;
     if (kind === CHARDEV || kind === BLOCKDEV) iu = t.b[i];
+    else if (!Number.isNaN(this.extBlock[i])) iu = this.extBits[i] | CHUNK_FORMAT_INDEXES;
     else if (layout === LAYOUT_CHUNK_BASED) iu = this.opts.chunkBits! | (this.opts.chunkIndexes ? CHUNK_FORMAT_INDEXES : 0);
     else if (layout === LAYOUT_COMPRESSED_FULL || layout === LAYOUT_COMPRESSED_COMPACT) iu = this.dataBlocks[i]; // compressed blocks (st_blocks)
     else if (kind === FILE || kind === SYMLINK || kind === DIR) iu = this.startBlock[i];
@@ -787,6 +838,17 @@ class Plan {
       }
       for (const e of xb.inline) q = this.writeXattrEntry(w, q, e);
       at += xb.size;
+    }
+    if (!Number.isNaN(this.extBlock[i])) {
+      // Chunk indexes {startblk_hi 0, device_id 1, startblk_lo}: the file's data on device 1.
+      let q = p + (align(this.pos[i] + (at - p), 8) - this.pos[i]);
+      const per = 2 ** this.extBits[i];
+      for (let k = 0; k < this.auxN[i]; k++, q += 8) {
+        dv.setUint16(q, 0, true);
+        dv.setUint16(q + 2, 1, true);
+        dv.setUint32(q + 4, this.extBlock[i] + k * per, true);
+      }
+      return;
     }
     if (layout === LAYOUT_CHUNK_BASED) {
       // 4-byte block map entries or 8-byte chunk indexes {startblk_hi 0, device 0 (the
@@ -896,6 +958,7 @@ class Plan {
     const layout = this.layout[i];
     const kind = t.kind[i];
     const size = t.size[i];
+    if (!Number.isNaN(this.extBlock[i])) return; // on device 1
     if (layout === LAYOUT_CHUNK_BASED) {
       this.forChunks(i, (k, hole, block, length) => {
         if (!hole) this.copyFile(w, i, k * this.chunkSize, length, block * bs);

@@ -125,6 +125,26 @@ describe('tar entries applied as mkfs.erofs applies them', () => {
   });
 });
 
+describe('index-only sources (--tar=i)', () => {
+  it('files point into the archive as device 1: a device table, chunk indexes, no data in the image', async () => {
+    const archive = tar(f('a', 'x'.repeat(3000)), f('b', 'small'), f('empty'), { path: 'l', type: '1', link: 'a' });
+    const src = await tarSource(archive, { index: true, deviceTag: 'layer' });
+    expect(src.devices).toEqual([{ size: archive.length, tag: 'layer' }]);
+    const bytes = buildImage(src, { blockSize: 512 });
+    src.close();
+    const img = new Image(new MemorySource(bytes), { devices: [new MemorySource(archive)] });
+    expect(img.sb.devices.map((d) => [d.blocks, text(d.tag), d.uniaddr])).toEqual([[archive.length / 512, 'layer', bytes.length / 512]]);
+    const a = img.inode(img.lookup(img.root(), 'a')!.nid);
+    expect(a.nlink).toBe(2);
+    expect(text(img.readFile(a))).toBe('x'.repeat(3000));
+    expect(text(img.readFile(img.inode(img.lookup(img.root(), 'b')!.nid)))).toBe('small');
+    expect(bytes.length).toBeLessThan(3000);
+    // 4 KiB blocks cannot address 512-byte aligned tar data.
+    await expect(tarSource(archive, { index: true }).then((s) => buildImage(s))).rejects.toThrow(/file "\/a": its data at byte 512 of the device is not 4096-byte aligned/);
+    await expect(tarSource(tar({ path: 's', type: 'S', format: 'gnu', data: 'ab', sparse: { map: [4, 2], realSize: 9 } }), { index: true })).rejects.toThrow(/entry "s" .*sparse entry cannot be indexed/);
+  });
+});
+
 describe('stores and inputs', () => {
   it('MemoryStore keeps bytes across its pages', () => {
     const s = new MemoryStore();

@@ -170,6 +170,24 @@ export interface TarOptions {
   gunzip?: Gunzip;
   /** Told about entries and records that are skipped. */
   onWarning?(message: string): void;
+  /**
+   * Index only (mkfs.erofs --tar=i): file data stays in the archive, which becomes the
+   * image's extra device 1 (so it must be kept, uncompressed, beside the image); nothing is
+   * stored. Build with blockSize 512 (tar data is 512-byte aligned). Sparse entries refused.
+   */
+  index?: boolean;
+  /** Index only: the device's tag in the image (the kernel opens it as a path when mounted without device=). */
+  deviceTag?: string;
+}
+
+/** Index only: data is located by its offset in the archive and never read back. */
+class OffsetStore implements DataStore {
+  append(_bytes: Uint8Array, offset: number): number {
+    return offset;
+  }
+  read(): void {
+    throw new BuildError('index-only source: file data is on the device (bug: read asked for)');
+  }
 }
 
 /** A tar archive as a build source: the table, content from the store, and the store to close. */
@@ -426,7 +444,10 @@ export class TarApplier {
     if (whiteout) return;
     if (kind === FILE) {
       t.size[node] = e.realSize;
-      if (e.sparse) t.sparse.set(node, e.sparse);
+      if (e.sparse) {
+        if (this.options.index) this.fail(e, 'a sparse entry cannot be indexed (its data is not contiguous in the archive): build with full data');
+        t.sparse.set(node, e.sparse);
+      }
       if (e.size > 0) this.dataNode = node;
     } else if (kind === SYMLINK) {
       if (e.link.length === 0 || e.link.length > 4095) this.fail(e, `symlink target of ${e.link.length} bytes is not 1..4095`);
@@ -474,11 +495,12 @@ export class TarApplier {
 }
 
 /** File content of the table's inodes, read back from the store (holes of sparse files as zeros). */
-function storeContent(tree: TarTree, nodeOf: Uint32Array, store: DataStore): ContentSource {
+function storeContent(tree: TarTree, nodeOf: Uint32Array, store: DataStore, index: boolean): ContentSource {
   // Only these two outlive the tree: the rest of it is garbage once the table is made.
   const locs = tree.loc;
   const sparse = tree.sparse;
   return {
+    external: index ? (ino) => (locs[nodeOf[ino]] >= 0 ? locs[nodeOf[ino]] : undefined) : undefined,
     read(ino, position, dest) {
       const node = nodeOf[ino];
       const loc = locs[node];
@@ -510,7 +532,7 @@ function storeContent(tree: TarTree, nodeOf: Uint32Array, store: DataStore): Con
  * and the byte offset of its header in the uncompressed stream.
  */
 export async function tarSource(input: TarInput, options: TarOptions = {}): Promise<TarSource> {
-  const store = options.store ?? new MemoryStore();
+  const store: DataStore = options.index ? new OffsetStore() : (options.store ?? new MemoryStore());
   const applier = new TarApplier(store, options);
   const reader = new TarReader(applier, { onWarning: options.onWarning });
   try {
@@ -520,7 +542,9 @@ export async function tarSource(input: TarInput, options: TarOptions = {}): Prom
     }
     reader.end();
     const { table, nodeOf } = applier.tree.table();
-    return { table, content: storeContent(applier.tree, nodeOf, store), entries: applier.entries, bytes: reader.offset, close: () => store.close?.() };
+    const content = storeContent(applier.tree, nodeOf, store, options.index === true);
+    const devices = options.index ? [{ size: reader.offset, tag: options.deviceTag }] : undefined;
+    return { table, content, devices, entries: applier.entries, bytes: reader.offset, close: () => store.close?.() };
   } catch (e) {
     store.close?.();
     throw e;

@@ -34,12 +34,20 @@ export interface ContentSource {
   read(ino: number, position: number, dest: Uint8Array): void;
   /** The whole content when it is already in memory (read without a copy). */
   bytes?(ino: number): Uint8Array;
+  /**
+   * Where file `ino`'s bytes already are on extra device 1 (a byte offset, block aligned), or
+   * undefined: such a file is stored as a chunk index into the device, its data not copied
+   * into the image (mkfs.erofs --tar=i). Needs `devices` in the BuildSource.
+   */
+  external?(ino: number): number | undefined;
 }
 
 /** What the builder needs: the table and where its files' bytes come from. */
 export interface BuildSource {
   table: InodeTable;
   content: ContentSource;
+  /** Extra devices of the image (a device table): their sizes in bytes and optional tags. */
+  devices?: { size: number; tag?: string }[];
 }
 
 /** One extended attribute, split as the on-disk entry stores it. */

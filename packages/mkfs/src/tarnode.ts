@@ -7,10 +7,12 @@
  *   SpoolStore                         otherwise file data is spooled to an unlinked
  *                                      temporary file (gzip input, pipes)
  *   nodeGunzip                         gzip through node:zlib
+ *   { index: true }                    an index-only image (mkfs.erofs --tar=i): the tar file
+ *                                      becomes extra device 1, nothing is copied
  *
  * Memory holds the tree and a megabyte or so of data in flight, whatever the archive's size.
  */
-import { closeSync, createReadStream, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -116,6 +118,13 @@ export interface TarFileOptions extends TarOptions {
 export async function tarFileSource(src: string, options: TarFileOptions = {}): Promise<TarSource> {
   const stdin = src === '-';
   const kind = stdin ? { regular: false, gzip: false } : sniff(src);
+  if (options.index) {
+    // The archive itself is the image's data device: it must be a file, uncompressed.
+    if (!kind.regular || kind.gzip) throw new BuildError(`${src}: an index-only image needs an uncompressed tar file (its data device)${kind.gzip ? '; gunzip it first' : ''}`);
+    const s = await tarSource(fileChunks(src), options);
+    s.devices = [{ size: statSync(src).size, tag: options.deviceTag }];
+    return s;
+  }
   const store = options.store ?? (kind.regular && !kind.gzip ? new TarFileStore(src) : new SpoolStore(options.spoolDir));
   return tarSource(fileChunks(stdin ? 0 : src), { gunzip: nodeGunzip, ...options, store });
 }
@@ -128,8 +137,10 @@ export async function tarFileSource(src: string, options: TarFileOptions = {}): 
 export async function buildImageFileFromTar(src: string, dest: string, options: BuildOptions & TarFileOptions = {}): Promise<number> {
   const spoolDir = options.spoolDir ?? dirname(dest);
   const source = await tarFileSource(src, { ...options, spoolDir });
+  // Index-only: 512-byte blocks, so that every tar data offset is a block address (as mkfs.erofs).
+  const opts = options.index && options.blockSize === undefined ? { ...options, blockSize: 512 } : options;
   try {
-    return writeImageFile(dest, (sink) => buildImageTo(source, sink, options));
+    return writeImageFile(dest, (sink) => buildImageTo(source, sink, opts));
   } finally {
     source.close();
   }
