@@ -238,6 +238,7 @@ export class CacheDomain {
    * Measured with tools/bench/workloads.ts: see the README's "Benchmarks".
    */
   admit(nid: number, start: number, n: number): boolean {
+    if (n > this.lru.budget || n > this.host.budget) return false;
     if (this.lru.size + n <= this.lru.budget && this.host.room(n)) return true;
     const key = `${nid}:${start}`;
     if (this.ghosts.delete(key)) return true;

@@ -9,7 +9,7 @@ import { createZstd, zstd } from './zstd.js';
  * The built-in decompressors for an image's configuration, by algorithm id. All run in
  * browsers; on Node, `createNodeDeflate()` from "@erofs-js/erofs/node" is faster for DEFLATE.
  * Zstandard is WebAssembly: `await loadCodecs()` once before opening images. LZ4 is liblz4
- * in WebAssembly too, compiled synchronously here on first use (4.5 KiB), or the TypeScript
+ * in WebAssembly too, compiled synchronously here on first use (2.3 KiB), or the TypeScript
  * decoder where that cannot run.
  */
 export function defaultCodecs(cfg: CompressionConfig): Partial<Record<number, Codec>> {

@@ -1,10 +1,11 @@
 /**
  * LZ4 at native-class speed: liblz4's own block decoder (LZ4_decompress_safe and
  * LZ4_decompress_safe_partial, the two the kernel's EROFS uses) compiled to WebAssembly by
- * tools/lz4-wasm/build.sh. The module is 4.5 KiB, imports nothing, and is embedded in base64
+ * tools/lz4-wasm/build.sh. The module is 2.3 KiB, imports nothing, and is embedded in base64
  * (lz4-wasm-module.ts), so it compiles synchronously on first use, in Node, browsers and
- * bundlers alike; where the runtime has no WebAssembly, no SIMD, or refuses to compile
- * synchronously, `lz4Best` is the TypeScript decoder (lz4.ts).
+ * bundlers alike (under the 4 KiB a browser's main thread may compile synchronously); where
+ * the runtime has no WebAssembly or refuses to compile it, `lz4Best` is the TypeScript
+ * decoder (lz4.ts).
  *
  * Measured with tools/bench/lz4.ts (Node 20, one run, same blocks): see the README's
  * "Codecs: choices and speed". The TypeScript decoder stays: it is the fallback, the test
@@ -96,8 +97,8 @@ function load(): Lz4Wasm | null {
     const instance = new wa.Instance(module, {});
     engine = new Lz4Wasm(instance.exports as unknown as Lz4Exports);
   } catch (e) {
-    // No WebAssembly, no SIMD, or synchronous compilation refused (a browser's main thread
-    // may cap it): the TypeScript decoder does the work.
+    // No WebAssembly, no bulk-memory instructions, or synchronous compilation refused: the
+    // TypeScript decoder does the work.
     failure = (e as Error)?.message ?? String(e);
     engine = null;
   }
