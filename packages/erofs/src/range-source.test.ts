@@ -91,6 +91,21 @@ describe('RangeSource (reader half)', () => {
     expect(() => src.view(40_000, 1)).toThrow(/object changed/);
   });
 
+  it('a readahead that finds every slot busy lands the answer a reader waits for before reusing its slot', () => {
+    // One slot (synchronous XHR has one): at a window's marker block the reader's readahead
+    // needs the slot that window holds; it must move the window into the cache first, and
+    // the reader then take its bytes from there, not from the slot (found by a random search).
+    // Bytes that differ from block to block (`bytes` repeats every 256).
+    const data = Uint8Array.from({ length: 64 << 10 }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
+    const ch = new FakeChannel(data, 1);
+    const src = new RangeSource({ identity: { size: data.length, etag: '"e"' }, name: 'http://h/img', channel: ch, first: data.subarray(0, 1024) }, { blockSize: 1024, readaheadMax: 8192 });
+    for (const [at, n] of [[29088, 2113], [51968, 201], [52320, 1849], [54688, 2049]]) {
+      const out = new Uint8Array(n);
+      src.readInto(out, 0, at, n);
+      expect(out).toEqual(data.subarray(at, at + n));
+    }
+  });
+
   it('the block cache is bounded', () => {
     const ch = new FakeChannel(bytes);
     const src = make(ch, { cacheBytes: 4096, readaheadMax: 1024 });

@@ -427,7 +427,16 @@ export class RangeSource implements ByteSource {
       // The marker is checked before waiting, so that the next window is on its way while
       // this one arrives: two windows in flight for a sequential reader.
       if (b === this.raMarker) this.readAhead();
-      blk = this.land(f, b);
+      if (this.flights.includes(f)) {
+        blk = this.land(f, b);
+      } else {
+        // Finding every slot busy, the readahead landed answers already in, this one among
+        // them, and may have reused its slot: the bytes are in the cache, or the request
+        // failed (that error was dropped there), and asking again reports it.
+        const got = this.cache.get(b);
+        if (!got) return this.block(b, through);
+        blk = got;
+      }
     }
     if (b === this.raMarker) this.readAhead();
     this.lastIndex = b;

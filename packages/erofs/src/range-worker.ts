@@ -9,7 +9,9 @@
  * runs in a Node worker_threads Worker (eval) and in a browser Web Worker (a Blob URL)
  * without a bundler and without a second file to locate at run time. Hence the rules for
  * rangeWorkerMain: no imports, no module-level names; the protocol helpers come in as a
- * parameter.
+ * parameter. The text survives minification (tests/browser-range.test.ts runs a minified
+ * bundle); a bundler that transpiles below ES2022 could insert module-level helpers
+ * (async or class-field shims) and break it.
  */
 import { checkPartial, describeIdentity, parseContentRange, pinHeaders } from './range-protocol.js';
 
@@ -219,8 +221,11 @@ export function rangeWorkerMain(port: Port, h: Helpers): void {
  * it, and the text is taken from the transpiled code.
  */
 export function rangeWorkerSource(start: string): string {
-  // Declarations, so that checkPartial finds describeIdentity by name as it does here.
-  const helpers = [checkPartial, describeIdentity, parseContentRange, pinHeaders].join('\n');
+  // Bound to their names by assignment: a minified bundle renames the declarations (the
+  // text of `function checkPartial` may come out as `function t`).
+  const helpers = Object.entries({ checkPartial, describeIdentity, parseContentRange, pinHeaders })
+    .map(([name, f]) => `var ${name} = ${f};`)
+    .join('\n');
   const names = '{ checkPartial, describeIdentity, parseContentRange, pinHeaders }';
   return `"use strict";\nvar __name = (f) => f;\n${helpers}\nfunction run(port) { (${rangeWorkerMain})(port, ${names}); }\n${start}\n`;
 }
