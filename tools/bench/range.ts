@@ -9,7 +9,10 @@
  *   1. open + read /etc/os-release (following its symlink): requests, bytes fetched, time;
  *   2. a full walk + read of every regular file: readahead (defaults) vs one request at a
  *      time (one block per request, no readahead; run for at most --slow-budget seconds and
- *      reported as a rate) vs downloading the whole image first.
+ *      reported as a rate) vs downloading the whole image first;
+ *   3. a shell's start-up files (STARTUP below, those the image has) read cold, and read
+ *      after Filesystem.readahead of each (the host's prefetch): requests and time of the
+ *      reads, and of prefetch + reads.
  * Not a test: numbers vary with the machine.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -40,6 +43,24 @@ function pickImage(): { path: string; why: string } {
 }
 
 const MiB = 1 << 20;
+
+/** What starting a shell and `cat /etc/os-release` opens on Debian (dash, bash, coreutils' cat, glibc, terminfo). */
+const STARTUP = [
+  '/usr/bin/dash',
+  '/usr/bin/bash',
+  '/usr/bin/cat',
+  '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+  '/usr/lib/x86_64-linux-gnu/libc.so.6',
+  '/usr/lib/x86_64-linux-gnu/libtinfo.so.6',
+  '/etc/ld.so.cache',
+  '/etc/nsswitch.conf',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/bash.bashrc',
+  '/etc/profile',
+  '/usr/lib/os-release',
+  '/usr/share/terminfo/x/xterm',
+];
 const fmt = (n: number, d = 1) => n.toFixed(d);
 
 /** Reads every regular file; stops after `budgetMs` (returns how far it got). */
@@ -123,6 +144,43 @@ async function main(): Promise<void> {
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     console.log('\nfull walk + read of every regular file:');
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+
+    // 3. start-up files, cold and after prefetch
+    {
+      const startup = async (prefetch: boolean) => {
+        const src = await openRangeSource(url);
+        const fs = new Filesystem(new Image(src));
+        const nodes = STARTUP.flatMap((p) => {
+          try {
+            return [resolve(fs, p, ROOT)];
+          } catch {
+            return [];
+          }
+        });
+        await server.reset();
+        const t0 = performance.now();
+        let queued = 0;
+        if (prefetch) {
+          const done = nodes.map((d) => fs.readahead(d, 0, d.inode.size));
+          queued = done.reduce((a, r) => a + r.bytes, 0);
+          await Promise.all(done.map((r) => r.done));
+        }
+        const t1 = performance.now();
+        const before = (await server.stats()).requests;
+        let bytes = 0;
+        for (const d of nodes) bytes += fs.image.readFile(d.inode.raw).length;
+        const t2 = performance.now();
+        const st = await server.stats();
+        for (const d of nodes) d.decRef();
+        src.close();
+        return { files: nodes.length, bytes, queued, prefetchMs: t1 - t0, readMs: t2 - t1, prefetchRequests: before, readRequests: st.requests - before };
+      };
+      const cold = await startup(false);
+      const warm = await startup(true);
+      console.log(`\nstart-up files (${cold.files} of ${STARTUP.length} found, ${fmt(cold.bytes / MiB, 2)} MiB; metadata looked up before the clock starts):`);
+      console.log(`  cold reads:              ${cold.readRequests} requests, ${fmt(cold.readMs, 0)} ms`);
+      console.log(`  prefetch, then reads:    prefetch ${warm.prefetchRequests} requests (${fmt(warm.queued / MiB, 2)} MiB queued), ${fmt(warm.prefetchMs, 0)} ms; reads ${warm.readRequests} requests, ${fmt(warm.readMs, 0)} ms; together ${fmt(warm.prefetchMs + warm.readMs, 0)} ms`);
+    }
   } finally {
     await server.close();
   }
