@@ -71,4 +71,4 @@ export { BoundedCache, type BoundedCacheOptions, type CacheStats } from './cache
 export { PageCache, CacheDomain, DEFAULT_PAGE_CACHE_BYTES, type CachedRange } from './page-cache.js';
 export { CompressedMapper, PCLUSTER_MAX_SIZE, PCLUSTER_MAX_DSIZE, type ZInfo } from './map/compressed.js';
 export { FORMAT_SHIFTED, FORMAT_INTERLACED } from './map/extent.js';
-export { RangeSource, openRangeSourceWeb, displayUrl, type RangeSourceOptions, type RangeStats, type RemoteIdentity } from './range-source.js';
+export { RangeSource, openRangeSourceWeb, displayUrl, type RangeSourceOptions, type RangeStats, type RemoteIdentity, type BlockStore } from './range-source.js';

@@ -158,4 +158,5 @@ export class FileSource implements ByteSource {
 
 export { ErofsError };
 export { createNodeDeflate, type NodeDeflateOptions } from './codecs/deflate-node.js';
-export { openRangeSource } from './range-node.js';
+export { openRangeSource, type NodeRangeSourceOptions } from './range-node.js';
+export { DiskCache, type DiskCacheOptions, type DiskCacheStats } from './range-disk.js';

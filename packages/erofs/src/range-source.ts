@@ -82,6 +82,22 @@ export interface RangeSourceOptions {
   allowUnpinned?: boolean;
   /** Name in error messages (default: the URL without its query and credentials). */
   name?: string;
+  /**
+   * A second tier under the memory cache, given the identity pinned at open and the block
+   * size (on Node, DiskCache.open from '@erofs-js/erofs/node': a directory that survives
+   * restarts). Looked in before a request; every block fetched is offered to it.
+   */
+  blockStore?: (identity: RemoteIdentity, blockSize: number) => BlockStore | undefined;
+}
+
+/** Blocks of one object version kept outside memory (see RangeSourceOptions.blockStore). */
+export interface BlockStore {
+  /** Whether block `b` is held (cheap: no I/O). */
+  has(b: number): boolean;
+  /** Block `b`'s bytes, or undefined (absent, unreadable, or of the wrong length). Synchronous. */
+  get(b: number): Uint8Array | undefined;
+  /** Offers block `b` (the store copies it if it keeps it; may write in the background). */
+  put(b: number, bytes: Uint8Array): void;
 }
 
 /** Counters of one source, for tests and the benchmark. */
@@ -102,6 +118,8 @@ export interface RangeStats {
   /** Requests started for prefetch(), and their bytes that reached the cache. */
   prefetches: number;
   prefetchedBytes: number;
+  /** Blocks found in the block store (RangeSourceOptions.blockStore) instead of asked for. */
+  storeHits: number;
 }
 
 /**
@@ -167,7 +185,7 @@ export class RangeSource implements ByteSource {
   readonly identity: RemoteIdentity;
   /** The URL as printed in errors and shown in mountinfo (see displayUrl). */
   readonly name: string;
-  readonly stats: RangeStats = { requests: 0, bytesFetched: 0, hits: 0, misses: 0, waits: 0, readaheads: 0, timeouts: 0, prefetches: 0, prefetchedBytes: 0 };
+  readonly stats: RangeStats = { requests: 0, bytesFetched: 0, hits: 0, misses: 0, waits: 0, readaheads: 0, timeouts: 0, prefetches: 0, prefetchedBytes: 0, storeHits: 0 };
   private readonly whole: MemorySource | undefined;
   private readonly channel: RangeChannel | undefined;
   private readonly bs: number;
@@ -199,6 +217,7 @@ export class RangeSource implements ByteSource {
   /** A wake-up of the pump is scheduled; callers of prefetch() waiting for it to drain. */
   private pumpScheduled = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly store: BlockStore | undefined;
 
   /**
    * Built by the openers (openRangeSource in '@erofs-js/erofs/node', openRangeSourceWeb):
@@ -227,11 +246,15 @@ export class RangeSource implements ByteSource {
     this.channel = init.channel;
     this.maxBlocks = Math.max(1, Math.floor(Math.min(options.readaheadMax ?? DEFAULTS.readaheadMax, init.channel.slotBytes) / this.bs));
     for (let s = init.channel.slots - 1; s >= 0; s--) this.free.push(s);
+    this.store = options.blockStore?.(init.identity, this.bs);
     if (init.first) {
       this.stats.bytesFetched += init.first.length;
       for (let b = 0; b * this.bs < init.first.length; b++) {
         const end = Math.min((b + 1) * this.bs, this.size);
-        if (end <= init.first.length) this.cache.set(b, new Uint8Array(init.first.subarray(b * this.bs, end)));
+        if (end > init.first.length) continue;
+        const blk = new Uint8Array(init.first.subarray(b * this.bs, end));
+        this.cache.set(b, blk);
+        this.store?.put(b, blk);
       }
     }
   }
@@ -298,7 +321,7 @@ export class RangeSource implements ByteSource {
     let added = 0;
     let run: { first: number; count: number } | undefined;
     for (let b = first; b <= last && this.prefetchOutstanding < this.capacityBlocks; b++) {
-      if (this.cache.has(b) || this.inFlight.has(b) || this.queued.has(b)) {
+      if (this.have(b) || this.inFlight.has(b) || this.queued.has(b)) {
         run = undefined;
         continue;
       }
@@ -358,7 +381,7 @@ export class RangeSource implements ByteSource {
     while (this.queue.length > 0 && this.free.length > spare) {
       const run = this.queue[0];
       // Blocks a reader fetched meanwhile are skipped; issue() stops before the next one.
-      while (run.count > 0 && (this.cache.has(run.first) || this.inFlight.has(run.first))) this.unqueue(run);
+      while (run.count > 0 && (this.have(run.first) || this.inFlight.has(run.first))) this.unqueue(run);
       if (run.count === 0) {
         this.queue.shift();
         continue;
@@ -378,6 +401,11 @@ export class RangeSource implements ByteSource {
       this.pumpScheduled = false;
       this.pump();
     });
+  }
+
+  /** Whether block `b` needs no request: in memory, or in the block store. */
+  private have(b: number): boolean {
+    return this.cache.has(b) || this.store?.has(b) === true;
   }
 
   /** Drops the first block of a queued run (it was fetched by a reader). */
@@ -406,6 +434,13 @@ export class RangeSource implements ByteSource {
     if (b === this.lastIndex) return this.lastBlock!;
     if (this.broken) throw new ErofsError('EIO', 'remote image', b * this.bs, `${this.name}: ${this.broken}`);
     let blk = this.cache.get(b);
+    if (!blk && this.store?.has(b)) {
+      blk = this.store.get(b);
+      if (blk) {
+        this.stats.storeHits++;
+        this.cache.set(b, blk);
+      }
+    }
     if (blk) {
       this.stats.hits++;
     } else {
@@ -463,7 +498,7 @@ export class RangeSource implements ByteSource {
    */
   private issue(first: number, want: number, ahead: boolean): Flight | undefined {
     let count = 0;
-    while (count < want && count < this.maxBlocks && first + count < this.blocks && !this.cache.has(first + count) && !this.inFlight.has(first + count)) count++;
+    while (count < want && count < this.maxBlocks && first + count < this.blocks && !this.have(first + count) && !this.inFlight.has(first + count)) count++;
     if (count === 0) return undefined;
     const slot = this.takeSlot(!ahead);
     if (slot === undefined) return undefined;
@@ -536,6 +571,7 @@ export class RangeSource implements ByteSource {
     for (let i = 0; i < f.count; i++) {
       const blk = new Uint8Array(r.bytes.subarray(i * this.bs, Math.min((i + 1) * this.bs, f.length)));
       this.cache.set(f.first + i, blk);
+      this.store?.put(f.first + i, blk);
       if (f.first + i === want) kept = blk;
     }
     return kept;

@@ -17,7 +17,7 @@ import { ERRNO, SysError, toSysError, type Errno } from '@erofs-js/vfs';
 import { allowImages as allowListed, type RestoreHost } from '../checkpoint.js';
 import { HostController as PortableHostController, openPortable, type ImageOpener } from '../controller.js';
 import { isRemoteRef, type ImageRef, type Opened } from '../image-ref.js';
-import { openRemoteImage } from './remote.js';
+import { openRemoteImage, type RemoteOptions } from './remote.js';
 import { FdSource } from './source.js';
 
 const openAsync = promisify(openCb);
@@ -52,10 +52,13 @@ async function openPath(given: unknown): Promise<Opened> {
   }
 }
 
-/** Opens any ImageRef on a Node host; failures are SysErrors. */
-export async function openNodeImage(ref: ImageRef): Promise<Opened> {
+/**
+ * Opens any ImageRef on a Node host; failures are SysErrors. `remote`: how images behind
+ * URLs are read (cache sizes, a DiskCache, S3 credentials; see RemoteOptions).
+ */
+export async function openNodeImage(ref: ImageRef, remote: RemoteOptions = {}): Promise<Opened> {
   // A URL (http(s) or s3://): read lazily with Range requests (remote.ts).
-  if (isRemoteRef(ref)) return openRemoteImage(ref);
+  if (isRemoteRef(ref)) return openRemoteImage(ref, remote);
   if (typeof ref === 'string') return openPath(ref);
   if (typeof ref === 'object' && ref !== null && !(ref instanceof Uint8Array)) {
     if ('path' in ref) return openPath(ref.path);
@@ -72,8 +75,16 @@ export async function openNodeImage(ref: ImageRef): Promise<Opened> {
   return openPortable(ref);
 }
 
+/**
+ * A Node host's opener whose remote images are read with `remote` (for instance
+ * `{ diskCache: new DiskCache(dir, { maxBytes }) }`: blocks kept across restarts).
+ */
+export function createNodeOpener(remote: RemoteOptions = {}): ImageOpener {
+  return { open: (ref) => openNodeImage(ref, remote), codecs: { 2: createNodeDeflate() } };
+}
+
 /** The Node host's opener: paths, descriptors, URLs, bytes and sources; DEFLATE by Node's zlib. */
-export const nodeOpener: ImageOpener = { open: openNodeImage, codecs: { 2: createNodeDeflate() } };
+export const nodeOpener: ImageOpener = createNodeOpener();
 
 /**
  * The host controller of a Node host: the portable HostController with nodeOpener as its

@@ -5,7 +5,7 @@
  * mains of erofs-host and erofsctl.
  */
 export * from '../index.js';
-export { HostController, allowImages, nodeOpener, openNodeImage, fromNodeError } from './controller.js';
+export { HostController, allowImages, nodeOpener, createNodeOpener, openNodeImage, fromNodeError } from './controller.js';
 export { FdSource, type FdSourceOptions } from './source.js';
 export { openRemoteImage, imageFromRpc, type RemoteOptions } from './remote.js';
 export { presignS3, s3ConfigFromEnv, type S3Config } from './s3.js';

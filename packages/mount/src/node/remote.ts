@@ -8,15 +8,15 @@
  * process: what is recorded (mountinfo, checkpoints) is the image's name, the URL without
  * query or user info, and its pinned identity.
  */
-import { displayUrl, type RangeSource, type RangeSourceOptions, type RemoteIdentity } from '@erofs-js/erofs';
-import { openRangeSource } from '@erofs-js/erofs/node';
+import { displayUrl, type RangeSource, type RemoteIdentity } from '@erofs-js/erofs';
+import { openRangeSource, type NodeRangeSourceOptions } from '@erofs-js/erofs/node';
 import { SysError, toSysError } from '@erofs-js/vfs';
 import { isRemoteRef, type RemoteImageRef } from '../image-ref.js';
 import { presignS3, s3ConfigFromEnv, type S3Config } from './s3.js';
 
 export { isRemoteRef, type RemoteImageRef };
 
-export interface RemoteOptions extends RangeSourceOptions {
+export interface RemoteOptions extends NodeRangeSourceOptions {
   /** Credentials and endpoint for s3:// URLs (default: from AWS_* environment variables). */
   s3?: S3Config;
 }
