@@ -38,6 +38,19 @@
  * it the re-created inode; one on a name that was removed while another name of the
  * inode lives records that other name.
  *
+ * An overlay of images (mount({ type: 'overlay' }), or an overlay root) records each layer
+ * as an image (name, identity, cache options; lowest first), its upper tmpfs as a tmpfs
+ * section, and the pseudo devices its layers showed:
+ *
+ *   overlay: { layers: [{ name, identity, options }], upper: { options, content }, devs: [dev],
+ *              dirInos: { next, entries: [[key, ino]] } }
+ *
+ * restore opens each layer through the host's openImage() and checks its identity, rebuilds
+ * the upper tmpfs from its content, and stacks them again with the same pseudo devices and
+ * directory inode numbers (the work directory is made afresh, as a remount does).
+ * Descriptions on its files are reopened by path; an unlinked file on an overlay cannot be
+ * saved.
+ *
  * A filesystem the emulator mounted itself (mount({ fs })) is recorded by type, source
  * and device as `provided: true`; restore asks the host's provideFs() for it again, or
  * refuses. Every mount also keeps its flags, readOnly among them.
@@ -60,6 +73,7 @@
 import { superblockChecksum, type Image, type RemoteIdentity } from '@erofs-js/erofs';
 import { Filesystem, MAX_OFFSET, O_ACCMODE, O_RDONLY, ROOT, SysError, credentials, keyBytes, nameKey, type AnyFilesystem, type Credentials, type Errno } from '@erofs-js/vfs';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Tmpfs, type AtimeMode, type TmpfsSnapshot } from '@erofs-js/tmpfs';
+import { DIR_INO_ENTRIES, type DirInoTable, type Overlay } from '@erofs-js/overlay';
 import type { HostMountOptions, ImageRef, OpenedImage } from './image-ref.js';
 import { MountNamespace, type Location, type Mount, type MountFlags, type MountSpec } from './namespace.js';
 import * as node from './node.js';
@@ -168,6 +182,17 @@ export interface MountCheckpoint {
   tmpfs?: TmpfsCheckpoint;
   /** A filesystem the emulator mounted: restore asks RestoreHost.provideFs for it. */
   provided?: true;
+  /** An overlay of images (see the header). */
+  overlay?: OverlayCheckpoint;
+}
+
+/** An overlay mount: its layers (lowest first), its upper tmpfs, its pseudo devices (upper first, then top to base). */
+export interface OverlayCheckpoint {
+  layers: { name: string; identity: ImageIdentity; options: CacheOptions }[];
+  upper: TmpfsCheckpoint;
+  devs: number[];
+  /** The inode numbers its directories were given (Overlay.dirInoTable). */
+  dirInos: DirInoTable;
 }
 
 /** A tmpfs mount's limits and content, as JSON-ready data (see the header). */
@@ -424,6 +449,20 @@ export function imageIdentity(image: Image, deviceBytes: readonly number[] = [])
   };
 }
 
+/** The cache options an image's filesystem was built with (the extent cache's is the image's). */
+function cacheOptions(fs: Filesystem): Omit<CacheOptions, 'extentCacheBytes'> {
+  const o = fs.options;
+  return { dentryCacheSize: o.dentryCacheSize, negativeCacheSize: o.negativeCacheSize, dirCacheEntries: o.dirCacheEntries, pageCacheBytes: o.pageCacheBytes };
+}
+
+/** A tmpfs's limits and content for the checkpoint. */
+function tmpfsCheckpoint(fs: Tmpfs, snap: TmpfsSnapshot): TmpfsCheckpoint {
+  return {
+    options: { size: fs.maxPages * PAGE, nr_inodes: fs.maxInodes, atime: fs.atimeMode, protectedHardlinks: fs.protectedHardlinks },
+    content: encodeTmpfsSnapshot(snap),
+  };
+}
+
 function saveMount(ns: MountNamespace, m: Mount, tmpfs: Map<Mount, SavedTmpfs>): MountCheckpoint {
   const f = m.spec.flags ?? {};
   const where = ns.pathOf({ mount: m, node: m.root });
@@ -442,8 +481,8 @@ function saveMount(ns: MountNamespace, m: Mount, tmpfs: Map<Mount, SavedTmpfs>):
     openFiles: m.openFiles,
   };
   if (m === ns.root) {
-    if (!(m.fs instanceof Filesystem && m.spec.origin) && !(m.fs instanceof SyntheticFs)) {
-      throw new CheckpointError('state', 'EOPNOTSUPP', 'the namespace root is neither an image the host controller opened nor the synthetic root', 'mounts[1]');
+    if (!(m.fs instanceof Filesystem && m.spec.origin) && !(m.fs instanceof SyntheticFs) && !m.spec.overlay) {
+      throw new CheckpointError('state', 'EOPNOTSUPP', 'the namespace root is neither an image the host controller opened nor the synthetic root nor an overlay of images', 'mounts[1]');
     }
   }
   if (m.fs instanceof Filesystem && m.spec.origin) {
@@ -463,6 +502,14 @@ function saveMount(ns: MountNamespace, m: Mount, tmpfs: Map<Mount, SavedTmpfs>):
     };
     if (origin.remote) rec.image.remote = remoteCheckpoint(origin.remote);
     if (origin.devices.some((d) => d.remote)) rec.image.deviceRemotes = origin.devices.map((d) => (d.remote ? remoteCheckpoint(d.remote) : null));
+  } else if (m.spec.overlay) {
+    const ov = m.spec.overlay;
+    rec.overlay = {
+      layers: ov.layers.map((l) => ({ name: l.origin.name, identity: imageIdentity(l.fs.image), options: { ...cacheOptions(l.fs), extentCacheBytes: l.origin.extentCacheBytes } })),
+      upper: tmpfsCheckpoint(ov.upper, ov.upper.snapshot()),
+      devs: [...ov.devs],
+      dirInos: (m.fs as Overlay).dirInoTable(),
+    };
   } else if (m.fs instanceof Tmpfs && m !== ns.root) {
     // The content is the checkpoint's own: a tmpfs has nothing to reopen.
     const fs = m.fs;
@@ -700,6 +747,18 @@ function parseTmpfs(v: unknown, at: string): TmpfsCheckpoint {
   return { options, content };
 }
 
+/** An image's cache options, with the same bounds as the RPC mount call's. */
+function parseCacheOptions(v: unknown, at: string): CacheOptions {
+  const opt = obj(v, at, ['dentryCacheSize', 'negativeCacheSize', 'dirCacheEntries', 'pageCacheBytes', 'extentCacheBytes']);
+  return {
+    dentryCacheSize: int(opt.dentryCacheSize, `${at}.dentryCacheSize`, 0, 1_000_000),
+    negativeCacheSize: int(opt.negativeCacheSize, `${at}.negativeCacheSize`, 0, 1_000_000),
+    dirCacheEntries: int(opt.dirCacheEntries, `${at}.dirCacheEntries`, 0, 10_000_000),
+    pageCacheBytes: int(opt.pageCacheBytes, `${at}.pageCacheBytes`, 0, 1 << 30),
+    extentCacheBytes: int(opt.extentCacheBytes, `${at}.extentCacheBytes`, 0, 1 << 30),
+  };
+}
+
 function parseRemote(v: unknown, at: string): RemoteCheckpoint {
   const o = obj(v, at, ['size'], ['etag', 'lastModified']);
   const r: RemoteCheckpoint = { size: int(o.size, `${at}.size`, 0, Number.MAX_SAFE_INTEGER) };
@@ -718,7 +777,7 @@ function parseRemotes(im: Record<string, unknown>, image: NonNullable<MountCheck
 }
 
 function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
-  const o = obj(v, at, ['id', 'parent', 'mountpoint', 'state', 'dev', 'fstype', 'source', 'superOptions', 'flags', 'target', 'users', 'openFiles'], ['image', 'tmpfs', 'provided']);
+  const o = obj(v, at, ['id', 'parent', 'mountpoint', 'state', 'dev', 'fstype', 'source', 'superOptions', 'flags', 'target', 'users', 'openFiles'], ['image', 'tmpfs', 'provided', 'overlay']);
   const state = o.state;
   if (state !== 'attached' && state !== 'detached') throw bad(`${at}.state`, 'must be "attached" or "detached"');
   // Version 1 had no readOnly flag (every mount was an image or the synthetic root).
@@ -741,7 +800,6 @@ function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
   if (rec.openFiles > rec.users) throw bad(`${at}.openFiles`, 'exceeds users');
   if (Object.hasOwn(o, 'image')) {
     const im = obj(o.image, `${at}.image`, ['name', 'devices', 'identity', 'options'], ['remote', 'deviceRemotes']);
-    const opt = obj(im.options, `${at}.image.options`, ['dentryCacheSize', 'negativeCacheSize', 'dirCacheEntries', 'pageCacheBytes', 'extentCacheBytes']);
     const identity = parseIdentity(im.identity, `${at}.image.identity`);
     const devices = arr(im.devices, `${at}.image.devices`, 256).map((d, i) => str(d, `${at}.image.devices[${i}]`, CHECKPOINT_LIMITS.nameBytes * 4));
     if (devices.length !== identity.devices.length) throw bad(`${at}.image.devices`, `names ${devices.length} devices but the identity has ${identity.devices.length}`);
@@ -749,14 +807,7 @@ function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
       name: str(im.name, `${at}.image.name`, CHECKPOINT_LIMITS.nameBytes * 4),
       devices,
       identity,
-      options: {
-        // The same bounds as the RPC mount call's.
-        dentryCacheSize: int(opt.dentryCacheSize, `${at}.image.options.dentryCacheSize`, 0, 1_000_000),
-        negativeCacheSize: int(opt.negativeCacheSize, `${at}.image.options.negativeCacheSize`, 0, 1_000_000),
-        dirCacheEntries: int(opt.dirCacheEntries, `${at}.image.options.dirCacheEntries`, 0, 10_000_000),
-        pageCacheBytes: int(opt.pageCacheBytes, `${at}.image.options.pageCacheBytes`, 0, 1 << 30),
-        extentCacheBytes: int(opt.extentCacheBytes, `${at}.image.options.extentCacheBytes`, 0, 1 << 30),
-      },
+      options: parseCacheOptions(im.options, `${at}.image.options`),
     };
   }
   if (rec.image) parseRemotes(o.image as Record<string, unknown>, rec.image, `${at}.image`);
@@ -765,7 +816,33 @@ function parseMount(v: unknown, at: string, version: number): MountCheckpoint {
     if (o.provided !== true) throw bad(`${at}.provided`, 'must be true when present');
     rec.provided = true;
   }
-  if (Number(!!rec.image) + Number(!!rec.tmpfs) + Number(!!rec.provided) > 1) throw bad(at, 'a mount is one of image, tmpfs or provided');
+  if (Object.hasOwn(o, 'overlay')) {
+    const ov = obj(o.overlay, `${at}.overlay`, ['layers', 'upper', 'devs', 'dirInos']);
+    const layers = arr(ov.layers, `${at}.overlay.layers`, 128).map((l, i) => {
+      const la = `${at}.overlay.layers[${i}]`;
+      const x = obj(l, la, ['name', 'identity', 'options']);
+      const identity = parseIdentity(x.identity, `${la}.identity`);
+      if (identity.devices.length) throw bad(`${la}.identity.devices`, 'a layer has no extra devices');
+      return { name: str(x.name, `${la}.name`, CHECKPOINT_LIMITS.nameBytes * 4), identity, options: parseCacheOptions(x.options, `${la}.options`) };
+    });
+    if (layers.length === 0) throw bad(`${at}.overlay.layers`, 'an overlay has at least one layer');
+    const devs = arr(ov.devs, `${at}.overlay.devs`, 129).map((d, i) => int(d, `${at}.overlay.devs[${i}]`, 0, Number.MAX_SAFE_INTEGER));
+    const di = obj(ov.dirInos, `${at}.overlay.dirInos`, ['next', 'entries']);
+    const next = int(di.next, `${at}.overlay.dirInos.next`, 2, Number.MAX_SAFE_INTEGER);
+    const seen = new Set<string>();
+    const entries = arr(di.entries, `${at}.overlay.dirInos.entries`, DIR_INO_ENTRIES).map((e, i): [string, number] => {
+      const ea = `${at}.overlay.dirInos.entries[${i}]`;
+      if (!Array.isArray(e) || e.length !== 2) throw bad(ea, 'must be a [key, inode] pair');
+      const key = str(e[0], `${ea}[0]`, 40);
+      if (!/^(u|[0-9]+):[0-9]+$/.test(key)) throw bad(`${ea}[0]`, 'must be "DEV:INO" or "u:INO"');
+      if (seen.has(key)) throw bad(`${ea}[0]`, 'listed twice');
+      seen.add(key);
+      return [key, int(e[1], `${ea}[1]`, 2, next - 1)];
+    });
+    rec.overlay = { layers, upper: parseTmpfs(ov.upper, `${at}.overlay.upper`), devs, dirInos: { next, entries } };
+    if (rec.fstype !== 'overlay') throw bad(`${at}.fstype`, `an overlay mount is "overlay", not ${JSON.stringify(rec.fstype)}`);
+  }
+  if (Number(!!rec.image) + Number(!!rec.tmpfs) + Number(!!rec.provided) + Number(!!rec.overlay) > 1) throw bad(at, 'a mount is one of image, tmpfs or provided or overlay');
   if (rec.tmpfs && rec.fstype !== 'tmpfs' && rec.fstype !== 'devtmpfs') throw bad(`${at}.fstype`, `a tmpfs mount is "tmpfs" or "devtmpfs", not ${JSON.stringify(rec.fstype)}`);
   return rec;
 }
@@ -826,10 +903,10 @@ export function parseCheckpoint(v: unknown): Checkpoint {
     if (m.state === 'attached') attached++;
     if (i === 0) {
       if (m.id !== 1 || m.parent !== null || m.state !== 'attached') throw bad(at, 'the first mount must be the attached namespace root, id 1, without a parent');
-      if ((synthetic === null) !== !!m.image) throw bad(at, synthetic ? 'a synthetic root cannot have an image' : 'an image root needs its image (or give synthetic)');
+      if ((synthetic === null) !== !!(m.image || m.overlay)) throw bad(at, synthetic ? 'a synthetic root cannot have an image' : 'an image root needs its image (or give synthetic)');
       if (m.tmpfs || m.provided) throw bad(at, 'the namespace root is an image or the synthetic root');
     } else {
-      if (!m.image && !m.tmpfs && !m.provided) throw bad(`${at}.image`, 'only the namespace root can be synthetic');
+      if (!m.image && !m.tmpfs && !m.provided && !m.overlay) throw bad(`${at}.image`, 'only the namespace root can be synthetic');
     }
     if (m.image && m.fstype !== 'erofs') throw bad(`${at}.fstype`, `an image mount is "erofs", not ${JSON.stringify(m.fstype)}`);
     if (i > 0) {
@@ -981,6 +1058,8 @@ export interface RestoreDeps {
   makeSpec(opened: OpenedImage, options: HostMountOptions, dev: number): MountSpec;
   tmpfsSpec(fs: Tmpfs, source: string, flags: MountFlags): MountSpec;
   fsSpec(fs: AnyFilesystem, fstype: string, source: string, superOptions: string, flags: MountFlags): MountSpec;
+  /** Stacks opened layers (lowest first) under a restored upper tmpfs; absent: overlays are refused. */
+  overlaySpec?(layers: OpenedImage[], upper: Tmpfs, options: HostMountOptions, dev: number, restored: { devs: readonly number[]; dirInos: DirInoTable }): MountSpec;
 }
 
 /**
@@ -1108,8 +1187,9 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
   const maxTmpfs = host.maxTmpfsBytes ?? CHECKPOINT_LIMITS.restoreTmpfsBytes;
   let tmpfsBytes = 0;
   for (const [i, m] of cp.mounts.entries()) {
-    if (!m.tmpfs) continue;
-    tmpfsBytes += m.tmpfs.options.size;
+    const t = m.tmpfs ?? m.overlay?.upper;
+    if (!t) continue;
+    tmpfsBytes += t.options.size;
     if (tmpfsBytes > maxTmpfs) {
       throw new CheckpointError('refused', 'ENOSPC', `${mountLabel(m)}: the tmpfs size limits add up to ${tmpfsBytes} bytes, over the host's ${maxTmpfs} (RestoreHost.maxTmpfsBytes)`, `mounts[${i}].tmpfs.options.size`);
     }
@@ -1132,12 +1212,41 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     // A devtmpfs is a tmpfs the controller filled with device nodes: its content says it all.
     specs.set(m.id, { ...deps.tmpfsSpec(fs, m.source, m.flags), fstype: m.fstype });
   }
+  // ---- and every overlay's upper tmpfs ----
+  const uppers = new Map<number, Tmpfs>();
+  const releaseUppers = () => {
+    for (const fs of uppers.values()) quietly(() => fs.release());
+    uppers.clear();
+  };
+  for (const [i, m] of cp.mounts.entries()) {
+    if (!m.overlay) continue;
+    const at = `mounts[${i}].overlay.upper.content`;
+    const o = m.overlay.upper.options;
+    if (!deps.overlaySpec) {
+      releaseUppers();
+      for (const s of specs.values()) quietly(() => s.onRelease?.());
+      throw new CheckpointError('refused', 'EOPNOTSUPP', `${mountLabel(m)}: this host does not restore overlays`, `mounts[${i}]`);
+    }
+    try {
+      const fs = Tmpfs.restore(decodeTmpfs(m.overlay.upper.content, at), { size: o.size, nr_inodes: o.nr_inodes, atime: o.atime, protectedHardlinks: o.protectedHardlinks });
+      // Inodes the overlay held without a name: nothing reopens them.
+      fs.dropUntaken();
+      uppers.set(m.id, fs);
+    } catch (e) {
+      releaseUppers();
+      for (const s of specs.values()) quietly(() => s.onRelease?.());
+      throw tmpfsFault(e, at);
+    }
+  }
   // ---- open every image and ask for every provided filesystem (the only waits) ----
   const opened = new Map<number, OpenedImage>();
+  const openedLayers = new Map<number, OpenedImage[]>();
   const provided = new Map<number, AnyFilesystem>();
   const closeOpened = () => {
     for (const o of opened.values()) o.close();
     opened.clear();
+    for (const ls of openedLayers.values()) for (const o of ls) o?.close();
+    openedLayers.clear();
     for (const fs of provided.values()) quietly(() => fs.release());
     provided.clear();
   };
@@ -1145,6 +1254,27 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     for (const m of cp.mounts) {
       if (m.provided) {
         provided.set(m.id, await provide(host, m));
+        continue;
+      }
+      if (m.overlay) {
+        const ls: OpenedImage[] = [];
+        openedLayers.set(m.id, ls);
+        for (const [li, l] of m.overlay.layers.entries()) {
+          let ref: ImageRef;
+          try {
+            ref = await host.openImage({ mountId: m.id, target: m.target, identity: l.identity, name: l.name, role: 'image' });
+          } catch (e) {
+            if (e instanceof CheckpointError) throw e;
+            const code: Errno = e instanceof SysError ? e.code : 'EACCES';
+            throw new CheckpointError('refused', code, `${mountLabel(m)}: the host refused layer ${li} ${JSON.stringify(l.name)}: ${(e as Error)?.message ?? String(e)}`, `mounts[${m.id}].overlay.layers[${li}]`, { cause: e });
+          }
+          try {
+            ls.push(await deps.openSources(ref, {}));
+          } catch (e) {
+            if (!(e instanceof SysError)) throw e;
+            throw new CheckpointError('open', e.code, `${mountLabel(m)}: cannot open layer ${li} ${JSON.stringify(l.name)}: ${e.message}`, `mounts[${m.id}].overlay.layers[${li}]`, { cause: e });
+          }
+        }
         continue;
       }
       if (!m.image) continue;
@@ -1174,6 +1304,7 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     }
   } catch (e) {
     closeOpened();
+    releaseUppers();
     for (const s of specs.values()) quietly(() => s.onRelease?.());
     throw e;
   }
@@ -1209,6 +1340,27 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
         const fs = provided.get(m.id)!;
         provided.delete(m.id);
         specs.set(m.id, deps.fsSpec(fs, m.fstype, m.source, m.superOptions, m.flags));
+        continue;
+      }
+      if (m.overlay) {
+        const ls = openedLayers.get(m.id)!;
+        openedLayers.delete(m.id);
+        const upper = uppers.get(m.id)!;
+        uppers.delete(m.id);
+        let spec: MountSpec;
+        try {
+          // overlaySpec closes the layers itself when it fails.
+          spec = deps.overlaySpec!(ls, upper, { ...m.overlay.layers[0].options, ...m.flags, source: m.source }, m.dev, { devs: m.overlay.devs, dirInos: m.overlay.dirInos });
+        } catch (e) {
+          quietly(() => upper.release());
+          if (!(e instanceof SysError)) throw e;
+          throw new CheckpointError('image-mismatch', e.code, `${mountLabel(m)}: a layer is not a valid image any more: ${e.message}`, `mounts[${m.id}]`, { cause: e });
+        }
+        specs.set(m.id, spec);
+        for (const [li, l] of m.overlay.layers.entries()) {
+          const diff = identityDiff(l.identity, imageIdentity(spec.overlay!.layers[li].fs.image));
+          if (diff.length) throw new CheckpointError('image-mismatch', 'ENXIO', `${mountLabel(m)}: layer ${li} ${JSON.stringify(l.name)} is not the image the checkpoint was taken with (${diff.join('; ')})`, `mounts[${m.id}].overlay.layers[${li}]`);
+        }
         continue;
       }
       if (!m.image) continue;
@@ -1352,6 +1504,7 @@ export async function restoreNamespace(input: unknown, host: RestoreHost, deps: 
     }
     for (const s of specs.values()) quietly(() => s.onRelease?.());
     closeOpened();
+    releaseUppers();
     throw e;
   }
 }

@@ -13,7 +13,7 @@
 import { Image, MemorySource, displayUrl, loadCodecs, openRangeSourceWeb, type ByteSource, type Codec } from '@erofs-js/erofs';
 import { Filesystem, ROOT, SysError, allocAnonDev, toSysError, type AnyFilesystem, type DevEntry } from '@erofs-js/vfs';
 import { Tmpfs, type TmpfsOptions } from '@erofs-js/tmpfs';
-import { Overlay, erofsLayer } from '@erofs-js/overlay';
+import { Overlay, erofsLayer, type DirInoTable } from '@erofs-js/overlay';
 import { FIRST_ANON_DEV, MountNamespace, type Location, type Mount, type MountFlags, type MountPolicy, type MountRecord, type MountSpec } from './namespace.js';
 import { mountinfoFor } from './mountinfo.js';
 import * as node from './node.js';
@@ -579,6 +579,7 @@ export class HostController {
       makeSpec: (opened, o, dev) => makeSpec(opened, o, dev, opener.codecs),
       tmpfsSpec,
       fsSpec,
+      overlaySpec: (layers, upper, o, dev, restored) => makeOverlaySpec(layers, upper, o, dev, opener.codecs, restored),
     });
     return { controller: new this(ns, { beforeCommit: options.beforeCommit }, opener), tasks };
   }
@@ -649,18 +650,33 @@ async function openLayers(opener: ImageOpener, refs: unknown): Promise<OpenedIma
  * mountinfo: `overlay overlay rw,lowerdir=TOP:...:BASE,upperdir=tmpfs/upper,workdir=tmpfs/work,uuid=on`,
  * the layers named by their image names.
  */
-export function makeOverlaySpec(layers: OpenedImage[], upper: OverlayUpper | undefined, options: OverlayMountRequest['options'] & {}, dev: number, codecs?: Partial<Record<number, Codec>>): MountSpec {
+export function makeOverlaySpec(
+  layers: OpenedImage[],
+  upper: OverlayUpper | Tmpfs | undefined,
+  options: OverlayMountRequest['options'] & {},
+  dev: number,
+  codecs?: Partial<Record<number, Codec>>,
+  /** What a restore gives back: the pseudo devices and directory inode numbers the checkpoint recorded. */
+  restored?: { devs: readonly number[]; dirInos: DirInoTable },
+): MountSpec {
   const specs: MountSpec[] = [];
+  const devs: number[] = [];
   let ov: Overlay;
   try {
-    if (upper?.type !== undefined && upper.type !== 'tmpfs') throw new SysError('EINVAL', `an overlay's upper is a tmpfs, not ${String(upper.type)}`);
+    if (!(upper instanceof Tmpfs) && upper?.type !== undefined && upper.type !== 'tmpfs') throw new SysError('EINVAL', `an overlay's upper is a tmpfs, not ${String(upper.type)}`);
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i];
       layers[i] = undefined as never;
       specs.push(makeSpec(l, { ...options, source: undefined, mkdir: undefined }, allocAnonDev(), codecs));
     }
     const lowers = specs.map((s, i) => erofsLayer(s.fs as Filesystem, specs[i].origin?.name ?? `layer${i}`)).reverse();
-    ov = new Overlay({ lowers, upper: new Tmpfs({ size: upper?.size, nr_inodes: upper?.nr_inodes }), dev, cacheSize: options.dentryCacheSize });
+    const upperFs = upper instanceof Tmpfs ? upper : new Tmpfs({ size: upper?.size, nr_inodes: upper?.nr_inodes });
+    const allocDev = () => {
+      const d = restored?.devs[devs.length] ?? allocAnonDev();
+      devs.push(d);
+      return d;
+    };
+    ov = new Overlay({ lowers, upper: upperFs, dev, cacheSize: options.dentryCacheSize, allocDev, dirInos: restored?.dirInos });
   } catch (e) {
     for (const s of specs) s.onRelease!();
     for (const l of layers) l?.close();
@@ -673,6 +689,7 @@ export function makeOverlaySpec(layers: OpenedImage[], upper: OverlayUpper | und
     source: options.source ?? 'overlay',
     superOptions: ov.superOptions(),
     flags: { readOnly: options.readOnly, nosuid: options.nosuid, nodev: options.nodev, noexec: options.noexec },
+    overlay: { layers: specs.map((s) => ({ origin: s.origin!, fs: s.fs as Filesystem })), upper: ov.upper, devs },
     onRelease: () => {
       if (released) return;
       released = true;

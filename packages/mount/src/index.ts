@@ -97,6 +97,7 @@ export {
   type ImageRequest,
   type FsRequest,
   type TmpfsCheckpoint,
+  type OverlayCheckpoint,
   type TmpfsContentCheckpoint,
   type BytesCheckpoint,
   type TmpfsValue,

@@ -21,6 +21,7 @@
  */
 import { makedev, splitDev, type RemoteIdentity } from '@erofs-js/erofs';
 import { DeviceRegistry, Filesystem, PipeTable, SysError } from '@erofs-js/vfs';
+import type { Tmpfs } from '@erofs-js/tmpfs';
 import { drop, hold, isDir, nodeKey, parentNode, type MountedFs, type Node } from './node.js';
 import { SyntheticFs } from './synthetic.js';
 
@@ -65,6 +66,17 @@ export interface MountSpec {
   onRelease?: () => void;
   /** Where the image came from, as the host controller opened it (kept for checkpoints). */
   origin?: ImageOrigin;
+  /** An overlay the host controller built of images (kept for checkpoints). */
+  overlay?: OverlayOrigin;
+}
+
+/** What a checkpoint records of an overlay of images: its layers and its upper tmpfs. */
+export interface OverlayOrigin {
+  /** The layers, lowest first: where each image came from and its filesystem. */
+  layers: { origin: ImageOrigin; fs: Filesystem }[];
+  upper: Tmpfs;
+  /** The pseudo devices the overlay gave its upper layer and its layers (upper first, then top to base). */
+  devs: number[];
 }
 
 /**

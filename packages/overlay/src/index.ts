@@ -3,7 +3,7 @@
  * upper) with Linux overlayfs semantics, behind the erofs-js filesystem contract. See
  * README.md.
  */
-export { Overlay, OVERLAYFS_SUPER_MAGIC, COPY_UP_CHUNK, type OverlayOptions } from './overlay.js';
+export { Overlay, OVERLAYFS_SUPER_MAGIC, COPY_UP_CHUNK, DIR_INO_ENTRIES, type OverlayOptions, type DirInoTable } from './overlay.js';
 export { OvlNode, type LowerEntry, type OriginRef } from './node.js';
 export { erofsLayer, MOUNTER, type OverlayLayer } from './layer.js';
 export { encodeOrigin, decodeOrigin, FILEID_INO64_GEN, type Origin } from './handle.js';

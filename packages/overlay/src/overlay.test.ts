@@ -5,6 +5,7 @@ import { ROOT, RENAME_EXCHANGE, RENAME_WHITEOUT, credentials, type FsNode } from
 import { Tmpfs, type TmpNode } from '@erofs-js/tmpfs';
 import { encodeOrigin } from './handle.js';
 import { Overlay, OVERLAYFS_SUPER_MAGIC } from './overlay.js';
+import type { OvlNode } from './node.js';
 import { at, b, code, dec, layer, list, overlay, read, walk } from './testutil.js';
 
 const T = 1600000000;
@@ -257,5 +258,30 @@ describe('the upper tmpfs', () => {
     const two = new Overlay({ lowers: [layer(base())], upper });
     expect(two.uuid).toEqual(uuid);
     expect(list(two, two.root)).toContain('kept');
+  });
+
+  it('gives back the directory inode numbers of an earlier overlay (dirInos), whatever the lookup order', () => {
+    const upper = new Tmpfs();
+    const one = new Overlay({ lowers: [layer(base())], upper });
+    one.mkdir(one.root, b('new'), 0o755, ROOT);
+    const ino = (path: string, fs: Overlay) => {
+      const n = walk(fs, path);
+      try {
+        return fs.stat(n as OvlNode).ino;
+      } finally {
+        n.decRef();
+      }
+    };
+    const first = ['', 'etc', 'new'].map((p) => ino(p, one));
+    const table = one.dirInoTable();
+    const two = new Overlay({ lowers: [layer(base())], upper, dirInos: table, dev: one.dev, allocDev: (() => {
+      const devs = [one.upperDev, ...one.layers.map((l) => l.dev)];
+      return () => devs.shift()!;
+    })() });
+    expect(['new', 'etc', ''].map((p) => ino(p, two)).reverse()).toEqual(first);
+    // A new directory gets a number after the recorded ones.
+    two.mkdir(two.root, b('newer'), 0o755, ROOT);
+    expect(ino('newer', two)).toBe(table.next);
+    expect(() => new Overlay({ lowers: [layer(base())], upper: new Tmpfs(), dirInos: { next: 3, entries: [['u:1', 7]] } })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });

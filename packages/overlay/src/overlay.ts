@@ -135,7 +135,22 @@ export interface OverlayOptions {
   cacheSize?: number;
   /** How mountinfo names the upper tmpfs in upperdir= and workdir= (default "tmpfs"). */
   upperName?: string;
+  /** The directory inode numbers an earlier overlay of the same layers gave (Overlay.dirInoTable; a restore). */
+  dirInos?: DirInoTable;
 }
+
+/**
+ * The inode numbers an overlay gave its directories: for each real directory shown (the
+ * top lower one by `${layer device}:${inode}`, or an upper-only one by `u:${inode}`) its
+ * number, oldest first, and the next number to give.
+ */
+export interface DirInoTable {
+  next: number;
+  entries: [key: string, ino: number][];
+}
+
+/** Most directories whose inode number an overlay remembers. */
+export const DIR_INO_ENTRIES = 1 << 16;
 
 /** A layer with its defaults filled in and its pseudo device. */
 interface Layer extends Required<Omit<OverlayLayer, 'uuid'>> {
@@ -202,6 +217,15 @@ export class Overlay implements FilesystemImpl<OvlNode> {
       return { fs: layer.fs, name: layer.name ?? `layer${i}`, uuid: layer.uuid?.some((b) => b !== 0) ? layer.uuid : undefined, aclSet: layer.aclSet ?? true, dev };
     });
     this.nodes = new NodeCache(options.cacheSize ?? 1000, (n) => this.putReal(n));
+    if (options.dirInos) {
+      const t = options.dirInos;
+      if (!Number.isSafeInteger(t.next) || t.next < 2 || t.entries.length > DIR_INO_ENTRIES) throw new SysError('EINVAL', 'a directory inode table out of bounds');
+      for (const [k, ino] of t.entries) {
+        if (!/^(u|[0-9]+):[0-9]+$/.test(k) || !Number.isSafeInteger(ino) || ino < 2 || ino >= t.next || this.dirInos.has(k)) throw new SysError('EINVAL', `a directory inode table entry ${JSON.stringify(k)} out of bounds`);
+        this.dirInos.set(k, ino);
+      }
+      this.nextDirIno = t.next;
+    }
     const up = this.upper;
     this.upperDir = this.ensureDir(up.root, 'upper', 0o755);
     const workBase = this.ensureDir(up.root, 'work', 0o755);
@@ -275,6 +299,11 @@ export class Overlay implements FilesystemImpl<OvlNode> {
   }
 
   /** The super-block options Linux shows for this overlay in mountinfo. */
+  /** The directory inode numbers given so far (for a checkpoint: OverlayOptions.dirInos). */
+  dirInoTable(): DirInoTable {
+    return { next: this.nextDirIno, entries: [...this.dirInos] };
+  }
+
   superOptions(): string {
     const esc = (s: string) => s.replace(/[\\:, \t\n]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
     return `rw,lowerdir=${this.layers.map((l) => esc(l.name)).join(':')},upperdir=${esc(this.upperName)}/upper,workdir=${esc(this.upperName)}/work,uuid=on`;
@@ -496,7 +525,7 @@ export class Overlay implements FilesystemImpl<OvlNode> {
     let ino = this.dirInos.get(key);
     if (ino === undefined) {
       ino = this.nextDirIno++;
-      if (this.dirInos.size >= 1 << 16) this.dirInos.delete(this.dirInos.keys().next().value as string);
+      if (this.dirInos.size >= DIR_INO_ENTRIES) this.dirInos.delete(this.dirInos.keys().next().value as string);
       this.dirInos.set(key, ino);
     }
     return (n.dirIno = ino);
