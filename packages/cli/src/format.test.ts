@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modeString, timeString, uuidString } from './format.js';
+import { Progress, mib, modeString, timeString, uuidString } from './format.js';
 
 describe('format', () => {
   it('renders ls-style modes, including setuid, setgid and sticky bits with and without x', () => {
@@ -25,4 +25,29 @@ describe('format', () => {
     const u = Uint8Array.from(Buffer.from('e0f5e1e2000040008000' + '0000000e20f5', 'hex'));
     expect(uuidString(u)).toBe('e0f5e1e2-0000-4000-8000-0000000e20f5');
   });
+
+  it('draws progress only after the first second, at most ten times a second, and erases it at the end', () => {
+    let now = 1000;
+    const written: string[] = [];
+    const bar = new Progress({ write: (t: string) => written.push(t) }, 'fsck', undefined, 1000, () => now);
+    bar.update(1, 10);
+    now += 999;
+    bar.update(5, 10);
+    bar.end();
+    expect(written).toEqual([]); // done within a second: nothing at all
+    const slow = new Progress({ write: (t: string) => written.push(t) }, 'mkfs', mib, 1000, () => now);
+    now += 1000;
+    slow.update(3 << 20, 12 << 20);
+    now += 50;
+    slow.update(4 << 20, 12 << 20); // within 100 ms of the last line
+    now += 100;
+    slow.update(12 << 20, 12 << 20);
+    slow.end();
+    expect(written).toEqual([
+      '\rmkfs [########......................] 3.0/12.0 MiB\x1b[K',
+      '\rmkfs [##############################] 12.0/12.0 MiB\x1b[K',
+      '\r\x1b[K',
+    ]);
+  });
 });
+

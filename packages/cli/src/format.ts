@@ -26,20 +26,50 @@ export function uuidString(u: Uint8Array): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** A one-line progress bar for a TTY. */
+/** "12.3/40.0 MiB": a Progress count in bytes. */
+export function mib(done: number, total: number): string {
+  return `${(done / 2 ** 20).toFixed(1)}/${(total / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Where a Progress writes: a TTY stream, in practice process.stderr. */
+export interface ProgressStream {
+  write(s: string): unknown;
+}
+
+/**
+ * A one-line progress bar for a TTY, for work that may take a while: nothing is drawn
+ * during the first second (`delayMs`), so a quick run prints nothing; then the line is
+ * redrawn at most ten times a second, and end() erases it.
+ */
 export class Progress {
+  private readonly start: number;
   private last = 0;
-  constructor(private readonly out: NodeJS.WriteStream, private readonly label: string) {}
+  private drawn = false;
+  constructor(
+    private readonly out: ProgressStream,
+    private readonly label: string,
+    private readonly count: (done: number, total: number) => string = (d, t) => `${d}/${t}`,
+    private readonly delayMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.start = now();
+  }
+
   update(done: number, total: number): void {
-    const now = Date.now();
-    if (now - this.last < 100 && done < total) return;
+    const now = this.now();
+    if (now - this.start < this.delayMs) return;
+    if (now - this.last < 100) return;
     this.last = now;
     const width = 30;
     const frac = total > 0 ? Math.min(1, done / total) : 1;
     const fill = Math.round(frac * width);
-    this.out.write(`\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total}`);
+    this.out.write(`\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${this.count(done, total)}\x1b[K`);
+    this.drawn = true;
   }
+
+  /** Erases the line, if one was drawn. */
   end(): void {
-    this.out.write('\n');
+    if (this.drawn) this.out.write('\r\x1b[K');
+    this.drawn = false;
   }
 }

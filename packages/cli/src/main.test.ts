@@ -592,3 +592,160 @@ describe('erofs mkfs', () => {
     }
   });
 });
+
+describe('the command line (parseArgs)', () => {
+  const img = fx('rootfs-18.erofs');
+
+  it('an extra argument, a missing one, or an option the command does not take: exit 2 and the command\'s usage', () => {
+    for (const [args, message] of [
+      [['info', img, 'extra'], 'info: unexpected argument "extra"'],
+      [['ls', img, '/', '/etc'], 'ls: unexpected argument "/etc"'],
+      [['cat', img], 'cat needs PATH'],
+      [['extract', img], 'extract needs DIR'],
+      [['info', '-l', img], 'info takes no -l option'],
+      [['cat', '--json', img, '/etc/passwd'], 'cat takes no --json option'],
+      [['fsck', '--tar', img], 'fsck takes no --tar option'],
+      [['ls', '--json=yes', img], '--json takes no value'],
+      [['ls', img, '--device'], '--device needs a value (a FILE)'],
+    ] as const) {
+      const r = erofs(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.out).toBe('');
+      const lines = r.err.split('\n');
+      expect(lines[0]).toBe(`erofs: ${message}`);
+      expect(lines[1]).toMatch(new RegExp(`^usage: erofs ${args[0]} `));
+    }
+  });
+
+  it('options go anywhere before --; after it everything is an argument', () => {
+    expect(erofs('ls', img, '-l', '/dev').out).toBe(erofs('ls', '-l', img, '/dev').out);
+    expect(erofs('--long', 'ls', img, '/dev').out).toBe(erofs('ls', '-l', img, '/dev').out);
+    const r = erofs('ls', img, '--', '-l');
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(/: ENOENT: -l: /);
+  });
+
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const r = erofs(flag);
+      expect(r).toMatchObject({ status: 0, out: `erofs ${pkg.version}\n`, err: '' });
+    }
+  });
+
+  it('erofs help CMD and CMD --help print the command\'s usage, options and details; help alone the whole usage', () => {
+    for (const cmd of ['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest', 'mkfs']) {
+      const a = erofs('help', cmd);
+      expect(a.status).toBe(0);
+      expect(a.out).toMatch(new RegExp(`^usage: erofs ${cmd} `));
+      expect(a.out).toMatch(/\noptions:\n(.*\n)*  -h, --help +this help\n$/);
+      expect(erofs(cmd, '--help').out).toBe(a.out);
+      expect(erofs(cmd, '-h', img).out).toBe(a.out);
+      for (const line of a.out.split('\n')) expect(line.length, line).toBeLessThanOrEqual(92);
+    }
+    expect(erofs('help', 'extract').out).toMatch(/--same-permissions/);
+    expect(erofs('help', 'ls').out).not.toMatch(/--same-permissions/);
+    expect(erofs('help', 'mkfs').out).toMatch(/--tar\[=f\|=i\]/);
+    const all = erofs('help');
+    expect(all.status).toBe(0);
+    expect(all.out).toBe(erofs('--help').out);
+    for (const cmd of ['info', 'ls', 'cat', 'stat', 'xattr', 'extract', 'fsck', 'manifest', 'mkfs']) expect(all.out).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    const bad = erofs('help', 'frobnicate');
+    expect(bad.status).toBe(2);
+    expect(bad.err).toMatch(/^erofs: help: unknown command frobnicate\n/);
+  });
+});
+
+describe('errors name the image once', () => {
+  it('a missing image: the reason in words and its code, the path not repeated', () => {
+    const r = erofs('info', '/nonexistent/image.erofs');
+    expect(r.err).toBe('erofs: /nonexistent/image.erofs: EIO: cannot open: no such file or directory (ENOENT)\n');
+    const d = erofs('cat', '--device=/nonexistent/blob', fx('basic-18-blobdev.erofs'), '/');
+    expect(d.err).toBe(`erofs: ${fx('basic-18-blobdev.erofs')}: EIO: device /nonexistent/blob: cannot open: no such file or directory (ENOENT)\n`);
+    expectOneLineError(erofs('info', FIXTURES), FIXTURES, 'EINVAL');
+  });
+
+  it('extract into a non-empty directory: the image, then the host error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'erofs-extract-'));
+    try {
+      writeFileSync(join(dir, 'bin'), 'in the way');
+      const r = erofs('extract', fx('rootfs-18.erofs'), dir);
+      expect(r.status).toBe(1);
+      expect(r.err).toBe(`erofs: ${fx('rootfs-18.erofs')}: EEXIST: file already exists, mkdir '${join(dir, 'bin')}'\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mkfs names the image it was making', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'erofs-mkfs-'));
+    try {
+      const r = erofs('mkfs', join(dir, 'missing'), join(dir, 'out.erofs'));
+      expect(r.status).toBe(1);
+      expect(r.err).toBe(`erofs: ${join(dir, 'out.erofs')}: ENOENT: no such file or directory, lstat '${join(dir, 'missing')}'\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('--json', () => {
+  it('info: the superblock as an object, equal to the fixture index and the text output', () => {
+    const index = fixtureIndex() as unknown as { image: string; blksz: number; superblock: { root_nid: number; inos: number; volume_name: string; meta_blkaddr: number } }[];
+    for (const name of ['rootfs-19-label.erofs', 'basic-18-b512.erofs', 'z-lz4hc-18-allfrag.erofs', 'basic-18-blobdev.erofs', 'z-zstd-19-48bit-unaligned.erofs']) {
+      const r = erofs('info', '--json', fx(name));
+      expect(r.status, r.err).toBe(0);
+      const j = JSON.parse(r.out);
+      const info = index.find((i) => i.image === name)!;
+      expect(j).toMatchObject({ blockSize: info.blksz, inodes: info.superblock.inos, rootNid: String(info.superblock.root_nid), metaBlkaddr: info.superblock.meta_blkaddr, label: info.superblock.volume_name, uuid: 'e0f5e1e2-0000-4000-8000-0000000e20f5' });
+      const text = erofs('info', fx(name)).out;
+      expect(text).toContain(`features:        ${j.features.join(' ') || '(none)'}\n`);
+      expect(text).toContain(`blocks:          ${j.blocks}\n`);
+      if (j.compression.length) expect(text).toContain(`compression:     ${j.compression.join(' ')}\n`);
+      else expect(text).not.toContain('compression:');
+    }
+    expect(JSON.parse(erofs('info', '--json', fx('z-zstd-19-48bit-unaligned.erofs')).out).compression).toContain('zstd');
+    expect(JSON.parse(erofs('info', '--json', fx('basic-18-blobdev.erofs')).out).extraDevices).toHaveLength(1);
+    expect(JSON.parse(erofs('info', '--json', fx('basic-18.erofs')).out).compression).toEqual([]);
+  });
+
+  it('ls: one object per entry in on-disk order, equal to the manifest', () => {
+    for (const [name, dirs] of [['rootfs-18.erofs', ['/', '/dev', '/bin']], ['basic-18.erofs', ['/names', '/links']]] as const) {
+      const m = manifestOf(name);
+      for (const dir of dirs) {
+        const r = erofs('ls', '--json', fx(name), dir);
+        expect(r.status, r.err).toBe(0);
+        const entries = JSON.parse(r.out) as Record<string, unknown>[];
+        const truth = readdirOf(name).find((t) => t.path === dir)!;
+        const names = entries.map((e) => (e.name !== undefined ? Buffer.from(e.name as string) : Buffer.from(e.name_b64 as string, 'base64')));
+        expect(names.map((n) => n.toString('base64'))).toEqual((truth.entries ?? []).map((n) => Buffer.from(n).toString('base64')).concat((truth.entries_b64 ?? [])));
+        entries.forEach((e, k) => {
+          const rec = m.find((x) => pathBytes(x).equals(Buffer.concat([Buffer.from(dir === '/' ? '/' : dir + '/'), names[k]])))!;
+          expect(rec).toBeDefined();
+          expect(e).toMatchObject({ type: rec.type, mode: rec.mode, uid: rec.uid, gid: rec.gid, size: rec.size, nlink: rec.nlink, mtime: rec.mtime });
+          if (rec.type === 'symlink') expect(e.target ?? e.target_b64).toBe(rec.target ?? rec.target_b64);
+          if (rec.rdev !== undefined) expect([e.major, e.minor]).toEqual(majorMinor(rec.rdev));
+        });
+      }
+    }
+    expect(JSON.parse(erofs('ls', '--json', fx('rootfs-18.erofs'), '/etc/passwd').out)).toMatchObject([{ name: '/etc/passwd', type: 'file', size: 123 }]);
+    expect(erofs('ls', '--json', fx('rootfs-18.erofs'), '/tmp').out).toBe('[]\n');
+  });
+
+  it('stat: the same object with or without --json', () => {
+    const a = erofs('stat', '--json', fx('rootfs-18.erofs'), '/bin/sh');
+    expect(a.status).toBe(0);
+    expect(JSON.parse(a.out)).toEqual(JSON.parse(erofs('stat', fx('rootfs-18.erofs'), '/bin/sh').out));
+  });
+});
+
+describe('progress on a TTY', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('a command done within a second draws no progress line', () => {
+    // script(1) gives the command a terminal; its output (stdout and stderr together) comes back on ours.
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${BIN} fsck ${fx('rootfs-18.erofs')}`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toMatch(/\[#*\.*\]/);
+    expect(r.stdout).toMatch(/clean/);
+  });
+});

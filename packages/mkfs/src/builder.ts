@@ -76,6 +76,11 @@ export interface BuildOptions {
    * writes by default).
    */
   compressedIndexes?: 'full' | 'compact';
+  /**
+   * Called as the image is written (after the plan, which reads compressed and sparse
+   * files once already): bytes written so far and the image size. For progress displays.
+   */
+  onProgress?(written: number, total: number): void;
 }
 
 /**
@@ -324,8 +329,18 @@ export function buildImage(root: DirNode | BuildSource, options: BuildOptions = 
  */
 export function buildImageTo(source: BuildSource, sink: ImageSink, options: BuildOptions = {}, bufferBytes = WRITE_BUFFER): number {
   const plan = new Plan(source, options);
-  plan.write(sink, new Uint8Array(bufferBytes));
-  return plan.totalBlocks * plan.bs;
+  const total = plan.totalBlocks * plan.bs;
+  const report = options.onProgress;
+  const out: ImageSink = report
+    ? {
+        write(bytes, position) {
+          sink.write(bytes, position);
+          report(position + bytes.length, total);
+        },
+      }
+    : sink;
+  plan.write(out, new Uint8Array(bufferBytes));
+  return total;
 }
 
 /** Per xattr set: ibody size, sorted shared ids, inline entries, name filter. */
