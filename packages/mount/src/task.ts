@@ -38,7 +38,7 @@ import {
   checkMmap,
   checkOpenFlags,
   hasCap,
-  toSysError,
+  failedCall,
   type Credentials,
   type Stat,
   type StatFs,
@@ -236,11 +236,15 @@ function idArg(v: number): number {
   return u === 0xffffffff ? -1 : u;
 }
 
-function sys<T>(fn: () => T): T {
+/**
+ * Runs the body of a call: whatever it throws leaves as a SysError naming the call and its
+ * path (failedCall: Node's `syscall` and `path`), built only when it fails.
+ */
+function sys<T>(syscall: string, path: PathArg | null | undefined, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    throw toSysError(e);
+    throw failedCall(e, syscall, path);
   }
 }
 
@@ -355,65 +359,75 @@ export class Task {
   }
 
   close(fd: number): number {
-    const desc = this.description(fd);
-    this.fds.delete(fd);
-    desc.put();
-    return 0;
+    return sys('close', undefined, () => {
+      const desc = this.description(fd);
+      this.fds.delete(fd);
+      desc.put();
+      return 0;
+    });
   }
 
   dup(fd: number): number {
-    const desc = this.description(fd);
-    const n = this.install(desc, false);
-    desc.refs++;
-    return n;
+    return sys('dup', undefined, () => {
+      const desc = this.description(fd);
+      const n = this.install(desc, false);
+      desc.refs++;
+      return n;
+    });
   }
 
   dup2(oldfd: number, newfd: number): number {
-    if (oldfd === newfd) {
-      this.description(oldfd);
-      return newfd;
-    }
-    return this.dup3(oldfd, newfd, 0);
+    return sys('dup2', undefined, () => {
+      if (oldfd === newfd) {
+        this.description(oldfd);
+        return newfd;
+      }
+      return this.dup3(oldfd, newfd, 0);
+    });
   }
 
   dup3(oldfd: number, newfd: number, flags: number): number {
-    this.alive();
-    if (flags & ~O_CLOEXEC) throw new SysError('EINVAL', `bad dup3 flags 0x${flags.toString(16)}`);
-    if (oldfd === newfd) throw new SysError('EINVAL', 'dup3 onto itself');
-    if (!this.fds.inRange(newfd) || this.fds.isReserved(newfd)) throw new SysError('EBADF', `bad file descriptor ${newfd}`);
-    const desc = this.description(oldfd);
-    desc.refs++;
-    const old = this.fds.set(newfd, { desc, cloexec: (flags & O_CLOEXEC) !== 0 });
-    old?.desc.put();
-    return newfd;
+    return sys('dup3', undefined, () => {
+      this.alive();
+      if (flags & ~O_CLOEXEC) throw new SysError('EINVAL', `bad dup3 flags 0x${flags.toString(16)}`);
+      if (oldfd === newfd) throw new SysError('EINVAL', 'dup3 onto itself');
+      if (!this.fds.inRange(newfd) || this.fds.isReserved(newfd)) throw new SysError('EBADF', `bad file descriptor ${newfd}`);
+      const desc = this.description(oldfd);
+      desc.refs++;
+      const old = this.fds.set(newfd, { desc, cloexec: (flags & O_CLOEXEC) !== 0 });
+      old?.desc.put();
+      return newfd;
+    });
   }
 
   fcntl(fd: number, cmd: number, arg = 0): number {
-    const desc = this.description(fd);
-    const entry = this.fds.get(fd)!;
-    switch (cmd) {
-      case F_DUPFD:
-      case F_DUPFD_CLOEXEC: {
-        if (!(Number.isInteger(arg) && arg >= 0 && arg < this.maxFds)) throw new SysError('EINVAL', `bad descriptor floor ${arg}`);
-        const n = this.install(desc, cmd === F_DUPFD_CLOEXEC, arg);
-        desc.refs++;
-        return n;
+    return sys('fcntl', undefined, () => {
+      const desc = this.description(fd);
+      const entry = this.fds.get(fd)!;
+      switch (cmd) {
+        case F_DUPFD:
+        case F_DUPFD_CLOEXEC: {
+          if (!(Number.isInteger(arg) && arg >= 0 && arg < this.maxFds)) throw new SysError('EINVAL', `bad descriptor floor ${arg}`);
+          const n = this.install(desc, cmd === F_DUPFD_CLOEXEC, arg);
+          desc.refs++;
+          return n;
+        }
+        case F_GETFD:
+          return entry.cloexec ? FD_CLOEXEC : 0;
+        case F_SETFD:
+          entry.cloexec = (arg & FD_CLOEXEC) !== 0;
+          return 0;
+        case F_GETFL:
+          // open(2) adds O_LARGEFILE to every open but an O_PATH one (which keeps only its few flags).
+          return (desc.file.flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | (desc.file.flags & O_PATH ? 0 : O_LARGEFILE);
+        case F_SETFL:
+          // O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME change nothing a read-only
+          // description does; accept them as Linux does.
+          return 0;
+        default:
+          throw new SysError('EINVAL', `unsupported fcntl command ${cmd}`);
       }
-      case F_GETFD:
-        return entry.cloexec ? FD_CLOEXEC : 0;
-      case F_SETFD:
-        entry.cloexec = (arg & FD_CLOEXEC) !== 0;
-        return 0;
-      case F_GETFL:
-        // open(2) adds O_LARGEFILE to every open but an O_PATH one (which keeps only its few flags).
-        return (desc.file.flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | (desc.file.flags & O_PATH ? 0 : O_LARGEFILE);
-      case F_SETFL:
-        // O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME change nothing a read-only
-        // description does; accept them as Linux does.
-        return 0;
-      default:
-        throw new SysError('EINVAL', `unsupported fcntl command ${cmd}`);
-    }
+    });
   }
 
   /** Closes the descriptors marked close-on-exec (call at execve). */
@@ -506,7 +520,7 @@ export class Task {
    * and readlinkat(fd, "").
    */
   openat(dirfd: number, path: PathArg, flagsArg = 0, mode = 0): number {
-    return sys(() => {
+    return sys('openat', path, () => {
       this.alive();
       // The flags first: EINVAL here beats EBADF, ENOENT and ENAMETOOLONG below.
       const flags = checkOpenFlags(flagsArg);
@@ -600,7 +614,7 @@ export class Task {
 
   /** pipe2(2): [read end, write end]; flags O_NONBLOCK, O_DIRECT (packets), O_CLOEXEC. */
   pipe2(flags = 0): [number, number] {
-    return sys(() => {
+    return sys('pipe2', undefined, () => {
       this.alive();
       const [r, w] = this.ns.pipes.createPipe(flags, this.creds);
       const m = this.ns.pipeMount(r.node.fs);
@@ -646,7 +660,7 @@ export class Task {
       if (d.far !== null) checkFarRead(d, d.far, buf.length);
       return d.file.read(buf);
     } catch (e) {
-      throw toSysError(e);
+      throw failedCall(e, 'read', undefined);
     }
   }
 
@@ -665,12 +679,12 @@ export class Task {
       checkFarRead(d, off, buf.length);
       return d.file.pread(buf, MAX_OFFSET);
     } catch (e) {
-      throw toSysError(e);
+      throw failedCall(e, 'pread64', undefined);
     }
   }
 
   readv(fd: number, iov: readonly Uint8Array[]): number {
-    return sys(() => {
+    return sys('readv', undefined, () => {
       const d = this.description(fd);
       const n = iovLength(iov);
       if (d.far !== null) checkFarRead(d, d.far, n);
@@ -680,7 +694,7 @@ export class Task {
 
   /** preadv(2): pread64's offset rules for the buffers' total length; at most UIO_MAXIOV buffers. */
   preadv(fd: number, iov: readonly Uint8Array[], offset: number | bigint): number {
-    return sys(() => {
+    return sys('preadv', undefined, () => {
       const off = offsetArg(offset);
       if (off < 0) throw new SysError('EINVAL', `negative offset ${off}`);
       const d = this.description(fd);
@@ -702,7 +716,7 @@ export class Task {
   lseek(fd: number, offset: number, whence: number): number;
   lseek(fd: number, offset: number | bigint, whence: number): number | bigint;
   lseek(fd: number, offset: number | bigint, whence: number): number | bigint {
-    return sys(() => {
+    return sys('lseek', undefined, () => {
       const d = this.description(fd);
       const off = offsetArg(offset);
       if (d.far === null && typeof off === 'number') {
@@ -721,30 +735,30 @@ export class Task {
   }
 
   getdents64(fd: number, buf: Uint8Array): number {
-    return sys(() => this.description(fd).file.getdents64(buf));
+    return sys('getdents64', undefined, () => this.description(fd).file.getdents64(buf));
   }
 
   // ---- writing: descriptors ------------------------------------------------------------
 
   /** write(2) at the description's offset (O_APPEND: at the end). */
   write(fd: number, buf: Uint8Array): number {
-    return sys(() => this.description(fd).file.write(buf));
+    return sys('write', undefined, () => this.description(fd).file.write(buf));
   }
 
   /** pwrite64(2): at `offset`, leaving the description's offset alone. */
   pwrite64(fd: number, buf: Uint8Array, offset: number | bigint): number {
-    return sys(() => this.description(fd).file.pwrite(buf, writeOffset(offset)));
+    return sys('pwrite64', undefined, () => this.description(fd).file.pwrite(buf, writeOffset(offset)));
   }
 
   writev(fd: number, iov: readonly Uint8Array[]): number {
-    return sys(() => {
+    return sys('writev', undefined, () => {
       iovLength(iov);
       return this.description(fd).file.writev(iov);
     });
   }
 
   pwritev(fd: number, iov: readonly Uint8Array[], offset: number | bigint): number {
-    return sys(() => {
+    return sys('pwritev', undefined, () => {
       const off = writeOffset(offset);
       iovLength(iov);
       return this.description(fd).file.pwritev(iov, off);
@@ -753,7 +767,7 @@ export class Task {
 
   /** ftruncate(2): EINVAL for a negative length, then the description's answer (EINVAL when not open for writing). */
   ftruncate(fd: number, length: number | bigint): number {
-    return sys(() => {
+    return sys('ftruncate', undefined, () => {
       const d = this.description(fd);
       const len = lengthArg(length);
       // do_ftruncate: a regular file open for writing, else EINVAL (no mnt_want_write: the
@@ -767,7 +781,7 @@ export class Task {
 
   /** fallocate(2). */
   fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): number {
-    return sys(() => {
+    return sys('fallocate', undefined, () => {
       const d = this.description(fd);
       const off = lengthArg(offset);
       const len = lengthArg(length);
@@ -779,14 +793,14 @@ export class Task {
 
   /** fsync(2): EINVAL where the filesystem has no fsync (EROFS), as Linux answers. */
   fsync(fd: number): number {
-    return sys(() => {
+    return sys('fsync', undefined, () => {
       this.description(fd).file.fsync();
       return 0;
     });
   }
 
   fdatasync(fd: number): number {
-    return sys(() => {
+    return sys('fdatasync', undefined, () => {
       this.description(fd).file.fdatasync();
       return 0;
     });
@@ -794,7 +808,7 @@ export class Task {
 
   /** syncfs(2): the descriptor's filesystem (O_PATH descriptors too: Linux accepts them). */
   syncfs(fd: number): number {
-    return sys(() => {
+    return sys('syncfs', undefined, () => {
       this.description(fd).node.fs.sync();
       return 0;
     });
@@ -816,7 +830,7 @@ export class Task {
   }
 
   mkdirat(dirfd: number, path: PathArg, mode: number): number {
-    return sys(() => {
+    return sys('mkdirat', path, () => {
       const { bytes, r } = this.pathArgs(path);
       namei.mkdir(r, this.startHeld(dirfd, bytes), bytes, intArg(mode, 'mode'), this.creds);
       return 0;
@@ -828,7 +842,7 @@ export class Task {
   }
 
   mknodat(dirfd: number, path: PathArg, mode: number, dev = 0): number {
-    return sys(() => {
+    return sys('mknodat', path, () => {
       const m = intArg(mode, 'mode');
       checkMknodType(m);
       const { bytes, r } = this.pathArgs(path);
@@ -842,7 +856,7 @@ export class Task {
   }
 
   symlinkat(target: PathArg, newdirfd: number, linkpath: PathArg): number {
-    return sys(() => {
+    return sys('symlinkat', target, () => {
       const t = pathBytes(target);
       if (t.length === 0) throw new SysError('ENOENT', 'empty symlink target');
       if (t.length >= 4096) throw new SysError('ENAMETOOLONG', `target of ${t.length} bytes`);
@@ -858,7 +872,7 @@ export class Task {
 
   /** linkat(2): AT_SYMLINK_FOLLOW follows a final symlink of the old path; AT_EMPTY_PATH links `olddirfd` itself. */
   linkat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
-    return sys(() => {
+    return sys('linkat', oldpath, () => {
       if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad linkat flags ${flags}`);
       const emptyPath = (flags & AT_EMPTY_PATH) !== 0;
       if (emptyPath && pathBytes(oldpath).length === 0 && !hasCap(this.creds, CAP_DAC_READ_SEARCH)) throw new SysError('ENOENT', 'AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH');
@@ -879,7 +893,7 @@ export class Task {
 
   /** unlinkat(2): AT_REMOVEDIR makes it rmdir. */
   unlinkat(dirfd: number, path: PathArg, flags = 0): number {
-    return sys(() => {
+    return sys('unlinkat', path, () => {
       if (flags & ~AT_REMOVEDIR) throw new SysError('EINVAL', `bad unlinkat flags ${flags}`);
       const { bytes, r } = this.pathArgs(path);
       if (flags & AT_REMOVEDIR) namei.rmdir(r, this.startHeld(dirfd, bytes), bytes, this.creds);
@@ -898,7 +912,7 @@ export class Task {
 
   /** renameat2(2): RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT (CAP_MKNOD). */
   renameat2(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags = 0): number {
-    return sys(() => {
+    return sys('renameat2', oldpath, () => {
       // (No capability check for RENAME_WHITEOUT: Linux allows it unprivileged since 5.8.)
       checkRenameFlags(flags);
       const o = this.pathArgs(oldpath);
@@ -949,7 +963,7 @@ export class Task {
 
   /** fchmodat2(2): AT_SYMLINK_NOFOLLOW on a symlink is EOPNOTSUPP (Linux cannot chmod a link). */
   fchmodat2(dirfd: number, path: PathArg, mode: number, flags = 0): number {
-    return sys(() => {
+    return sys('fchmodat2', path, () => {
       const m = intArg(mode, 'mode');
       const loc = this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
       return this.withLoc(loc, (l) => {
@@ -971,7 +985,7 @@ export class Task {
   }
 
   fchmod(fd: number, mode: number): number {
-    return sys(() => this.chmodLoc(this.fdTarget(fd), intArg(mode, 'mode')));
+    return sys('fchmod', undefined, () => this.chmodLoc(this.fdTarget(fd), intArg(mode, 'mode')));
   }
 
   private chownLoc(loc: Location, uid: number, gid: number): number {
@@ -983,7 +997,7 @@ export class Task {
   }
 
   fchownat(dirfd: number, path: PathArg, uid: number, gid: number, flags = 0): number {
-    return sys(() => this.chownLoc(this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), uid, gid));
+    return sys('fchownat', path, () => this.chownLoc(this.attrTarget(dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), uid, gid));
   }
 
   chown(path: PathArg, uid: number, gid: number): number {
@@ -995,7 +1009,7 @@ export class Task {
   }
 
   fchown(fd: number, uid: number, gid: number): number {
-    return sys(() => this.chownLoc(this.fdTarget(fd), uid, gid));
+    return sys('fchown', undefined, () => this.chownLoc(this.fdTarget(fd), uid, gid));
   }
 
   /**
@@ -1004,7 +1018,7 @@ export class Task {
    * descriptor is futimens.
    */
   utimensat(dirfd: number, path: PathArg | null, times: readonly [Timespec, Timespec] | null, flags = 0): number {
-    return sys(() => {
+    return sys('utimensat', path, () => {
       if (times && times[0].nsec === UTIME_OMIT && times[1].nsec === UTIME_OMIT) return 0;
       checkTimes(times);
       if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad utimensat flags ${flags}`);
@@ -1023,7 +1037,7 @@ export class Task {
 
   /** truncate(2): a negative length is EINVAL before the path is looked at. */
   truncate(path: PathArg, length: number | bigint): number {
-    return sys(() => {
+    return sys('truncate', path, () => {
       const len = lengthArg(length);
       const loc = this.lookupAt(AT_FDCWD, path, { follow: true });
       return this.withLoc(loc, (l) => {
@@ -1043,7 +1057,7 @@ export class Task {
 
   /** setxattr(2): flags, name length and value size are checked before the path. */
   setxattr(path: PathArg, name: PathArg, value: Uint8Array, flags = 0): number {
-    return sys(() => {
+    return sys('setxattr', path, () => {
       const n = pathBytes(name);
       checkSetxattr(n, value, flags);
       return this.setxattrLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), n, value, flags);
@@ -1051,7 +1065,7 @@ export class Task {
   }
 
   lsetxattr(path: PathArg, name: PathArg, value: Uint8Array, flags = 0): number {
-    return sys(() => {
+    return sys('lsetxattr', path, () => {
       const n = pathBytes(name);
       checkSetxattr(n, value, flags);
       return this.setxattrLoc(this.lookupAt(AT_FDCWD, path, { follow: false }), n, value, flags);
@@ -1059,7 +1073,7 @@ export class Task {
   }
 
   fsetxattr(fd: number, name: PathArg, value: Uint8Array, flags = 0): number {
-    return sys(() => {
+    return sys('fsetxattr', undefined, () => {
       const n = pathBytes(name);
       checkSetxattr(n, value, flags);
       return this.setxattrLoc(this.fdTarget(fd), n, value, flags);
@@ -1075,7 +1089,7 @@ export class Task {
   }
 
   removexattr(path: PathArg, name: PathArg): number {
-    return sys(() => {
+    return sys('removexattr', path, () => {
       const n = pathBytes(name);
       checkXattrName(n);
       return this.removexattrLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), n);
@@ -1083,7 +1097,7 @@ export class Task {
   }
 
   lremovexattr(path: PathArg, name: PathArg): number {
-    return sys(() => {
+    return sys('lremovexattr', path, () => {
       const n = pathBytes(name);
       checkXattrName(n);
       return this.removexattrLoc(this.lookupAt(AT_FDCWD, path, { follow: false }), n);
@@ -1091,7 +1105,7 @@ export class Task {
   }
 
   fremovexattr(fd: number, name: PathArg): number {
-    return sys(() => {
+    return sys('fremovexattr', undefined, () => {
       const n = pathBytes(name);
       checkXattrName(n);
       return this.removexattrLoc(this.fdTarget(fd), n);
@@ -1112,7 +1126,7 @@ export class Task {
    * file). Directories, synthetic ones included, are ENODEV; O_PATH descriptors EBADF.
    */
   mmap(fd: number, offset: number | bigint, length: number, prot: number, flags: number): Uint8Array[] {
-    return sys(() => {
+    return sys('mmap', undefined, () => {
       const off = offsetArg(offset);
       if (typeof off === 'bigint' && (off < 0n || off % BigInt(PAGE_SIZE) !== 0n)) throw new SysError('EINVAL', `offset ${off} is not a multiple of the page size`);
       const f = this.description(fd).file;
@@ -1135,7 +1149,7 @@ export class Task {
   // ---- attributes ---------------------------------------------------------------------
 
   fstat(fd: number): Stat {
-    return sys(() => this.description(fd).file.stat());
+    return sys('fstat', undefined, () => this.description(fd).file.stat());
   }
 
   /** newfstatat(2) (fstatat): flags AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_NO_AUTOMOUNT. */
@@ -1151,7 +1165,7 @@ export class Task {
         release(loc);
       }
     } catch (e) {
-      throw toSysError(e);
+      throw failedCall(e, 'newfstatat', path);
     }
   }
 
@@ -1168,7 +1182,7 @@ export class Task {
    * a mount and the mount id (STATX_MNT_ID, always returned as Linux does).
    */
   statx(dirfd: number, path: PathArg, flags = 0, mask = 0): MountStatx {
-    return sys(() => {
+    return sys('statx', path, () => {
       if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) throw new SysError('EINVAL', `bad flags 0x${flags.toString(16)}`);
       if ((flags & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) throw new SysError('EINVAL', 'AT_STATX_FORCE_SYNC with AT_STATX_DONT_SYNC');
       if (mask & STATX__RESERVED) throw new SysError('EINVAL', 'reserved statx mask bit');
@@ -1183,7 +1197,7 @@ export class Task {
    * is not a symlink); a path naming a non-symlink is EINVAL; a zero-size buffer EINVAL.
    */
   readlinkat(dirfd: number, path: PathArg, buf: Uint8Array): number {
-    return sys(() => {
+    return sys('readlinkat', path, () => {
       if (buf.length <= 0) throw new SysError('EINVAL', 'buffer size must be positive');
       const empty = pathBytes(path).length === 0;
       const loc = this.lookupAt(dirfd, path, { follow: false, emptyPath: true });
@@ -1203,7 +1217,7 @@ export class Task {
    * of a noexec mount EACCES.
    */
   faccessat2(dirfd: number, path: PathArg, mode: number, flags = 0): number {
-    return sys(() => {
+    return sys('faccessat2', path, () => {
       if (mode & ~7) throw new SysError('EINVAL', `bad access mode ${mode}`);
       if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError('EINVAL', `bad flags 0x${flags.toString(16)}`);
       const loc = this.lookupAt(dirfd, path, { follow: !(flags & AT_SYMLINK_NOFOLLOW), emptyPath: (flags & AT_EMPTY_PATH) !== 0 });
@@ -1232,28 +1246,28 @@ export class Task {
 
   /** getxattr(2): the value's length; with a buffer, the value copied into it (ERANGE when too small). */
   getxattr(path: PathArg, name: PathArg, buf: Uint8Array | null = null): number {
-    return sys(() => this.withLoc(this.xattrTarget(path, true), (l) => node.getxattr(l.node, pathBytes(name), buf, this.creds)));
+    return sys('getxattr', path, () => this.withLoc(this.xattrTarget(path, true), (l) => node.getxattr(l.node, pathBytes(name), buf, this.creds)));
   }
 
   lgetxattr(path: PathArg, name: PathArg, buf: Uint8Array | null = null): number {
-    return sys(() => this.withLoc(this.xattrTarget(path, false), (l) => node.getxattr(l.node, pathBytes(name), buf, this.creds)));
+    return sys('lgetxattr', path, () => this.withLoc(this.xattrTarget(path, false), (l) => node.getxattr(l.node, pathBytes(name), buf, this.creds)));
   }
 
   fgetxattr(fd: number, name: PathArg, buf: Uint8Array | null = null): number {
-    return sys(() => node.getxattr(this.ioDescription(fd).node, pathBytes(name), buf, this.creds));
+    return sys('fgetxattr', undefined, () => node.getxattr(this.ioDescription(fd).node, pathBytes(name), buf, this.creds));
   }
 
   /** listxattr(2): NUL-terminated names; the size only when no buffer is given. */
   listxattr(path: PathArg, buf: Uint8Array | null = null): number {
-    return sys(() => this.withLoc(this.xattrTarget(path, true), (l) => node.listxattr(l.node, buf, this.creds)));
+    return sys('listxattr', path, () => this.withLoc(this.xattrTarget(path, true), (l) => node.listxattr(l.node, buf, this.creds)));
   }
 
   llistxattr(path: PathArg, buf: Uint8Array | null = null): number {
-    return sys(() => this.withLoc(this.xattrTarget(path, false), (l) => node.listxattr(l.node, buf, this.creds)));
+    return sys('llistxattr', path, () => this.withLoc(this.xattrTarget(path, false), (l) => node.listxattr(l.node, buf, this.creds)));
   }
 
   flistxattr(fd: number, buf: Uint8Array | null = null): number {
-    return sys(() => node.listxattr(this.ioDescription(fd).node, buf, this.creds));
+    return sys('flistxattr', undefined, () => node.listxattr(this.ioDescription(fd).node, buf, this.creds));
   }
 
   /** A description that is not O_PATH (the f*xattr calls reject O_PATH with EBADF). */
@@ -1266,18 +1280,18 @@ export class Task {
   // ---- statfs -------------------------------------------------------------------------
 
   statfs(path: PathArg): StatFs {
-    return sys(() => this.withLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), (l) => mountStatfs(l.mount)));
+    return sys('statfs', path, () => this.withLoc(this.lookupAt(AT_FDCWD, path, { follow: true }), (l) => mountStatfs(l.mount)));
   }
 
   fstatfs(fd: number): StatFs {
-    return sys(() => mountStatfs(this.description(fd).mount));
+    return sys('fstatfs', undefined, () => mountStatfs(this.description(fd).mount));
   }
 
   // ---- cwd and root -------------------------------------------------------------------
 
   /** chdir(2): the target must be a directory with search permission. */
   chdir(path: PathArg): number {
-    return sys(() => {
+    return sys('chdir', path, () => {
       const loc = this.lookupAt(AT_FDCWD, path, { follow: true, directory: true });
       try {
         node.access(loc.node, MAY_EXEC, this.creds);
@@ -1292,7 +1306,7 @@ export class Task {
 
   /** fchdir(2): O_PATH descriptors of directories are accepted, as on Linux. */
   fchdir(fd: number): number {
-    return sys(() => {
+    return sys('fchdir', undefined, () => {
       const d = this.description(fd);
       if (!node.isDir(d.node)) throw new SysError('ENOTDIR', 'not a directory');
       node.access(d.node, MAY_EXEC, this.creds);
@@ -1303,7 +1317,7 @@ export class Task {
 
   /** chroot(2): needs CAP_SYS_CHROOT (18); the cwd stays where it is. */
   chroot(path: PathArg): number {
-    return sys(() => {
+    return sys('chroot', path, () => {
       const loc = this.lookupAt(AT_FDCWD, path, { follow: true, directory: true });
       try {
         node.access(loc.node, MAY_EXEC, this.creds);
@@ -1331,7 +1345,7 @@ export class Task {
    * result is out of the root's reach (a lazily detached mount), as getcwd would say.
    */
   realpath(path: PathArg): Uint8Array {
-    return sys(() => {
+    return sys('realpath', path, () => {
       const loc = this.lookupAt(AT_FDCWD, path, { follow: true });
       return this.withLoc(loc, (l) => {
         const { path: p, reachable } = this.ns.pathOf(l, this.rootLoc);
@@ -1343,7 +1357,7 @@ export class Task {
 
   /** getcwd(2): writes the NUL-terminated path and returns its length with the NUL; ERANGE when it does not fit. */
   getcwd(buf: Uint8Array): number {
-    return sys(() => {
+    return sys('getcwd', undefined, () => {
       const p = this.cwdPath();
       if (p.length + 1 > buf.length) throw new SysError('ERANGE', `cwd of ${p.length + 1} bytes does not fit in ${buf.length}`);
       buf.set(p);
@@ -1361,7 +1375,7 @@ export class Task {
    * mount table); an unknown type is ENODEV.
    */
   mount(_source: PathArg | null, _target: PathArg, fstype: PathArg | null, flags = 0, _data: unknown = null): number {
-    return sys(() => {
+    return sys('mount', _target, () => {
       this.alive();
       const type = fstype === null ? '' : typeof fstype === 'string' ? fstype : new TextDecoder().decode(fstype);
       if (this.ns.policy.imageTypes.includes(type)) throw new SysError('EPERM', `a guest may not mount ${type} images; the host mounts them`);
@@ -1377,7 +1391,7 @@ export class Task {
    * path must be the root of a mount (EINVAL), busy EBUSY unless MNT_DETACH.
    */
   umount2(target: PathArg, flags = 0): number {
-    return sys(() => {
+    return sys('umount2', target, () => {
       if (flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW)) throw new SysError('EINVAL', `bad umount flags 0x${flags.toString(16)}`);
       if (flags & MNT_EXPIRE && flags & (MNT_FORCE | MNT_DETACH)) throw new SysError('EINVAL', 'MNT_EXPIRE with MNT_FORCE or MNT_DETACH');
       const loc = this.lookupAt(AT_FDCWD, target, { follow: !(flags & UMOUNT_NOFOLLOW) });

@@ -51,6 +51,13 @@ export class SysError extends Error {
   readonly code: Errno;
   /** Linux errno number, e.g. 2. */
   readonly errno: number;
+  /**
+   * The call that failed ("openat", "read", ...), as Node's errors carry it: set by the mount
+   * layer's Task on the way out of each call (see failedCall), absent below it.
+   */
+  declare syscall?: string;
+  /** The path argument of that call, bytes decoded as UTF-8; absent for calls on a descriptor. */
+  declare path?: string;
   /** Record a stack trace in every SysError (off: they are frequent and expected). */
   static captureStacks = false;
 
@@ -90,6 +97,23 @@ export function toSysError(e: unknown): SysError {
     return new SysError(code, e.message, { cause: e });
   }
   throw e;
+}
+
+const pathDecoder = new TextDecoder();
+
+/**
+ * `e` as a SysError (toSysError) naming the call it failed in and that call's path, as Node's
+ * errors do: `syscall` set, `path` set to the path argument (bytes decoded as UTF-8) or
+ * removed for a call without one. The outermost call sets them last, and an error object
+ * thrown again by a later call is named for that call. The message is left as it is, and
+ * nothing is built unless a call fails.
+ */
+export function failedCall(e: unknown, syscall: string, path?: string | Uint8Array | null): SysError {
+  const s = toSysError(e);
+  s.syscall = syscall;
+  if (path != null) s.path = typeof path === 'string' ? path : pathDecoder.decode(path);
+  else if (s.path !== undefined) delete s.path;
+  return s;
 }
 
 /** Runs a decoder call, turning an ErofsError into the matching SysError. */

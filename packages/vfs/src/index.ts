@@ -21,7 +21,7 @@ export {
   type WalkResult,
   type PathArg,
 } from './walker.js';
-export { ERRNO, SysError, isSysError, sysError, toSysError, decoding, type Errno } from './errno.js';
+export { ERRNO, SysError, isSysError, sysError, toSysError, failedCall, decoding, type Errno } from './errno.js';
 export {
   CAP_CHOWN,
   CAP_DAC_OVERRIDE,
