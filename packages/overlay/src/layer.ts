@@ -57,9 +57,16 @@ export function realLookup(fs: AnyFilesystem, dir: FsNode, name: Uint8Array): Fs
   }
 }
 
+const xattrKeys = new Map<string, Uint8Array>();
+
 /** A real xattr's value, or null when it is absent (ENODATA) or the filesystem has none (EOPNOTSUPP). */
 export function realXattr(fs: AnyFilesystem, n: FsNode, name: string): Uint8Array | null {
-  const key = keyOf(name);
+  let key = xattrKeys.get(name);
+  if (key === undefined) {
+    key = keyOf(name);
+    // The names asked are the overlay's own few (opaque, whiteout, origin, ...).
+    if (xattrKeys.size < 64) xattrKeys.set(name, key);
+  }
   try {
     // Most objects have no xattrs at all: the list's size says so without an ENODATA thrown.
     if (fs.listxattr(n, null, MOUNTER) === 0) return null;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dir, file } from '@erofs-js/mkfs';
 import { Filesystem, ROOT } from '@erofs-js/vfs';
 import { b, code, overlay, walk } from './testutil.js';
-import type { OvlNode } from './node.js';
+import { keyHash, type OvlNode } from './node.js';
 
 function wide(n: number) {
   const entries: Record<string, ReturnType<typeof file>> = {};
@@ -21,6 +21,24 @@ describe('overlay nodes', () => {
     const erofs = ov.layers[0].fs as Filesystem;
     expect(erofs.stats().dentriesPinned).toBeLessThanOrEqual(16 + 3);
     d.decRef();
+  });
+
+  it('keep names of one hash apart (found by key and by bytes, either one removed)', () => {
+    expect(keyHash('g83')).toBe(keyHash('gmia'));
+    const ov = overlay([dir({ g83: file('one'), gmia: file('two') })]);
+    const one = walk(ov, 'g83') as OvlNode;
+    const two = walk(ov, 'gmia') as OvlNode;
+    expect(one).not.toBe(two);
+    const root = ov.root;
+    expect(root.child('g83')).toBe(one);
+    expect(root.childBytes(b('xgmiax'), 1, 5)).toBe(two);
+    expect(ov.lookupBytes(root, b('g83'), 0, 3, ROOT)).toBe(one);
+    one.decRef();
+    ov.unlink(root, b('g83'), ROOT);
+    expect(root.child('g83')).toBeUndefined();
+    expect(root.child('gmia')).toBe(two);
+    one.decRef();
+    two.decRef();
   });
 
   it('give the same node for a name while cached, and a held node stays valid after its name is gone', () => {

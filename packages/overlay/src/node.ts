@@ -42,13 +42,14 @@ export interface OriginRef {
 
 export class OvlNode implements FsNode {
   refs = 0;
-  /** Children looked up so far. */
-  children: Map<string, OvlNode> | null = null;
   /**
-   * The same children by keyHash(), first come per hash (a colliding name is found
-   * through `children` only): the walker's byte fast path (Overlay.lookupBytes).
+   * Children looked up so far, by keyHash() of their names, names of one hash chained
+   * through `hashNext` (one map serves key lookups and the walker's byte fast path,
+   * Overlay.lookupBytes).
    */
-  byHash: Map<number, OvlNode> | null = null;
+  children: Map<number, OvlNode> | null = null;
+  /** The next child of the same name hash. */
+  hashNext: OvlNode | null = null;
   /** keyHash(key), while attached. */
   hash = 0;
   /** Directories: st_ino, once given (Overlay.dirIno). */
@@ -127,7 +128,16 @@ export class OvlNode implements FsNode {
 
   /** The attached child named `key`, if cached. */
   child(key: string): OvlNode | undefined {
-    return this.children?.get(key);
+    if (this.children === null) return undefined;
+    for (let c: OvlNode | null | undefined = this.children.get(keyHash(key)); c; c = c.hashNext) if (c.key === key) return c;
+    return undefined;
+  }
+
+  /** The attached child named by the bytes buf[start..end), if cached. */
+  childBytes(buf: Uint8Array, start: number, end: number): OvlNode | undefined {
+    if (this.children === null) return undefined;
+    for (let c: OvlNode | null | undefined = this.children.get(nameHash(buf, start, end)); c; c = c.hashNext) if (keyEquals(c.key, buf, start, end)) return c;
+    return undefined;
   }
 }
 
@@ -156,19 +166,28 @@ export function keyEquals(key: string, buf: Uint8Array, start: number, end: numb
 function addChild(parent: OvlNode, key: string, n: OvlNode): void {
   n.key = key;
   n.hash = keyHash(key);
-  (parent.children ??= new Map()).set(key, n);
-  const idx = (parent.byHash ??= new Map());
-  if (!idx.has(n.hash)) idx.set(n.hash, n);
+  const map = (parent.children ??= new Map());
+  const first = map.get(n.hash);
+  n.hashNext = first ?? null;
+  map.set(n.hash, n);
 }
 
 /** Takes `n` out of `parent`'s children. */
 function removeChild(parent: OvlNode, n: OvlNode): void {
-  parent.children!.delete(n.key);
-  if (parent.byHash!.get(n.hash) === n) parent.byHash!.delete(n.hash);
-  if (parent.children!.size === 0) {
-    parent.children = null;
-    parent.byHash = null;
+  const map = parent.children!;
+  const first = map.get(n.hash)!;
+  if (first === n) {
+    if (n.hashNext) map.set(n.hash, n.hashNext);
+    else {
+      map.delete(n.hash);
+      if (map.size === 0) parent.children = null;
+    }
+  } else {
+    let c = first;
+    while (c.hashNext !== n) c = c.hashNext!;
+    c.hashNext = n.hashNext;
   }
+  n.hashNext = null;
 }
 
 /** The LRU list of unreferenced overlay nodes and the bookkeeping of attaching and detaching. */

@@ -103,7 +103,7 @@ import {
   realXattrName,
   shownXattrName,
 } from './names.js';
-import { NodeCache, OvlNode, keyEquals, nameHash, type LowerEntry, type OriginRef } from './node.js';
+import { NodeCache, OvlNode, type LowerEntry, type OriginRef } from './node.js';
 import { OvlDirFile, mergeListing, type DirCache, type ListedLayer, type MergedEntry } from './readdir.js';
 
 /** f_type of an overlay (OVERLAYFS_SUPER_MAGIC). */
@@ -509,8 +509,8 @@ export class Overlay implements FilesystemImpl<OvlNode> {
    */
   lookupBytes(dir: OvlNode, buf: Uint8Array, start: number, end: number, creds: Credentials): OvlNode {
     this.mayLookup(dir, creds);
-    const c = dir.byHash?.get(nameHash(buf, start, end));
-    if (c !== undefined && keyEquals(c.key, buf, start, end)) {
+    const c = dir.childBytes(buf, start, end);
+    if (c !== undefined) {
       c.incRef();
       return c;
     }
