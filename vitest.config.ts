@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^@erofs-js\/node-fs$/, replacement: src('./packages/node-fs/src/index.ts') },
       { find: /^@erofs-js\/browser-wasi-shim$/, replacement: src('./packages/browser-wasi-shim/src/index.ts') },
       { find: /^@erofs-js\/zenfs$/, replacement: src('./packages/zenfs/src/index.ts') },
+      { find: /^@erofs-js\/web$/, replacement: src('./packages/web/src/index.ts') },
     ],
   },
   test: {

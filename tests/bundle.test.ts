@@ -45,7 +45,9 @@ function parseTable(text: string): Map<string, Row> {
 }
 
 const workspaces: string[] = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces;
-const packages = workspacePackages();
+// Libraries only: a private package (the page, packages/web) is an application with its own
+// build (tests/web.test.ts bundles it), not an entry others bundle.
+const packages = workspacePackages().filter((p) => !p.json.private);
 // A folder under packages/ not yet in the workspaces list is still being written: its
 // entries are bundled once they exist.
 const entries = packages.flatMap((p) =>

@@ -1,5 +1,5 @@
 /**
- * The packages as npm would publish them: `npm pack --dry-run --workspaces` (scripts off)
+ * The packages as npm would publish them: `npm pack --dry-run` of each public workspace (scripts off)
  * lists each tarball, and every package must carry its licence, README, metadata
  * (repository with its folder, engines, keywords) and every file its `exports` and `bin`
  * name, and nothing of the tests (test files, test utilities, .tsbuildinfo) or of an older
@@ -29,10 +29,11 @@ interface Packed {
 
 const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const workspaces: string[] = root.workspaces;
-const packages = workspacePackages().filter((p) => workspaces.includes(`packages/${p.dir}`));
+// A private package (the page, packages/web) is not published.
+const packages = workspacePackages().filter((p) => workspaces.includes(`packages/${p.dir}`) && !p.json.private);
 
 function pack(): Packed[] {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--workspaces', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', ...packages.map((p) => `--workspace=packages/${p.dir}`)], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out);
 }
 
