@@ -86,6 +86,7 @@ import {
   type StatFs,
   type Statx,
   type Timespec,
+  checkMknodType,
 } from '@erofs-js/vfs';
 import { Tmpfs, TmpNode, aclCreate, encodeAcl, parseAclForSet } from '@erofs-js/tmpfs';
 import { OvlFile, OvlPathFile } from './file.js';
@@ -1201,22 +1202,7 @@ export class Overlay implements FilesystemImpl<OvlNode> {
    * (character device 0:0) cannot be made through an overlay (EPERM).
    */
   mknod(dir: OvlNode, name: Uint8Array, mode: number, rdev: number, creds: Credentials): void {
-    let type = mode & S_IFMT;
-    switch (type) {
-      case 0:
-        type = S_IFREG;
-        break;
-      case S_IFREG:
-      case S_IFCHR:
-      case S_IFBLK:
-      case S_IFIFO:
-      case S_IFSOCK:
-        break;
-      case S_IFDIR:
-        throw new SysError('EPERM', 'mknod cannot make a directory');
-      default:
-        throw new SysError('EINVAL', `bad file type in mode 0${mode.toString(8)}`);
-    }
+    const type = checkMknodType(mode);
     if (!(Number.isSafeInteger(rdev) && rdev >= 0)) throw new SysError('EINVAL', `bad device number ${rdev}`);
     const key = this.prepareCreate(dir, name, creds);
     const whiteout = type === S_IFCHR && rdev === 0;

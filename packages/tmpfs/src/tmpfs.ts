@@ -82,6 +82,7 @@ import {
   type StatFs,
   type Statx,
   type Timespec,
+  checkMknodType,
 } from '@erofs-js/vfs';
 import { XATTR_ACL_ACCESS, XATTR_ACL_DEFAULT, aclChmod, aclCreate, aclEquivMode, encodeAcl, parseAclForSet } from './acl.js';
 import { FileData, PAGE_SIZE, type PageBudget } from './data.js';
@@ -803,22 +804,7 @@ export class Tmpfs implements FilesystemImpl<TmpNode> {
    * except a whiteout (character device 0:0), which anyone may make.
    */
   mknod(dir: TmpNode, name: Uint8Array, mode: number, rdev: number, creds: Credentials): void {
-    let type = mode & S_IFMT;
-    switch (type) {
-      case 0:
-        type = S_IFREG;
-        break;
-      case S_IFREG:
-      case S_IFCHR:
-      case S_IFBLK:
-      case S_IFIFO:
-      case S_IFSOCK:
-        break;
-      case S_IFDIR:
-        throw new SysError('EPERM', 'mknod cannot make a directory');
-      default:
-        throw new SysError('EINVAL', `bad file type in mode 0${mode.toString(8)}`);
-    }
+    const type = checkMknodType(mode);
     if (!(Number.isSafeInteger(rdev) && rdev >= 0)) throw new SysError('EINVAL', `bad device number ${rdev}`);
     const { d, key } = this.prepareCreate(dir, name, creds);
     const whiteout = type === S_IFCHR && rdev === 0;

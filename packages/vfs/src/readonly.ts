@@ -69,16 +69,20 @@ export function refuseCreate(dir: FsNode, name: Uint8Array, creds: Credentials):
   return readOnly();
 }
 
-/** mknod(2)'s type check, which comes before the name's: a directory EPERM, an unknown type EINVAL. */
-export function checkMknodType(mode: number): void {
+/**
+ * mknod(2)'s type check, which comes before the name's: a directory EPERM, an unknown type
+ * EINVAL. Returns the type to make (a type of 0 is a regular file).
+ */
+export function checkMknodType(mode: number): number {
   switch (mode & S_IFMT) {
     case 0:
+      return 0o100000;
     case 0o100000:
     case 0o020000:
     case 0o060000:
     case 0o010000:
     case 0o140000:
-      return;
+      return mode & S_IFMT;
     case 0o040000:
       throw new SysError('EPERM', 'mknod cannot make a directory');
     default:
